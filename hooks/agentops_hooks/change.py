@@ -1,0 +1,349 @@
+"""The Change a gate judges: a staged commit about to be made, or a commit made.
+
+Both forms offer the same view (message, trailers, who wrote it, which paths
+changed, the patch and its canonical patch-id), so a gate never knows where it
+runs. Everything that costs a git process is computed on first use.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentops_hooks import trailers as trailer_format
+from agentops_hooks.authorship import Identity
+from agentops_hooks.authorship import co_authors
+from agentops_hooks.errors import FatalError
+from agentops_hooks.git import Repo
+from agentops_hooks.git import parse_name_status
+
+if TYPE_CHECKING:
+    from unidiff import PatchSet
+
+AMEND_ENV = "AGENTOPS_AMEND"
+
+
+@dataclass(frozen=True)
+class ChangedPath:
+    """One path the change touches: status A/M/D/R/C/T, and the old path of a rename."""
+
+    status: str
+    path: str
+    old_path: str | None = None
+
+
+class Change:
+    """What every gate sees. Subclasses say where the diff comes from."""
+
+    def __init__(
+        self,
+        repo: Repo,
+        raw_message: bytes,
+        author: Identity | None,
+        committer: Identity | None,
+        base: str | None,
+        env: Mapping[str, str] | None,
+        commit: str | None = None,
+    ) -> None:
+        self.repo = repo
+        self.raw_message = raw_message
+        self.message = decode_message(raw_message)
+        self.author = author
+        self.committer = committer
+        self.base = base
+        """The first parent (or HEAD) the diff is taken against; None for a root."""
+        self.env = env
+        """The environment at commit time; None for a commit already made."""
+        self.commit = commit
+
+    @property
+    def label(self) -> str:
+        """How findings name this change."""
+        return self.commit[:12] if self.commit else "staged change"
+
+    @cached_property
+    def trailer_syntax(self) -> trailer_format.TrailerSyntax:
+        return trailer_format.TrailerSyntax.from_config(self.repo.config())
+
+    @cached_property
+    def trailers(self) -> list[tuple[str, str]]:
+        """(key, value) pairs exactly as `git interpret-trailers --parse` reads them."""
+        return trailer_format.parse(self.message, self.trailer_syntax)
+
+    @cached_property
+    def co_authors(self) -> list[Identity]:
+        return co_authors(self.trailers)
+
+    @property
+    def subject(self) -> str:
+        for line in self.message.split("\n"):
+            if line.strip() and not line.startswith(self.trailer_syntax.comment_char):
+                return line.strip()
+        return ""
+
+    @cached_property
+    def diff(self) -> bytes:
+        """The pinned plumbing patch of this change (DESIGN.md section 3)."""
+        return self._diff()
+
+    @cached_property
+    def patch_id(self) -> str:
+        """The canonical patch-id a verdict must name."""
+        return self.repo.patch_id(self.diff)
+
+    @cached_property
+    def paths(self) -> list[ChangedPath]:
+        return [ChangedPath(s, p, o) for s, p, o in parse_name_status(self._name_status())]
+
+    @cached_property
+    def patch(self) -> PatchSet:
+        """The diff as a unidiff PatchSet (lines added and removed, per file)."""
+        from unidiff import PatchSet
+
+        return PatchSet(self.diff.decode("utf-8", "replace"))
+
+    @cached_property
+    def changed_lines(self) -> int:
+        """Added plus removed lines over all text files."""
+        return sum(f.added + f.removed for f in self.patch)
+
+    @property
+    def selector(self) -> str:
+        """The `agentops` options that pick this change again, for fix commands."""
+        return f"--commit {self.commit[:12]}" if self.commit else "--staged"
+
+    @property
+    def retry(self) -> str:
+        """What to run after fixing, to try this change again."""
+        return "git commit --amend (keeping the fixed message)" if self.commit else "git commit again"
+
+    def _diff(self) -> bytes:
+        raise NotImplementedError
+
+    def _name_status(self) -> bytes:
+        raise NotImplementedError
+
+
+class StagedChange(Change):
+    """The commit git is about to make, seen from a commit-msg (or pre-commit) hook."""
+
+    def __init__(
+        self, repo: Repo, raw_message: bytes, env: Mapping[str, str], *, amend: bool,
+    ) -> None:
+        self.amend = amend
+        head = repo.head()
+        if amend:
+            if head is None:
+                raise FatalError("--amend needs a commit to amend, but HEAD is unborn")
+            base = repo.resolve(f"{head}^")
+        else:
+            base = head
+        author = Identity.parse(repo.ident("AUTHOR", env))
+        committer = Identity.parse(repo.ident("COMMITTER", env))
+        super().__init__(repo, raw_message, author, committer, base, env)
+        self._index_env = repo.index_env(env)
+        self.message_file: str | None = None
+
+    @property
+    def selector(self) -> str:
+        amend = " --amend" if self.amend else ""
+        if self.message_file is None:
+            return f"--staged{amend}"
+        return f"--message-file {_shell_quote(self.message_file)}{amend}"
+
+    @property
+    def retry(self) -> str:
+        if self.message_file is None:
+            return "git commit again"
+        return f"git commit{' --amend' if self.amend else ''} -F {_shell_quote(self.message_file)}"
+
+    @classmethod
+    def from_message_file(
+        cls,
+        repo: Repo,
+        message_file: str | os.PathLike[str] | None,
+        env: Mapping[str, str] | None = None,
+        *,
+        amend: bool | None = None,
+    ) -> StagedChange:
+        """The staged change with the message in `message_file` (None: no message yet)."""
+        repo.require_worktree("checking a staged change")
+        env = dict(os.environ if env is None else env)
+        raw = read_message_file(message_file) if message_file is not None else b""
+        if amend is None:
+            amend = commit_is_amend(repo, env)
+        change = cls(repo, raw, env, amend=amend)
+        if message_file is not None:
+            change.message_file = _display_path(repo, Path(message_file))
+        return change
+
+    def _target(self) -> str:
+        return self.base or self.repo.empty_tree
+
+    def _diff(self) -> bytes:
+        return self.repo.diff_index(self._target(), self._index_env)
+
+    def _name_status(self) -> bytes:
+        return self.repo.staged_name_status(self._target(), self._index_env)
+
+
+class CommitChange(Change):
+    """A commit already made, judged against its first parent."""
+
+    def __init__(self, repo: Repo, commit: str, raw_object: bytes) -> None:
+        headers, message = split_commit_object(raw_object)
+        parents = [v for k, v in headers if k == "parent"]
+        self.parents = parents
+        author = next((Identity.parse(v) for k, v in headers if k == "author"), None)
+        committer = next((Identity.parse(v) for k, v in headers if k == "committer"), None)
+        super().__init__(
+            repo, message, author, committer, parents[0] if parents else None, None, commit,
+        )
+
+    @classmethod
+    def load(cls, repo: Repo, rev: str) -> CommitChange:
+        """The commit `rev` names, or a clear error when it names none."""
+        commit = repo.resolve(rev)
+        if commit is None:
+            raise FatalError(f"{rev!r} does not name a commit in this repository")
+        return cls(repo, commit, repo.cat_commit(commit))
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+    def _diff(self) -> bytes:
+        assert self.commit is not None
+        return self.repo.diff_tree(self.commit, self.base)
+
+    def _name_status(self) -> bytes:
+        assert self.commit is not None
+        return self.repo.tree_name_status(self.commit, self.base)
+
+
+def _display_path(repo: Repo, path: Path) -> str:
+    """A message file path as the user would type it at the top of the work tree."""
+    try:
+        return str(path.resolve().relative_to(repo.root.resolve())) if repo.root else str(path)
+    except ValueError:
+        return str(path.resolve())
+
+
+def _shell_quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def split_commit_object(raw: bytes) -> tuple[list[tuple[str, str]], bytes]:
+    """Headers (continuation lines folded) and the message of a raw commit."""
+    head, _, message = raw.partition(b"\n\n")
+    headers: list[tuple[str, str]] = []
+    for line in head.split(b"\n"):
+        text = line.decode("utf-8", "replace")
+        if text.startswith(" ") and headers:
+            key, value = headers[-1]
+            headers[-1] = (key, value + "\n" + text[1:])
+        elif text:
+            key, _, value = text.partition(" ")
+            headers.append((key, value))
+    return headers, message
+
+
+def read_message_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a commit message file, or a clear error."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise FatalError(f"commit message file not found: {os.fspath(path)}") from None
+    except IsADirectoryError:
+        raise FatalError(f"commit message file is a directory: {os.fspath(path)}") from None
+    except OSError as e:
+        raise FatalError(f"cannot read commit message file {os.fspath(path)}: {e.strerror}") from None
+
+
+def decode_message(raw: bytes) -> str:
+    """Messages are UTF-8 by convention; a stray byte becomes U+FFFD, never an error."""
+    return raw.decode("utf-8", "replace")
+
+
+# --- Is the commit being made an amend? -------------------------------------
+# git tells commit-msg hooks nothing about --amend, but an amend's change is
+# the index against HEAD^, so we ask the git process that started us.
+
+_GIT_OPTS_WITH_VALUE = frozenset(("-c", "-C", "--git-dir", "--work-tree", "--namespace",
+                                  "--config-env", "--super-prefix", "--exec-path"))
+
+
+def commit_is_amend(repo: Repo, env: Mapping[str, str]) -> bool:
+    """True when the `git commit` that runs this hook was given --amend.
+
+    AGENTOPS_AMEND=1 or =0 overrides; otherwise the nearest `git` ancestor
+    process's arguments decide (aliases expanded), and no such process
+    (a hook run by hand) means a plain commit.
+    """
+    override = env.get(AMEND_ENV)
+    if override is not None and override != "":
+        return override.lower() in ("1", "true", "yes")
+    for argv in _ancestor_argvs():
+        if argv and Path(argv[0]).name in ("git", "git.exe"):
+            return _argv_amends(repo, argv[1:])
+    return False
+
+
+def _argv_amends(repo: Repo, args: list[str]) -> bool:
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        i += 2 if args[i] in _GIT_OPTS_WITH_VALUE else 1
+    if i >= len(args):
+        return False
+    sub, rest = args[i], args[i + 1:]
+    if sub != "commit":
+        alias = repo.config_value(f"alias.{sub}")
+        if not alias or alias.startswith("!"):
+            return False
+        words = alias.split()
+        if not words or words[0] != "commit":
+            return False
+        rest = words[1:] + rest
+    for arg in rest:
+        if arg == "--":
+            break
+        if arg == "--amend":
+            return True
+        if arg == "--no-amend":
+            return False
+    return False
+
+
+def _ancestor_argvs(depth: int = 8) -> list[list[str]]:
+    out: list[list[str]] = []
+    pid = os.getppid()
+    proc = Path("/proc")
+    while pid > 1 and len(out) < depth:
+        if proc.is_dir():
+            try:
+                argv = (proc / str(pid) / "cmdline").read_bytes().split(b"\0")
+                stat = (proc / str(pid) / "stat").read_text()
+                parent = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                break
+            out.append([a.decode("utf-8", "replace") for a in argv if a])
+        else:
+            try:
+                line = subprocess.run(
+                    ("ps", "-o", "ppid=,args=", "-p", str(pid)),
+                    capture_output=True, text=True, check=False,
+                ).stdout.strip()
+                ppid, _, args = line.partition(" ")
+                parent = int(ppid)
+            except (OSError, ValueError):
+                break
+            out.append(args.split())
+        pid = parent
+    return out
+

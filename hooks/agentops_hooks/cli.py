@@ -1,0 +1,278 @@
+"""The `agentops` command: write verdicts, trailers and learnings; check changes."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from typing import TypeVar
+
+import click
+
+from agentops_hooks import __version__
+from agentops_hooks import config as config_file
+from agentops_hooks import gates as gate_runner
+from agentops_hooks import git
+from agentops_hooks import render
+from agentops_hooks import verdicts
+from agentops_hooks.authorship import Identity
+from agentops_hooks.change import Change
+from agentops_hooks.change import CommitChange
+from agentops_hooks.change import StagedChange
+from agentops_hooks.errors import FatalError
+from agentops_hooks.messages import add_trailers
+from agentops_hooks.messages import add_trailers_to_file
+from agentops_hooks.messages import check_trailer
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AgentopsGroup(click.Group):
+    """Turns FatalError into one line on stderr and exit 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FatalError as e:
+            click.echo(f"agentops: error: {e}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=AgentopsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="agentops")
+def cli() -> None:
+    """Hold coding-agent commits to the 12-Factor AgentOps factors.
+
+    An agent's commit needs an independent verdict bound to exactly that
+    change (factor VII) and a learning (factor IX). Exit codes: 0 passed,
+    1 refused, 2 could not run.
+    """
+
+
+def _repo() -> git.Repo:
+    git.require_version()
+    return git.Repo()
+
+
+def change_options(func: F) -> F:
+    """--staged / --message-file / --commit / --amend: which change to look at."""
+    func = click.option(
+        "--amend", is_flag=True,
+        help="The staged change will amend HEAD: judge it against HEAD's parent.",
+    )(func)
+    func = click.option(
+        "--commit", "rev", metavar="REV",
+        help="A commit already made (merges: against the first parent).",
+    )(func)
+    func = click.option(
+        "--message-file", "message_file", type=click.Path(dir_okay=False, path_type=Path),
+        help="The commit message file of the staged change (e.g. .git/COMMIT_EDITMSG).",
+    )(func)
+    func = click.option(
+        "--staged", is_flag=True, help="The staged change (index against HEAD).",
+    )(func)
+    return func
+
+
+def _load_change(
+    repo: git.Repo, staged: bool, message_file: Path | None, rev: str | None,
+    amend: bool, *, default_commit: bool,
+) -> Change:
+    if rev is not None and (staged or message_file is not None or amend):
+        raise click.UsageError("--commit cannot be combined with --staged, --message-file or --amend")
+    if rev is None and not staged and message_file is None and default_commit:
+        rev = "HEAD"
+    if rev is not None:
+        return CommitChange.load(repo, rev)
+    return StagedChange.from_message_file(repo, message_file, amend=amend)
+
+
+@cli.command()
+@change_options
+@click.option(
+    "--gate", "gates", multiple=True, type=click.Choice(sorted(gate_runner.FACTORS)),
+    help="Run only this gate (repeatable). Default: the gates the config enables.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+def check(
+    staged: bool, message_file: Path | None, rev: str | None, amend: bool,
+    gates: tuple[str, ...], fmt: str,
+) -> None:
+    """Run the enabled gates on one change and print the findings.
+
+    With no option, checks the HEAD commit. Use --staged (with
+    --message-file for the message) for the commit about to be made.
+    """
+    repo = _repo()
+    config = config_file.load(repo.root)
+    change = _load_change(repo, staged, message_file, rev, amend, default_commit=True)
+    selected = list(gates) or list(config.gates)
+    ctx = gate_runner.Context(change, config)
+    findings = gate_runner.run(ctx, selected)
+    label = f"commit {change.label}" if change.commit else "the staged change"
+    if fmt == "json":
+        click.echo(json.dumps({
+            "change": change.commit or "staged",
+            "patch_id": change.patch_id,
+            "agent": [{"agent": s.agent, "reason": s.reason} for s in ctx.agent_signals],
+            "gates": selected,
+            "findings": [f.__dict__ for f in findings],
+        }, indent=2))
+    elif findings:
+        click.echo(render.findings_text(label, ctx.agent_signals, findings))
+    else:
+        click.echo(render.passed_text(label, ctx.agent_signals, selected))
+    sys.exit(1 if findings else 0)
+
+
+@cli.command()
+@click.argument("status", type=click.Choice(["pass", "fail", "not-proven"], case_sensitive=False))
+@click.option("--judge", required=True, metavar='"NAME <EMAIL>"',
+              help="Who judges: never the author, committer or a co-author of the change.")
+@click.option("--evidence", metavar="TEXT",
+              help="What the verdict rests on (tests run, review notes); one line.")
+@change_options
+def verdict(
+    status: str, judge: str, evidence: str | None, staged: bool,
+    message_file: Path | None, rev: str | None, amend: bool,
+) -> None:
+    """Write a judge's verdict bound to the change's patch-id.
+
+    Run by the judge after reviewing the staged change. Prints the trailer
+    lines; with --message-file, adds them to that file (as git would place
+    them). With --commit, binds to a commit already made.
+    """
+    repo = _repo()
+    identity = Identity.parse(judge)
+    if identity is None or not identity.email:
+        raise click.BadParameter('give the judge as "Name <email>"', param_hint="--judge")
+    change = _load_change(repo, staged, message_file, rev, amend, default_commit=False)
+    record = verdicts.Verdict(verdicts.normalise_status(status), identity, change.patch_id)
+    pairs = [(verdicts.VERDICT_KEY, record.trailer_value())]
+    if evidence:
+        pairs.append((verdicts.EVIDENCE_KEY, evidence))
+    for key, value in pairs:
+        check_trailer(key, value)
+    author = change.author
+    if author is not None and verdicts.email_key(author.email) == verdicts.email_key(identity.email):
+        click.echo(
+            f"agentops: warning: the judge {identity} is the author of this change; "
+            "gate VII will not accept a self-judged verdict", err=True,
+        )
+    if message_file is not None:
+        add_trailers_to_file(repo, message_file, pairs)
+        click.echo(f"agentops: added to {message_file}:", err=True)
+    for key, value in pairs:
+        click.echo(f"{key}: {value}")
+
+
+@cli.group()
+def trailer() -> None:
+    """Read and write git trailers in commit messages."""
+
+
+@trailer.command("add")
+@click.argument("key")
+@click.argument("value")
+@click.option("--message-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Edit this message file in place (atomically). Default: "
+                   "read the message on stdin, print the result.")
+def trailer_add(key: str, value: str, message_file: Path | None) -> None:
+    """Add the trailer KEY: VALUE where git would place it."""
+    repo = _repo()
+    if message_file is not None:
+        add_trailers_to_file(repo, message_file, [(key, value)])
+        click.echo(f"agentops: added {key}: {value} to {message_file}", err=True)
+        return
+    message = sys.stdin.buffer.read()
+    sys.stdout.buffer.write(add_trailers(repo, message, [(key, value)]))
+
+
+def _default_title(text: str) -> str:
+    words = text.split()
+    title = " ".join(words[:8])
+    return title.rstrip(".,;:!") + ("..." if len(words) > 8 else "")
+
+
+@cli.command()
+@click.argument("text")
+@click.option("--title", help="The section title. Default: the first words of TEXT.")
+@click.option("--date", "when", metavar="YYYY-MM-DD", help="The date of the entry. Default: today.")
+@click.option("--no-stage", is_flag=True, help="Do not `git add` the learnings file.")
+def learn(text: str, title: str | None, when: str | None, no_stage: bool) -> None:
+    """Append a dated learning to the learnings file and stage it.
+
+    Writes a `## Title (YYYY-MM-DD)` section with TEXT as its bullet, the
+    shape gate IX looks for.
+    """
+    repo = _repo()
+    root = repo.require_worktree("agentops learn")
+    config = config_file.load(root)
+    text = " ".join(text.split())
+    if not text:
+        raise click.BadParameter("the learning is empty", param_hint="TEXT")
+    title = " ".join((title or _default_title(text)).split())
+    if not title:
+        raise click.BadParameter("the title is empty", param_hint="--title")
+    if when is None:
+        when = dt.date.today().isoformat()
+    elif not re.fullmatch(r"\d{4}-\d{2}-\d{2}", when):
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--date")
+    path = root / config.learnings.file
+    try:
+        existing = path.read_text(encoding="utf-8") if path.exists() else "# Learnings\n"
+    except (OSError, UnicodeDecodeError) as e:
+        raise FatalError(f"cannot read {path}: {e}") from None
+    if existing and not existing.endswith("\n"):
+        existing += "\n"
+    entry = f"\n## {title} ({when})\n\n- {text}\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from agentops_hooks.messages import write_atomic
+
+    write_atomic(path, (existing + entry).encode("utf-8"))
+    if not no_stage:
+        repo.git("add", "--", str(path))
+    click.echo(f"agentops: added \"{title}\" to {config.learnings.file}"
+               + ("" if no_stage else " (staged)"))
+
+
+@cli.command()
+@click.argument("name", type=click.Choice(["config", "learning"]))
+def schema(name: str) -> None:
+    """Print a JSON Schema (config: for editors of .agentops.toml)."""
+    if name == "config":
+        click.echo(json.dumps(config_file.json_schema(), indent=2))
+    else:
+        from agentops_hooks.schemafiles import load_schema
+
+        click.echo(json.dumps(load_schema("learning.schema.json"), indent=2))
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the throwaway repository and print its path.")
+def demo(keep: bool) -> None:
+    """Show the main job in a throwaway repository.
+
+    An agent's commit is refused, then accepted once it carries a learning
+    and an independent judge's verdict.
+    """
+    from agentops_hooks.demo import run_demo
+
+    sys.exit(run_demo(keep=keep))
+
+
+def main() -> None:
+    """Console entry point."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+    cli(prog_name="agentops")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""The project's policy: `.agentops.toml`, or `[tool.agentops]` in pyproject.toml.
+
+The model is plain dataclasses so that a repository without a config file pays
+nothing at commit time; when a file exists, pydantic validates it against the
+same dataclasses (unknown keys refused), and `schemas/config.schema.json` is
+generated from them.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+from typing import Literal
+
+from agentops_hooks.errors import FatalError
+
+CONFIG_FILE = ".agentops.toml"
+PYPROJECT = "pyproject.toml"
+GATE_NAMES = ("verdict", "learnings")
+Audience = Literal["agents", "everyone"]
+
+_STRICT = {"extra": "forbid", "use_attribute_docstrings": True}
+
+
+class ConfigError(FatalError):
+    """The config file is unreadable or says something we cannot accept."""
+
+
+@dataclass(frozen=True)
+class AgentsConfig:
+    """Identities, beyond the built-in ones, that mark a change as an agent's."""
+
+    __pydantic_config__ = _STRICT
+
+    emails: tuple[str, ...] = ()
+    """Author, committer or co-author emails (case-insensitive)."""
+    patterns: tuple[str, ...] = ()
+    """Python regular expressions searched in "Name <email>" of each identity."""
+    env: tuple[str, ...] = ()
+    """Environment variables at commit time: "VAR" (set, not 0) or "VAR=value"."""
+    trailers: tuple[str, ...] = ()
+    """Trailer keys whose presence marks an agent's change."""
+
+
+@dataclass(frozen=True)
+class VerdictConfig:
+    """Gate VII: an independent PASS verdict bound to the change."""
+
+    __pydantic_config__ = _STRICT
+
+    required_for: Audience = "agents"
+    """Whose changes need a verdict: "agents" or "everyone"."""
+    judges: tuple[str, ...] = ()
+    """Who may judge: "Name <email>", an email, or a glob such as "*@review.example.com"."""
+    aliases: tuple[tuple[str, ...], ...] = ()
+    """Groups of emails that belong to one person (never judge each other)."""
+
+
+@dataclass(frozen=True)
+class LearningsConfig:
+    """Gate IX: a non-trivial change leaves a learning behind."""
+
+    __pydantic_config__ = _STRICT
+
+    required_for: Audience = "agents"
+    """Whose changes need a learning: "agents" or "everyone"."""
+    min_changed_lines: int = 10
+    """A change with more added plus removed lines than this is non-trivial."""
+    file: str = "learnings.md"
+    """The learnings file: a new `## Title (YYYY-MM-DD)` section with a bullet counts."""
+    directory: str = ".agents/learnings"
+    """A new file here whose front matter matches schemas/learning.schema.json counts."""
+    exempt_docs_only: bool = True
+    """A change that touches only documentation needs no learning."""
+    docs_patterns: tuple[str, ...] = ("*.md", "*.rst", "*.txt", "*.adoc", "docs/**")
+    """Globs that make a path documentation."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything `.agentops.toml` can say."""
+
+    __pydantic_config__ = _STRICT
+
+    gates: tuple[str, ...] = GATE_NAMES
+    """The gates the umbrella `agentops` hook and `agentops check` run."""
+    agents: AgentsConfig = field(default_factory=AgentsConfig)
+    verdict: VerdictConfig = field(default_factory=VerdictConfig)
+    learnings: LearningsConfig = field(default_factory=LearningsConfig)
+    source: str | None = field(default=None, repr=False, compare=False)
+    """Where this config was read from (not a key of the file)."""
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+
+
+def find(root: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The config file under `root` and its raw table, or None when there is none."""
+    own = root / CONFIG_FILE
+    if own.is_file():
+        return own, _load_toml(own)
+    pyproject = root / PYPROJECT
+    if pyproject.is_file():
+        try:
+            text = pyproject.read_bytes()
+        except OSError:
+            return None
+        if b"tool.agentops" in text:
+            table = _load_toml(pyproject).get("tool", {}).get("agentops")
+            if isinstance(table, dict):
+                return pyproject, table
+    return None
+
+
+def load(root: Path | None) -> Config:
+    """The config of the repository at `root`; defaults when it has none."""
+    found = find(root) if root is not None else None
+    if found is None:
+        return Config()
+    path, table = found
+    prefix = "tool.agentops." if path.name == PYPROJECT else ""
+    config = validate(table, where=str(path), prefix=prefix)
+    return config
+
+
+def validate(table: dict[str, Any], *, where: str, prefix: str = "") -> Config:
+    """Check a raw TOML table against the model; errors name the file and key."""
+    from pydantic import TypeAdapter
+    from pydantic import ValidationError
+
+    try:
+        config = TypeAdapter(Config).validate_python(table, strict=False)
+    except ValidationError as e:
+        raise ConfigError(_describe(e, where, prefix)) from None
+    if "source" in table:
+        raise ConfigError(f"{where}: {prefix}source: unknown key")
+    for gate in config.gates:
+        if gate not in GATE_NAMES:
+            known = ", ".join(GATE_NAMES)
+            raise ConfigError(f"{where}: {prefix}gates: unknown gate {gate!r} (known: {known})")
+    for i, pattern in enumerate(config.agents.patterns):
+        try:
+            re.compile(pattern)
+        except re.error as e:
+            raise ConfigError(
+                f"{where}: {prefix}agents.patterns[{i}]: not a valid regular expression: {e}",
+            ) from None
+    for i, entry in enumerate(config.agents.env):
+        if not entry.split("=", 1)[0]:
+            raise ConfigError(f"{where}: {prefix}agents.env[{i}]: empty variable name")
+    if config.learnings.min_changed_lines < 0:
+        raise ConfigError(f"{where}: {prefix}learnings.min_changed_lines: must be 0 or more")
+    return Config(
+        gates=config.gates, agents=config.agents, verdict=config.verdict,
+        learnings=config.learnings, source=where,
+    )
+
+
+def _describe(error: Any, where: str, prefix: str) -> str:
+    lines = []
+    for item in error.errors():
+        loc = ".".join(
+            f"[{part}]" if isinstance(part, int) else str(part) for part in item["loc"]
+        ).replace(".[", "[")
+        if item["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+            what = "unknown key"
+        else:
+            what = item["msg"].lower()
+        lines.append(f"{where}: {prefix}{loc}: {what}")
+    return "\n".join(lines)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the config file, generated from the model."""
+    from pydantic import TypeAdapter
+
+    schema: dict[str, Any] = TypeAdapter(Config).json_schema(mode="validation")
+    schema.get("properties", {}).pop("source", None)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://agentops-hooks.dev/schemas/config.schema.json"
+    schema["title"] = "agentops-hooks configuration (.agentops.toml)"
+    return schema

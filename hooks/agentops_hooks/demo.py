@@ -1,0 +1,143 @@
+"""`agentops demo`: the main job, end to end, in a throwaway repository.
+
+A real git repository gets our commit-msg hook; an agent's commit is refused,
+then accepted with a learning and an independent verdict. Every command is
+printed before it runs, so the transcript reads like a terminal session.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from agentops_hooks.git import scrubbed_env
+
+AGENT_MESSAGE = """Add a token-bucket rate limiter
+
+Co-authored-by: Claude <noreply@anthropic.com>
+"""
+
+LIMITER = '''"""A token bucket: allow `rate` calls per second, bursts up to `capacity`."""
+import time
+
+
+class TokenBucket:
+    def __init__(self, rate: float, capacity: int) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self.tokens = float(capacity)
+        self.updated = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+'''
+
+
+def _hook_script() -> str:
+    python = shlex.quote(sys.executable)
+    return f'#!/bin/sh\nexec {python} -m agentops_hooks.hook "$@"\n'
+
+
+class Session:
+    """Runs and echoes commands in the demo repository."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.env = scrubbed_env()
+        self.env.update({
+            "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_AUTHOR_NAME": "Ada Agent", "GIT_AUTHOR_EMAIL": "ada-agent@example.com",
+            "GIT_COMMITTER_NAME": "Ada Agent", "GIT_COMMITTER_EMAIL": "ada-agent@example.com",
+        })
+
+    def say(self, text: str) -> None:
+        print(f"\n# {text}")
+
+    def run(self, *argv: str, show: bool = True) -> int:
+        if show:
+            print("$ " + " ".join(shlex.quote(a) for a in argv))
+        proc = subprocess.run(
+            argv, cwd=self.root, env=self.env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, errors="replace", check=False,
+        )
+        if show and proc.stdout.strip():
+            print("\n".join("  " + line for line in proc.stdout.rstrip().split("\n")))
+        return proc.returncode
+
+    def agentops(self, *args: str) -> int:
+        print("$ agentops " + " ".join(shlex.quote(a) for a in args))
+        proc = subprocess.run(
+            (sys.executable, "-m", "agentops_hooks.cli", *args), cwd=self.root, env=self.env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+            check=False,
+        )
+        if proc.stdout.strip():
+            print("\n".join("  " + line for line in proc.stdout.rstrip().split("\n")))
+        return proc.returncode
+
+
+def run_demo(keep: bool = False) -> int:
+    """Play the story; 0 when every step turned out as it should."""
+    root = Path(tempfile.mkdtemp(prefix="agentops-demo-"))
+    s = Session(root)
+    ok = True
+    try:
+        s.say(f"A throwaway repository in {root}, with agentops as its commit-msg hook")
+        s.run("git", "init", "-q", "-b", "main", show=False)
+        for key, value in (("commit.gpgsign", "false"), ("core.hooksPath", ".git/hooks")):
+            s.run("git", "config", key, value, show=False)
+        hook = root / ".git" / "hooks" / "commit-msg"
+        hook.parent.mkdir(parents=True, exist_ok=True)
+        hook.write_text(_hook_script())
+        hook.chmod(0o755)
+
+        s.say("A human commits: no agent, nothing to prove")
+        (root / "README.md").write_text("# rate limits\n")
+        s.run("git", "add", "README.md")
+        ok &= s.run("git", "commit", "-q", "-m", "Start the project",
+                    "--author", "Hana Human <hana@example.com>") == 0
+
+        s.say("An agent writes a rate limiter and commits it, co-authored by Claude")
+        (root / "limiter.py").write_text(LIMITER)
+        (root / "MSG").write_text(AGENT_MESSAGE)
+        s.run("git", "add", "limiter.py")
+        refused = s.run("git", "commit", "-q", "-F", "MSG")
+        ok &= refused == 1
+        s.say("Refused (exit 1): no verdict, no learning. The agent writes down what it learned")
+        ok &= s.agentops("learn", "time.monotonic, not time.time: wall clock jumps refill buckets",
+                         "--title", "Rate limiter clocks") == 0
+
+        s.say("An independent judge reviews the staged change and signs off in the message")
+        ok &= s.agentops("verdict", "pass", "--judge", "Riley Reviewer <riley@example.com>",
+                         "--evidence", "read the diff; bucket math checked by hand",
+                         "--message-file", "MSG") == 0
+        accepted = s.run("git", "commit", "-q", "-F", "MSG")
+        ok &= accepted == 0
+        s.say("Accepted. The verdict and its binding stay in history")
+        s.run("git", "log", "-1", "--format=%an <%ae>%n%n%B")
+
+        s.say("The agent tries to judge its own next change")
+        (root / "limiter.py").write_text(LIMITER.replace("capacity: int", "capacity: int = 10"))
+        (root / "MSG").write_text(AGENT_MESSAGE.replace("Add a", "Default the capacity of the"))
+        s.run("git", "add", "limiter.py")
+        s.agentops("verdict", "pass", "--judge", "Ada Agent <ada-agent@example.com>",
+                   "--message-file", "MSG")
+        ok &= s.run("git", "commit", "-q", "-F", "MSG") == 1
+        print("\nagentops demo: " + ("every step behaved as expected" if ok
+                                     else "SOMETHING WENT WRONG: see above"))
+    finally:
+        if keep:
+            print(f"kept: {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0 if ok else 1

@@ -1,0 +1,22 @@
+"""What a gate says about a change: one Finding per broken rule."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A refused rule: which factor, which rule, what is wrong, and the fix."""
+
+    factor: str
+    """The factor's roman numeral, e.g. "VII"."""
+    gate: str
+    """The gate's name, e.g. "verdict"."""
+    rule: str
+    """A stable rule id, e.g. "verdict-missing"."""
+    message: str
+    """What is wrong, in one or two sentences."""
+    fix: str
+    """The exact command (or edit) that makes the change pass."""
+    commit: str | None = None
+    """The commit this finding is about; None for the staged change."""

@@ -1,0 +1,281 @@
+"""The one door to git: every git process this package starts goes through here.
+
+Hooks inherit GIT_* variables from whatever git ran them (GIT_DIR, GIT_INDEX_FILE,
+GIT_WORK_TREE...), which silently point later git calls elsewhere. Like
+pre-commit, we drop them all, and a caller names the few it means to pass on.
+Diff output is pinned with explicit options so no user config changes a byte.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from collections.abc import Mapping
+from collections.abc import Sequence
+from pathlib import Path
+
+from agentops_hooks.errors import FatalError
+
+MIN_GIT = (2, 39)  # `git patch-id --verbatim` with binary and mode-change hashing
+
+# Kept by pre-commit too: they configure transport, not which repository.
+_KEPT_ALWAYS = frozenset((
+    "GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSL_CAINFO",
+    "GIT_SSL_NO_VERIFY", "GIT_CONFIG_COUNT", "GIT_HTTP_PROXY_AUTHMETHOD",
+    "GIT_ALLOW_PROTOCOL", "GIT_ASKPASS",
+))
+
+# Every option that user config could otherwise change in a patch.
+_PINNED_CONFIG = (
+    "-c", "core.quotePath=true",
+    "-c", "diff.noprefix=false",
+    "-c", "diff.mnemonicPrefix=false",
+    "-c", "diff.suppressBlankEmpty=false",
+    "-c", "diff.context=3",
+    "-c", "diff.interHunkContext=0",
+    "-c", "core.abbrev=no",
+)
+PINNED_DIFF = (
+    "-p", "-M", "--full-index", "--no-color", "--no-ext-diff", "--no-textconv",
+    "--src-prefix=a/", "--dst-prefix=b/", "-U3", "--inter-hunk-context=0",
+    "--diff-algorithm=myers", "--indent-heuristic", "--no-relative",
+    "-l1000", "-O/dev/null",
+)
+
+EMPTY_TREE = {
+    "sha1": "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+    "sha256": "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321",
+}
+
+
+class GitError(FatalError):
+    """git could not do what we asked; the message says why."""
+
+
+def scrubbed_env(
+    keep: Sequence[str] = (),
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment without the GIT_* variables hooks inherit, but `keep`."""
+    env = os.environ if base is None else base
+    kept = _KEPT_ALWAYS.union(keep)
+    return {
+        k: v for k, v in env.items()
+        if not k.startswith("GIT_")
+        or k in kept
+        or k.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
+    }
+
+
+def run(
+    *args: str,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    ok_codes: Sequence[int] = (0,),
+) -> bytes:
+    """Run git with `args`; return stdout, or raise GitError with git's words."""
+    try:
+        proc = subprocess.run(
+            ("git", *args),
+            input=input,
+            capture_output=True,
+            env=scrubbed_env() if env is None else dict(env),
+            cwd=cwd,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    if proc.returncode not in ok_codes:
+        message = proc.stderr.decode("utf-8", "replace").strip()
+        raise GitError(message or f"git {args[0]} failed (exit {proc.returncode})")
+    return proc.stdout
+
+
+def version() -> tuple[int, ...]:
+    """The installed git's version as a tuple of ints."""
+    text = run("version").decode().split()[2]
+    parts = []
+    for piece in text.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def require_version() -> None:
+    """Stop with a clear error when git is too old to compute our patch-ids."""
+    found = version()
+    if found < MIN_GIT:
+        have = ".".join(map(str, found))
+        need = ".".join(map(str, MIN_GIT))
+        raise GitError(
+            f"git {have} is too old: agentops needs git >= {need} "
+            "for `git patch-id --verbatim`",
+        )
+
+
+class Repo:
+    """A repository as seen from a working directory, with its settings read once."""
+
+    def __init__(self, cwd: str | os.PathLike[str] | None = None) -> None:
+        self.cwd = Path(cwd or os.getcwd())
+        out = self._run(
+            "rev-parse", "--is-bare-repository", "--absolute-git-dir",
+            "--show-object-format", "--show-toplevel",
+            ok_codes=(0, 128),
+        )
+        lines = out.decode("utf-8", "surrogateescape").splitlines()
+        if len(lines) < 3:
+            raise FatalError(f"not a git repository: {self.cwd}")
+        self.bare = lines[0] == "true"
+        self.git_dir = Path(lines[1])
+        self.object_format = lines[2]
+        self.root = Path(lines[3]) if len(lines) > 3 and not self.bare else None
+        self._config: list[tuple[str, str]] | None = None
+
+    def _run(self, *args: str, **kwargs: object) -> bytes:
+        return run(*args, cwd=self.cwd, **kwargs)  # type: ignore[arg-type]
+
+    def git(self, *args: str, **kwargs: object) -> bytes:
+        """Run a git command in this repository (see `run`)."""
+        return self._run(*args, **kwargs)
+
+    def require_worktree(self, what: str) -> Path:
+        """The top of the work tree, or a clear error for a bare repository."""
+        if self.root is None:
+            where = "a bare repository" if self.bare else "inside the .git directory"
+            raise FatalError(f"{what} needs a work tree, but {self.cwd} is {where}")
+        return self.root
+
+    @property
+    def empty_tree(self) -> str:
+        return EMPTY_TREE.get(self.object_format, EMPTY_TREE["sha1"])
+
+    @property
+    def empty_patch_id(self) -> str:
+        """The patch-id of a change with no diff: the hash of no bytes."""
+        return hashlib.new(self.object_format, b"").hexdigest()
+
+    def config(self) -> list[tuple[str, str]]:
+        """All config as (lower-cased variable, value) pairs, in git's order."""
+        if self._config is None:
+            out = self._run("config", "-z", "--list", ok_codes=(0, 1))
+            pairs = []
+            for entry in out.decode("utf-8", "replace").split("\0"):
+                if entry:
+                    var, _, value = entry.partition("\n")
+                    pairs.append((var.lower(), value))
+            self._config = pairs
+        return self._config
+
+    def config_value(self, var: str) -> str | None:
+        """The last value of one config variable, or None."""
+        found = None
+        for name, value in self.config():
+            if name == var.lower():
+                found = value
+        return found
+
+    def resolve(self, rev: str) -> str | None:
+        """The commit id `rev` names, or None when it names no commit."""
+        out = self._run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}",
+            ok_codes=(0, 1, 128),
+        )
+        return out.decode().strip() or None
+
+    def head(self) -> str | None:
+        """The commit HEAD points at, or None on an unborn branch."""
+        return self.resolve("HEAD")
+
+    def branch(self) -> str | None:
+        """The short name of the checked-out branch, or None when detached."""
+        out = self._run("symbolic-ref", "--quiet", "--short", "HEAD", ok_codes=(0, 1, 128))
+        return out.decode("utf-8", "replace").strip() or None
+
+    def cat_commit(self, commit: str) -> bytes:
+        """The raw commit object."""
+        return self._run("cat-file", "commit", commit)
+
+    def ident(self, which: str, env: Mapping[str, str]) -> str:
+        """`git var GIT_AUTHOR_IDENT` (or COMMITTER) under the hook's environment.
+
+        git commit exports GIT_AUTHOR_* for --author, --amend and -c/-C, so
+        the identity git is about to write is read from them, not guessed.
+        """
+        keep = [k for k in env if k.startswith((f"GIT_{which}_",))]
+        return self._run(
+            "var", f"GIT_{which}_IDENT", env=scrubbed_env(keep, env), ok_codes=(0, 128),
+        ).decode("utf-8", "replace").strip()
+
+    def diff_index(self, base: str, index_env: Mapping[str, str]) -> bytes:
+        """The staged change against `base`, as a pinned patch."""
+        return self._run(
+            *_PINNED_CONFIG, "diff-index", "--cached", *PINNED_DIFF, base, "--",
+            env=index_env,
+        )
+
+    def staged_name_status(self, base: str, index_env: Mapping[str, str]) -> bytes:
+        """`diff-index --name-status -z` of the staged change against `base`."""
+        return self._run(
+            *_PINNED_CONFIG, "diff-index", "--cached", "-M", "-l1000", "--name-status",
+            "-z", "--no-relative", base, "--",
+            env=index_env,
+        )
+
+    def diff_tree(self, commit: str, parent: str | None) -> bytes:
+        """A committed change against `parent` (None: a root commit), pinned."""
+        target = (parent, commit) if parent else ("--root", commit)
+        return self._run(*_PINNED_CONFIG, "diff-tree", *PINNED_DIFF, *target, "--")
+
+    def tree_name_status(self, commit: str, parent: str | None) -> bytes:
+        """`diff-tree --name-status -z` of a committed change."""
+        target = (parent, commit) if parent else ("--root", commit)
+        return self._run(
+            *_PINNED_CONFIG, "diff-tree", "-r", "-M", "-l1000", "--name-status", "-z",
+            "--no-relative", "--no-commit-id", *target, "--",
+        )
+
+    def patch_id(self, patch: bytes) -> str:
+        """The canonical patch-id of a patch (`git patch-id --verbatim`)."""
+        if not patch.strip():
+            return self.empty_patch_id
+        out = self._run("patch-id", "--verbatim", input=patch)
+        first = out.split(b" ", 1)[0].decode().strip()
+        return first or self.empty_patch_id
+
+    def index_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        """A git environment that reads the index the hook was given.
+
+        `git commit -a` and `git commit <paths>` stage into a temporary index
+        named by GIT_INDEX_FILE; reading .git/index instead would judge the
+        wrong change.
+        """
+        index = env.get("GIT_INDEX_FILE")
+        if not index:
+            return scrubbed_env()
+        path = Path(index)
+        if not path.is_absolute():
+            path = (self.root or self.cwd) / path
+        out = scrubbed_env()
+        out["GIT_INDEX_FILE"] = str(path)
+        return out
+
+
+def parse_name_status(raw: bytes) -> list[tuple[str, str, str | None]]:
+    """(status letter, path, old path for renames/copies) from -z output."""
+    fields = raw.split(b"\0")
+    result: list[tuple[str, str, str | None]] = []
+    i = 0
+    while i < len(fields) and fields[i]:
+        status = fields[i].decode()
+        letter = status[:1]
+        if letter in ("R", "C"):
+            old = fields[i + 1].decode("utf-8", "surrogateescape")
+            new = fields[i + 2].decode("utf-8", "surrogateescape")
+            result.append((letter, new, old))
+            i += 3
+        else:
+            result.append((letter, fields[i + 1].decode("utf-8", "surrogateescape"), None))
+            i += 2
+    return result

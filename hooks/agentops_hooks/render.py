@@ -1,0 +1,37 @@
+"""Findings as people read them at commit time and in a terminal."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agentops_hooks.authorship import AgentSignal
+from agentops_hooks.findings import Finding
+from agentops_hooks.gates import FACTORS
+
+
+def who(signals: Sequence[AgentSignal]) -> str:
+    """One line saying why the change counts as an agent's, or that it does not."""
+    if not signals:
+        return "human-authored"
+    reasons = "; ".join(f"{s.agent}: {s.reason}" for s in signals[:3])
+    more = f" (+{len(signals) - 3} more)" if len(signals) > 3 else ""
+    return f"agent-authored ({reasons}{more})"
+
+
+def findings_text(label: str, signals: Sequence[AgentSignal], findings: Sequence[Finding]) -> str:
+    """The refusal a user sees: each finding with its factor, rule and fix."""
+    lines = [f"agentops: refused {label}, {who(signals)}", ""]
+    for f in findings:
+        factor = FACTORS.get(f.gate, (f.factor, ""))[1]
+        lines.append(f"[{f.factor} {factor}] {f.gate}: {f.rule}")
+        lines.append(f"  {f.message}")
+        lines.append(f"  fix: {f.fix}")
+        lines.append("")
+    count = len(findings)
+    lines.append(f"{count} finding{'s' if count != 1 else ''}. The factors and how to satisfy "
+                 "each: docs/factors.md in agentops-hooks.")
+    return "\n".join(lines)
+
+
+def passed_text(label: str, signals: Sequence[AgentSignal], gates: Sequence[str]) -> str:
+    """The one line printed when every gate passes."""
+    return f"agentops: {label} passed {', '.join(gates)} ({who(signals)})"

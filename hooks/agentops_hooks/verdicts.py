@@ -1,0 +1,91 @@
+"""The Verdict trailer: `Verdict: PASS judge="Name <email>" patch=<patch-id>`."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from agentops_hooks.authorship import Identity
+
+STATUSES = ("PASS", "FAIL", "NOT_PROVEN")
+VERDICT_KEY = "Verdict"
+EVIDENCE_KEY = "Verdict-Evidence"
+
+_FIELD = re.compile(r'\s*([A-Za-z][A-Za-z0-9_-]*)=(?:"((?:[^"\\]|\\.)*)"|(\S*))')
+_PATCH_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+
+class VerdictSyntaxError(ValueError):
+    """A Verdict trailer we cannot read; the message says which part."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A judge's statement about one patch."""
+
+    status: str
+    judge: Identity
+    patch_id: str
+
+    @property
+    def admits(self) -> bool:
+        return self.status == "PASS"
+
+    def trailer_value(self) -> str:
+        judge = str(self.judge).replace("\\", "\\\\").replace('"', '\\"')
+        return f'{self.status} judge="{judge}" patch={self.patch_id}'
+
+
+def normalise_status(word: str) -> str:
+    """PASS, FAIL or NOT_PROVEN from any case and `-`/`_` spelling."""
+    return word.strip().upper().replace("-", "_")
+
+
+def parse(value: str) -> Verdict:
+    """Read a Verdict trailer value, or raise VerdictSyntaxError saying what is wrong."""
+    text = value.strip()
+    if not text:
+        raise VerdictSyntaxError("the Verdict trailer is empty")
+    word, _, rest = text.partition(" ")
+    status = normalise_status(word)
+    if status not in STATUSES:
+        raise VerdictSyntaxError(
+            f"status {word!r} is not one of {', '.join(STATUSES)}",
+        )
+    fields: dict[str, str] = {}
+    pos = 0
+    rest = rest.strip()
+    while pos < len(rest):
+        m = _FIELD.match(rest, pos)
+        if not m:
+            raise VerdictSyntaxError(f"cannot read {rest[pos:].strip()!r} (expected key=value)")
+        key = m.group(1).lower()
+        raw = m.group(2)
+        val = re.sub(r"\\(.)", r"\1", raw) if raw is not None else m.group(3)
+        if key in fields:
+            raise VerdictSyntaxError(f"{key}= is given twice")
+        fields[key] = val
+        pos = m.end()
+        while pos < len(rest) and rest[pos] == " ":
+            pos += 1
+    judge_text = fields.get("judge")
+    if not judge_text:
+        raise VerdictSyntaxError('no judge="Name <email>"')
+    judge = Identity.parse(judge_text)
+    if judge is None or not judge.email:
+        raise VerdictSyntaxError(f"judge {judge_text!r} is not \"Name <email>\"")
+    patch_id = fields.get("patch", "").lower()
+    if not patch_id:
+        raise VerdictSyntaxError("no patch=<patch-id>: the verdict is not bound to a change")
+    if not _PATCH_ID.fullmatch(patch_id):
+        raise VerdictSyntaxError(f"patch={patch_id} is not a 40 or 64 digit hex patch-id")
+    return Verdict(status, judge, patch_id)
+
+
+def email_key(email: str) -> str:
+    """An email as one person: case folded, Unicode-normalised, +tag dropped."""
+    text = unicodedata.normalize("NFKC", email).strip().casefold()
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return text
+    return f"{local.split('+', 1)[0]}@{domain}"
