@@ -104,8 +104,8 @@ class AgentSignal:
 def _as_str_tuple(field: str, value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         raise TypeError(f"AgentRules.{field} must be a sequence of strings, not a string")
-    if not isinstance(value, (tuple, list)):
-        raise TypeError(f"AgentRules.{field} must be a tuple of strings")
+    if not isinstance(value, Sequence):
+        raise TypeError(f"AgentRules.{field} must be a sequence of strings")
     items = tuple(value)
     for item in items:
         if not isinstance(item, str):

@@ -18,11 +18,13 @@ from agentops_hooks.errors import FatalError
 
 MIN_GIT = (2, 39)  # `git patch-id --verbatim` with binary and mode-change hashing
 
-# Kept by pre-commit too: they configure transport, not which repository.
+# Kept as pre-commit keeps them: they configure git, not which repository.
+# (We also keep the three that choose the global and system config files.)
 _KEPT_ALWAYS = frozenset((
     "GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSL_CAINFO",
     "GIT_SSL_NO_VERIFY", "GIT_CONFIG_COUNT", "GIT_HTTP_PROXY_AUTHMETHOD",
     "GIT_ALLOW_PROTOCOL", "GIT_ASKPASS",
+    "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM",
 ))
 
 # Every option that user config could otherwise change in a patch.

@@ -25,6 +25,9 @@ def add_trailers(repo: Repo, message: bytes, pairs: Sequence[tuple[str, str]]) -
     for key, value in pairs:
         check_trailer(key, value)
         args += ["--trailer", f"{key}: {value}"]
+    if message and not message.endswith(b"\n"):
+        # Without a final newline git glues the trailer onto the last line.
+        message += b"\n"
     out = repo.git(*args, input=message)
     wanted = {(k.lower(), v) for k, v in pairs}
     found = {(k.lower(), v) for k, v in find_block(out.decode("utf-8", "replace")).trailers}

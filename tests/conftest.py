@@ -1,0 +1,135 @@
+"""Throwaway git repositories for tests: real git, isolated from the user's config."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HUMAN = ("Hana Human", "hana@example.com")
+JUDGE = "Riley Reviewer <riley@example.com>"
+CLAUDE_TRAILER = "Co-authored-by: Claude <noreply@anthropic.com>"
+
+
+class GitRepo:
+    """A repository in a tmp dir, driven by the real git command."""
+
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
+        self.root = root
+        self.env = env
+
+    def git(self, *args: str, input: bytes | None = None, check: bool = True,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+        proc = subprocess.run(
+            ("git", *args), cwd=self.root, input=input, capture_output=True,
+            env={**self.env, **(env or {})}, check=False,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"git {' '.join(args)} failed ({proc.returncode}):\n"
+                f"{proc.stdout.decode(errors='replace')}{proc.stderr.decode(errors='replace')}",
+            )
+        return proc
+
+    def out(self, *args: str) -> str:
+        return self.git(*args).stdout.decode().strip()
+
+    def write(self, path: str, content: str | bytes, mode: int | None = None) -> Path:
+        target = self.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            target.write_text(content, encoding="utf-8")
+        else:
+            target.write_bytes(content)
+        if mode is not None:
+            target.chmod(mode)
+        return target
+
+    def stage(self, path: str, content: str | bytes, mode: int | None = None) -> None:
+        self.write(path, content, mode)
+        self.git("add", "--", path)
+
+    def commit(self, message: str = "change", *args: str, check: bool = True,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+        msg = self.root.parent / f"msg-{os.getpid()}.txt"
+        msg.write_text(message, encoding="utf-8")
+        return self.git("commit", "-q", "-F", str(msg), *args, check=check, env=env)
+
+    def head(self) -> str:
+        return self.out("rev-parse", "HEAD")
+
+    def message_file(self, message: str | bytes, name: str = "COMMIT_EDITMSG") -> Path:
+        path = self.root / ".git" / name
+        if isinstance(message, str):
+            path.write_text(message, encoding="utf-8")
+        else:
+            path.write_bytes(message)
+        return path
+
+    def install_hook(self, name: str, body: str) -> None:
+        hook = self.root / ".git" / "hooks" / name
+        hook.parent.mkdir(parents=True, exist_ok=True)
+        hook.write_text(body)
+        hook.chmod(0o755)
+
+    def install_agentops_hook(self, *args: str) -> None:
+        extra = " ".join(args)
+        self.install_hook(
+            "commit-msg",
+            f'#!/bin/sh\nexec "{sys.executable}" -m agentops_hooks.hook {extra} "$@"\n',
+        )
+
+
+def isolated_env(home: Path) -> dict[str, str]:
+    """The environment a test's git runs in: no user config, a fixed identity."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.pop("CLAUDECODE", None)
+    for var in ("CODEX_THREAD_ID", "CURSOR_AGENT", "GEMINI_CLI", "OPENCODE"):
+        env.pop(var, None)
+    env.update({
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": HUMAN[0], "GIT_AUTHOR_EMAIL": HUMAN[1],
+        "GIT_COMMITTER_NAME": HUMAN[0], "GIT_COMMITTER_EMAIL": HUMAN[1],
+        "LC_ALL": "C.UTF-8",
+    })
+    return env
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Hana Human\n\temail = hana@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n"
+        "[core]\n\thooksPath = .git/hooks\n",
+    )
+    return home
+
+
+@pytest.fixture
+def repo(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GitRepo]:
+    """An empty repository, the process's cwd and environment pointed at it."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    env = isolated_env(home)
+    for key in list(os.environ):
+        if key not in env:
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(root)
+    r = GitRepo(root, env)
+    r.git("init", "-q")
+    yield r
+
+
+def agent_message(subject: str = "Add feature", *trailers: str) -> str:
+    """A commit message that marks the change as Claude Code's."""
+    lines = [subject, "", CLAUDE_TRAILER, *trailers]
+    return "\n".join(lines) + "\n"

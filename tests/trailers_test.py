@@ -1,0 +1,230 @@
+"""Our trailer reader against the oracle, `git interpret-trailers --parse`."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import assume
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from agentops_hooks import trailers
+from agentops_hooks.git import Repo
+from agentops_hooks.messages import add_trailers
+from agentops_hooks.messages import add_trailers_to_file
+from agentops_hooks.errors import FatalError
+from conftest import GitRepo
+
+
+def oracle(message: str, *config: str, cwd: Path | None = None) -> str:
+    args = ["git"]
+    for item in config:
+        args += ["-c", item]
+    proc = subprocess.run(
+        [*args, "interpret-trailers", "--parse"], input=message.encode("utf-8", "surrogateescape"),
+        capture_output=True, check=True, cwd=cwd, timeout=20,
+    )
+    return proc.stdout.decode("utf-8", "surrogateescape")
+
+
+def oracle_loops_forever(message: str, comment_char: str = "#") -> bool:
+    """git before 2.42 spins forever when a scissors line follows a `---` divider.
+
+    (ignore_non_trailer searches the whole buffer for the scissors line but
+    walks only up to the divider.) There is no answer to compare with, and
+    our reader stops at the divider, as later git does.
+    """
+    divider = trailers._patch_start(message)
+    scissors = "\n" + comment_char + " ------------------------ >8 ------------------------\n"
+    if message.startswith(scissors[1:]):
+        return False
+    found = message.find(scissors)
+    return divider < len(message) and found >= 0 and found + 1 > divider
+
+
+def ours(message: str, syntax: trailers.TrailerSyntax = trailers.DEFAULT_SYNTAX) -> str:
+    return trailers.render_parse(trailers.parse(message, syntax), syntax.separators)
+
+
+CASES = [
+    # last paragraph only
+    "subject\n\nbody\n\nKey: v\n",
+    "subject\n\nKey: v\n\nbody after\n",
+    "subject\nKey: v\n",
+    "Key: v\n",
+    "",
+    "\n\nKey: v\n",
+    # 25 % rule: all trailers, or a git-generated one and >= 25 % trailers
+    "s\n\nbody line\nKey: v\n",
+    "s\n\nSigned-off-by: A <a@b>\nnot\nnot\nnot\n",
+    "s\n\nSigned-off-by: A <a@b>\nnot\nnot\nnot\nnot\n",
+    "s\n\n(cherry picked from commit abc)\nx: y\nplain\n",
+    # continuation lines
+    "s\n\nKey: v\n  cont\n\tmore\n",
+    "s\n\nKey: v\n  cont\nplain\n",
+    "s\n\n  lead: v\nKey: w\n",
+    # comments, custom comment char, scissors
+    "s\n\nKey: v\n# comment\nOther: w\n",
+    "s\n\n# only a comment\nKey: v\n",
+    "s\n\nKey: v\n# ------------------------ >8 ------------------------\nX: y\n",
+    "# ------------------------ >8 ------------------------\ns\n\nKey: v\n",
+    # the --- divider
+    "s\n\nKey: v\n---\nA: b\n",
+    "s\n\nbody\n--- not a divider\nA: b\n",
+    "s\n\nbody\n---not a divider\n\nA: b\n",
+    # CRLF
+    "s\r\n\r\nKey: v\r\nOther: w\r\n",
+    "s\r\n\r\nKey: v\r\n  c\r\n",
+    # separators and spacing
+    "s\n\nKey : v\n",
+    "s\n\nKey\t:\tv\n",
+    "s\n\nKey x: v\n",
+    "s\n\nKey:v\n",
+    "s\n\nKey:\n",
+    "s\n\n-: v\n",
+    "s\n\nÄrger: v\n",
+    "s\n\nVerdict: PASS\nverdict: pass\nVERDICT: FAIL\n",
+    "s\n\nA: b\n\n\n",
+    "s\n\nA: b",
+    "s\n\nA: b\nConflicts:\n\tpath\n",
+    "title only\n",
+    "s\n\n\n\n",
+]
+
+
+@pytest.mark.parametrize("message", CASES)
+def test_matches_git(message: str) -> None:
+    assert ours(message) == oracle(message)
+
+
+def test_cases_cover_every_shape() -> None:
+    # Guard the table itself: it must hold trailers found and not found.
+    assert sum(bool(oracle(m)) for m in CASES) > 10
+    assert sum(not oracle(m) for m in CASES) > 5
+
+
+@pytest.mark.parametrize("message", [
+    "s\n\nKey: v\n; comment\nOther: w\n",
+    "s\n\n; ------------------------ >8 ------------------------\nKey: v\n",
+    "s\n\nKey: v\n; ------------------------ >8 ------------------------\nX: y\n",
+    "s\n\n# not a comment: here\nKey: v\n",
+])
+def test_comment_char(message: str) -> None:
+    syntax = trailers.TrailerSyntax.from_config([("core.commentchar", ";")])
+    assert ours(message, syntax) == oracle(message, "core.commentChar=;")
+
+
+def test_comment_char_auto_reads_hash() -> None:
+    message = "s\n\nKey: v\n# c\nOther: w\n"
+    syntax = trailers.TrailerSyntax.from_config([("core.commentchar", "auto")])
+    assert ours(message, syntax) == oracle(message, "core.commentChar=auto")
+
+
+@pytest.mark.parametrize("message", ["s\n\nKey= v\nOther: w\n", "s\n\nKey # 12\n"])
+def test_separators(message: str) -> None:
+    syntax = trailers.TrailerSyntax.from_config([("trailer.separators", "=#")])
+    assert ours(message, syntax) == oracle(message, "trailer.separators==#")
+
+
+@pytest.mark.parametrize("message", [
+    "s\n\nbody\nbody\nbody\nreviewed: someone\n",
+    "s\n\nrev: x\n",
+    "s\n\nReviewed-by: x\n",
+])
+def test_configured_keys_are_recognised_and_respelled(message: str) -> None:
+    config = [("trailer.rev.key", "Reviewed-by")]
+    syntax = trailers.TrailerSyntax.from_config(config)
+    assert ours(message, syntax) == oracle(message, "trailer.rev.key=Reviewed-by")
+
+
+def test_syntax_from_a_real_repository(repo: GitRepo) -> None:
+    repo.git("config", "core.commentChar", "%")
+    syntax = trailers.TrailerSyntax.from_config(Repo().config())
+    assert syntax.comment_char == "%"
+    message = "s\n\nKey: v\n% hidden: x\n"
+    assert ours(message, syntax) == oracle(message, cwd=repo.root)
+
+
+def test_values_ignore_key_case() -> None:
+    found = trailers.parse("s\n\nverdict: pass\nVERDICT: FAIL\nOther: x\n")
+    assert trailers.values(found, "Verdict") == ["pass", "FAIL"]
+
+
+# --- property test: generated messages -----------------------------------
+
+_keys = st.sampled_from(["Verdict", "verdict", "Learning", "Co-authored-by", "Signed-off-by",
+                         "Task", "Bad Key", "X", "a-b-c", "Ünï", "Key ", " Key"])
+_values = st.text(
+    alphabet=st.sampled_from(list("abc XYZ:=#-<>@.\"'\té漢")), max_size=12,
+)
+_line = st.one_of(
+    st.builds(lambda k, v, sep: f"{k}{sep}{v}", _keys, _values, st.sampled_from([":", ": ", " : ", "="])),
+    st.builds(lambda v: " " + v, _values),
+    st.builds(lambda v: "\t" + v, _values),
+    st.builds(lambda v: "# " + v, _values),
+    st.just(""),
+    st.just("   "),
+    st.just("---"),
+    st.just("--- "),
+    st.just("# ------------------------ >8 ------------------------"),
+    st.just("Conflicts:"),
+    st.just("(cherry picked from commit 1234)"),
+    _values,
+)
+
+
+@st.composite
+def messages(draw: st.DrawFn) -> str:
+    lines = draw(st.lists(_line, max_size=14))
+    eol = draw(st.sampled_from(["\n", "\r\n"]))
+    text = eol.join(lines)
+    if draw(st.booleans()):
+        text += eol
+    return text
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messages())
+def test_property_agrees_with_git(message: str) -> None:
+    assume(not oracle_loops_forever(message))
+    assert ours(message) == oracle(message)
+
+
+# --- writing trailers -------------------------------------------------------
+
+@pytest.mark.parametrize("message", [
+    "subject\n",
+    "subject\n\nbody\n",
+    "subject\n\nbody\n\nKey: v\n",
+    "subject\n\nbody\n---\ndiff --git a b\n",
+    "subject\n\nbody\n# Please enter the commit message\n",
+    "subject",
+])
+def test_add_trailer_places_it_where_git_reads_it(repo: GitRepo, message: str) -> None:
+    out = add_trailers(Repo(), message.encode(), [("Learning", "a lesson")]).decode()
+    assert ("Learning", "a lesson") in trailers.parse(out)
+    assert "Learning: a lesson" in oracle(out)
+    # nothing of the original is lost
+    for line in message.splitlines():
+        assert line in out
+
+
+def test_add_trailer_to_file_is_atomic_and_keeps_mode(repo: GitRepo) -> None:
+    path = repo.write("MSG", "subject\n\nbody\n", mode=0o640)
+    add_trailers_to_file(Repo(), path, [("Task", "PROJ-1")])
+    assert path.read_text() == "subject\n\nbody\n\nTask: PROJ-1\n"
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".MSG.")]
+
+
+@pytest.mark.parametrize(("key", "value"), [("Bad Key", "v"), ("Key", "two\nlines"), ("", "v")])
+def test_add_trailer_refuses_what_git_would_not_read_back(
+    repo: GitRepo, key: str, value: str,
+) -> None:
+    path = repo.write("MSG", "subject\n")
+    with pytest.raises(FatalError):
+        add_trailers_to_file(Repo(), path, [(key, value)])
+    assert path.read_text() == "subject\n"
