@@ -106,8 +106,7 @@ def home(tmp_path: Path) -> Path:
     home.mkdir()
     (home / ".gitconfig").write_text(
         "[user]\n\tname = Hana Human\n\temail = hana@example.com\n"
-        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n"
-        "[core]\n\thooksPath = .git/hooks\n",
+        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n",
     )
     return home
 

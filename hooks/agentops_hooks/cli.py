@@ -41,7 +41,7 @@ class AgentopsGroup(click.Group):
             ctx.exit(2)
 
 
-@click.group(cls=AgentopsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="agentops", cls=AgentopsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="agentops")
 def cli() -> None:
     """Hold coding-agent commits to the 12-Factor AgentOps factors.

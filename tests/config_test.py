@@ -1,0 +1,114 @@
+"""Config: `.agentops.toml` or `[tool.agentops]`, strict, and its schema in step."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from agentops_hooks import config
+from conftest import GitRepo
+
+SCHEMA_FILE = Path(__file__).parents[1] / "schemas" / "config.schema.json"
+
+
+def test_schema_file_is_generated_from_the_model() -> None:
+    """Regenerate with: agentops schema config > schemas/config.schema.json"""
+    assert json.loads(SCHEMA_FILE.read_text()) == config.json_schema()
+
+
+def test_defaults_without_a_file(tmp_path: Path) -> None:
+    loaded = config.load(tmp_path)
+    assert loaded == config.Config()
+    assert loaded.gates == ("verdict", "learnings")
+    assert loaded.learnings.min_changed_lines == 10
+    assert loaded.verdict.required_for == "agents"
+
+
+FULL = """
+gates = ["verdict"]
+[agents]
+emails = ["bot@example.com"]
+patterns = ["\\\\[bot\\\\]"]
+env = ["MY_AGENT=1"]
+trailers = ["X-Agent"]
+[verdict]
+required_for = "everyone"
+judges = ["*@review.example.com"]
+aliases = [["a@example.com", "a@home.example"]]
+[learnings]
+min_changed_lines = 25
+file = "docs/LEARNINGS.md"
+directory = "notes/learnings"
+exempt_docs_only = false
+docs_patterns = ["*.md"]
+"""
+
+
+def test_every_key_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".agentops.toml").write_text(FULL)
+    loaded = config.load(tmp_path)
+    assert loaded.gates == ("verdict",)
+    assert loaded.agents.patterns == ("\\[bot\\]",)
+    assert loaded.verdict.aliases == (("a@example.com", "a@home.example"),)
+    assert loaded.learnings.file == "docs/LEARNINGS.md"
+    assert loaded.source and loaded.source.endswith(".agentops.toml")
+
+
+def test_full_example_validates_against_the_schema(tmp_path: Path) -> None:
+    import tomllib
+
+    jsonschema.validate(tomllib.loads(FULL), json.loads(SCHEMA_FILE.read_text()))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"verdict": {"judgez": []}}, json.loads(SCHEMA_FILE.read_text()))
+
+
+def test_pyproject_tool_table(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.agentops.learnings]\nmin_changed_lines = 3\n')
+    assert config.load(tmp_path).learnings.min_changed_lines == 3
+
+
+def test_pyproject_without_our_table_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert config.load(tmp_path) == config.Config()
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("[verdict]\njudgez = []\n", ".agentops.toml: verdict.judgez: unknown key"),
+    ("colour = 1\n", ".agentops.toml: colour: unknown key"),
+    ("[learnings]\nmin_changed_lines = \"many\"\n", ".agentops.toml: learnings.min_changed_lines:"),
+    ("[learnings]\nmin_changed_lines = -1\n", "learnings.min_changed_lines: must be 0 or more"),
+    ("[verdict]\nrequired_for = \"robots\"\n", ".agentops.toml: verdict.required_for:"),
+    ("gates = [\"verdict\", \"vibes\"]\n", "gates: unknown gate 'vibes'"),
+    ("[agents]\npatterns = [\"(\"]\n", "agents.patterns[0]: not a valid regular expression"),
+    ("[agents]\nenv = [\"=1\"]\n", "agents.env[0]: empty variable name"),
+    ("source = \"x\"\n", "source: unknown key"),
+    ("[verdict\n", ".agentops.toml: not valid TOML"),
+])
+def test_bad_config_names_file_and_key(tmp_path: Path, text: str, says: str) -> None:
+    (tmp_path / ".agentops.toml").write_text(text)
+    with pytest.raises(config.ConfigError) as e:
+        config.load(tmp_path)
+    assert says in str(e.value)
+
+
+def test_pyproject_errors_name_the_tool_table(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.agentops]\nnope = 1\n")
+    with pytest.raises(config.ConfigError) as e:
+        config.load(tmp_path)
+    assert "pyproject.toml: tool.agentops.nope: unknown key" in str(e.value)
+
+
+def test_bad_config_exits_2_from_the_cli(repo: GitRepo) -> None:
+    from click.testing import CliRunner
+
+    from agentops_hooks.cli import cli
+
+    repo.stage("a", "a\n")
+    repo.commit("a")
+    repo.write(".agentops.toml", "[verdict]\njudgez = []\n")
+    result = CliRunner().invoke(cli, ["check"])
+    assert result.exit_code == 2
+    assert "verdict.judgez: unknown key" in result.output
+    assert "Traceback" not in result.output

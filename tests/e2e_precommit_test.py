@@ -1,0 +1,173 @@
+"""End to end through real pre-commit: this checkout installed as a hook repository.
+
+A project adds our repo to its .pre-commit-config.yaml, runs
+`pre-commit install --hook-type commit-msg`, and then plain `git commit`s are
+judged. The hook repository is a snapshot of this working tree (committed, as
+pre-commit clones by rev), so the test exercises the code as it is now.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import CLAUDE_TRAILER
+from conftest import JUDGE
+from conftest import GitRepo
+from conftest import isolated_env
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.fixture(scope="module")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, Path]]:
+    """(snapshot repo, its rev, a PRE_COMMIT_HOME shared by the module's tests)."""
+    base = tmp_path_factory.mktemp("e2e")
+    home = base / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Snapshot\n\temail = snapshot@example.com\n[commit]\n\tgpgsign = false\n",
+    )
+    env = isolated_env(home)
+    snapshot = base / "agentops-hooks"
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")
+    for name in filter(None, files):
+        source = ROOT / name
+        if source.is_file():
+            target = snapshot / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    run = lambda *a: subprocess.run(a, cwd=snapshot, env=env, check=True, capture_output=True)  # noqa: E731
+    run("git", "init", "-q")
+    run("git", "add", "-A")
+    run("git", "commit", "-q", "-m", "snapshot", "--no-verify")
+    rev = run("git", "rev-parse", "HEAD").stdout.decode().strip()
+    yield snapshot, rev, base / "pre-commit-home"
+
+
+def project(tmp_path: Path, hook_repo: tuple[Path, str, Path], *hook_ids: str) -> GitRepo:
+    snapshot, rev, pc_home = hook_repo
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Hana Human\n\temail = hana@example.com\n"
+        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n",
+    )
+    env = isolated_env(home)
+    env["PRE_COMMIT_HOME"] = str(pc_home)
+    env["PRE_COMMIT_COLOR"] = "never"
+    root = tmp_path / "project"
+    root.mkdir()
+    repo = GitRepo(root, env)
+    repo.git("init", "-q")
+    hooks = "\n".join(f"      - id: {h}" for h in hook_ids)
+    repo.write(".pre-commit-config.yaml",
+               f"repos:\n  - repo: {snapshot}\n    rev: {rev}\n    hooks:\n{hooks}\n")
+    subprocess.run([sys.executable, "-m", "pre_commit", "install", "--hook-type", "commit-msg"],
+                   cwd=root, env=env, check=True, capture_output=True)
+    repo.stage("app.py", "x = 1\n")
+    repo.git("add", ".pre-commit-config.yaml")
+    first = repo.commit("Initial commit by a human", check=False)
+    assert first.returncode == 0, first.stdout.decode() + first.stderr.decode()
+    return repo
+
+
+def output(proc: subprocess.CompletedProcess[bytes]) -> str:
+    return proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
+
+
+def staged_verdict(repo: GitRepo, status: str = "pass", judge: str = JUDGE) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentops_hooks.cli", "verdict", status, "--judge", judge, "--staged"],
+        cwd=repo.root, env=repo.env, capture_output=True, check=True,
+    )
+    return proc.stdout.decode().strip()
+
+
+AGENT = "Add a feature\n\n" + CLAUDE_TRAILER + "\n"
+
+
+@pytest.fixture
+def umbrella(tmp_path: Path, hook_repo: tuple[Path, str, Path]) -> GitRepo:
+    return project(tmp_path, hook_repo, "agentops")
+
+
+def test_agent_commit_refused_then_accepted_with_a_verdict(umbrella: GitRepo) -> None:
+    repo = umbrella
+    repo.stage("app.py", "x = 2\n")
+    refused = repo.commit(AGENT, check=False)
+    text = output(refused)
+    assert refused.returncode != 0
+    assert "agentops (all enabled gates)" in text and "Failed" in text
+    assert "[VII Validate Externally] verdict: verdict-missing" in text
+    assert "agentops verdict pass --judge" in text
+    assert repo.out("rev-list", "--count", "HEAD") == "1"
+
+    accepted = repo.commit(AGENT + staged_verdict(repo) + "\n", check=False)
+    assert accepted.returncode == 0, output(accepted)
+    assert repo.out("rev-list", "--count", "HEAD") == "2"
+    assert "Verdict: PASS" in repo.out("log", "-1", "--format=%B")
+
+
+def test_human_commit_passes(umbrella: GitRepo) -> None:
+    umbrella.stage("app.py", "x = 3\n" * 30)
+    proc = umbrella.commit("A human rewrites app.py\n", check=False)
+    assert proc.returncode == 0, output(proc)
+
+
+@pytest.mark.parametrize(("judge", "status", "rule"), [
+    ("Hana Human <hana@example.com>", "pass", "verdict-self-judged"),
+    ("Claude <noreply@anthropic.com>", "pass", "verdict-self-judged"),
+    (JUDGE, "fail", "verdict-not-pass"),
+])
+def test_bad_verdicts_are_refused(umbrella: GitRepo, judge: str, status: str, rule: str) -> None:
+    umbrella.stage("app.py", "x = 4\n")
+    proc = umbrella.commit(AGENT + staged_verdict(umbrella, status, judge) + "\n", check=False)
+    assert proc.returncode != 0
+    assert rule in output(proc)
+
+
+def test_verdict_for_a_different_patch_is_refused(umbrella: GitRepo) -> None:
+    umbrella.stage("app.py", "x = 5\n")
+    line = staged_verdict(umbrella)
+    umbrella.stage("app.py", "x = 6  # edited after the judge looked\n")
+    proc = umbrella.commit(AGENT + line + "\n", check=False)
+    assert proc.returncode != 0
+    assert "verdict-wrong-patch" in output(proc)
+
+
+def test_large_agent_change_without_learning_is_refused(umbrella: GitRepo) -> None:
+    umbrella.stage("app.py", "".join(f"v{i} = {i}\n" for i in range(40)))
+    proc = umbrella.commit(AGENT + staged_verdict(umbrella) + "\n", check=False)
+    assert proc.returncode != 0
+    assert "learning-missing" in output(proc)
+    proc = umbrella.commit(AGENT + staged_verdict(umbrella) + "\nLearning: numbered constants are a smell\n", check=False)
+    assert proc.returncode == 0, output(proc)
+
+
+def test_single_gate_hook_ids(tmp_path: Path, hook_repo: tuple[Path, str, Path]) -> None:
+    repo = project(tmp_path, hook_repo, "agentops-verdict", "agentops-learnings")
+    repo.stage("app.py", "".join(f"v{i} = {i}\n" for i in range(40)))
+    proc = repo.commit(AGENT, check=False)
+    text = output(proc)
+    assert proc.returncode != 0
+    assert "verdict-missing" in text and "learning-missing" in text
+    assert "agentops verdict (factor VII" in text and "agentops learnings (factor IX" in text
+
+
+def test_commit_all_is_judged_on_what_git_commits(umbrella: GitRepo) -> None:
+    """`git commit -a` stages into a temporary index; the verdict must bind to it."""
+    umbrella.write("app.py", "x = 7\n")
+    umbrella.git("add", "app.py")
+    line = staged_verdict(umbrella)
+    umbrella.git("reset", "-q")
+    proc = umbrella.commit(AGENT + line + "\n", "-a", check=False)
+    assert proc.returncode == 0, output(proc)
