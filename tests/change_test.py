@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from collections.abc import Callable
 
 import pytest
@@ -22,7 +23,8 @@ RECORDER = f"""#!{sys.executable}
 import json, sys
 from agentops_hooks.git import Repo
 from agentops_hooks.change import StagedChange
-change = StagedChange.from_message_file(Repo(), sys.argv[1])
+repo = Repo()
+change = StagedChange.from_message_file(repo, sys.argv[1])
 json.dump({{
     "patch_id": change.patch_id,
     "paths": [[p.status, p.path, p.old_path] for p in change.paths],
@@ -30,7 +32,7 @@ json.dump({{
     "amend": change.amend,
     "trailers": change.trailers,
     "lines": change.changed_lines,
-}}, open(".git/staged.json", "w"))
+}}, open(repo.git_dir / "staged.json", "w"))
 """
 
 
@@ -192,3 +194,49 @@ def test_empty_change_has_the_hash_of_nothing(repo: GitRepo) -> None:
     change = StagedChange.from_message_file(Repo(), None)
     assert change.diff == b""
     assert change.patch_id == "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+
+
+def test_linked_worktree(repo: GitRepo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    base_file(repo)
+    wt = tmp_path / "wt"
+    repo.git("worktree", "add", "-q", "-b", "feature", str(wt))
+    other = GitRepo(wt, repo.env)
+    other.stage("a.txt", "worktree edit\n")
+    repo.install_hook("commit-msg", RECORDER)
+    other.commit("in a worktree")
+    git_dir = Path(other.out("rev-parse", "--absolute-git-dir"))
+    assert git_dir != repo.root / ".git"
+    staged = json.loads((git_dir / "staged.json").read_text())
+    committed = CommitChange.load(Repo(wt), "HEAD")
+    assert staged["patch_id"] == committed.patch_id
+    assert staged["paths"] == [["M", "a.txt", None]]
+
+
+def test_sha256_repository(tmp_path, home, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from conftest import isolated_env
+
+    root = tmp_path / "sha256"
+    root.mkdir()
+    r = GitRepo(root, isolated_env(home))
+    r.git("init", "-q", "--object-format=sha256")
+    monkeypatch.chdir(root)
+    r.stage("a.txt", "one\n")
+    staged, committed = staged_then_committed(r)
+    assert len(committed.patch_id) == 64
+    assert staged["patch_id"] == committed.patch_id
+    r.git("commit", "-q", "--allow-empty", "-m", "empty")
+    assert CommitChange.load(Repo(), "HEAD").patch_id == (
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+
+
+def test_shallow_clone_says_how_to_fetch(repo: GitRepo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    base_file(repo)
+    repo.stage("a.txt", "two\n")
+    repo.commit("second")
+    clone = tmp_path / "shallow"
+    repo.git("clone", "-q", "--depth", "1", f"file://{repo.root}", str(clone))
+    change = CommitChange.load(Repo(clone), "HEAD")
+    from agentops_hooks.errors import FatalError
+
+    with pytest.raises(FatalError, match="shallow clone.*fetch-depth: 0"):
+        change.patch_id

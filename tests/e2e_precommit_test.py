@@ -171,3 +171,20 @@ def test_commit_all_is_judged_on_what_git_commits(umbrella: GitRepo) -> None:
     umbrella.git("reset", "-q")
     proc = umbrella.commit(AGENT + line + "\n", "-a", check=False)
     assert proc.returncode == 0, output(proc)
+
+
+def test_the_printed_fix_command_works(umbrella: GitRepo) -> None:
+    """The refusal's fix: the judge adds a verdict to .git/COMMIT_EDITMSG, commit -F it."""
+    repo = umbrella
+    repo.stage("app.py", "x = 8\n")
+    assert repo.commit(AGENT, check=False).returncode != 0
+    subprocess.run(
+        [sys.executable, "-m", "agentops_hooks.cli", "verdict", "pass", "--judge", JUDGE,
+         "--message-file", ".git/COMMIT_EDITMSG"],
+        cwd=repo.root, env=repo.env, check=True, capture_output=True,
+    )
+    proc = repo.git("commit", "-q", "-F", ".git/COMMIT_EDITMSG", check=False)
+    assert proc.returncode == 0, output(proc)
+    body = repo.out("log", "-1", "--format=%B")
+    assert body.startswith("Add a feature")
+    assert "Verdict: PASS" in body

@@ -218,10 +218,20 @@ class CommitChange(Change):
 
     def _diff(self) -> bytes:
         assert self.commit is not None
+        self._require_parent()
         return self.repo.diff_tree(self.commit, self.base)
+
+    def _require_parent(self) -> None:
+        if self.base is not None and self.repo.is_shallow() and self.repo.resolve(self.base) is None:
+            raise FatalError(
+                f"commit {self.label}'s parent {self.base[:12]} is not in this shallow clone, "
+                "so its change cannot be read: fetch more history "
+                "(git fetch --unshallow, or fetch-depth: 0 in actions/checkout)",
+            )
 
     def _name_status(self) -> bytes:
         assert self.commit is not None
+        self._require_parent()
         return self.repo.tree_name_status(self.commit, self.base)
 
 

@@ -53,7 +53,6 @@ def cli() -> None:
 
 
 def _repo() -> git.Repo:
-    git.require_version()
     return git.Repo()
 
 

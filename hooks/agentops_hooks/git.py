@@ -178,6 +178,10 @@ class Repo:
                 found = value
         return found
 
+    def is_shallow(self) -> bool:
+        """Is this a shallow clone (history cut off at some commits)?"""
+        return (self.git_dir / "shallow").is_file()
+
     def resolve(self, rev: str) -> str | None:
         """The commit id `rev` names, or None when it names no commit."""
         out = self._run(
@@ -242,7 +246,11 @@ class Repo:
         """The canonical patch-id of a patch (`git patch-id --verbatim`)."""
         if not patch.strip():
             return self.empty_patch_id
-        out = self._run("patch-id", "--verbatim", input=patch)
+        try:
+            out = self._run("patch-id", "--verbatim", input=patch)
+        except GitError:
+            require_version()  # the likely cause; say so plainly
+            raise
         first = out.split(b" ", 1)[0].decode().strip()
         return first or self.empty_patch_id
 

@@ -37,7 +37,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        git.require_version()
         repo = git.Repo()
         root = repo.require_worktree("agentops-hook")
         config = config_file.load(root)
