@@ -22,7 +22,7 @@ from agentops_hooks.git import Repo
 from agentops_hooks.git import parse_name_status
 
 if TYPE_CHECKING:
-    from unidiff import PatchSet
+    from unidiff.patch import PatchSet
 
 AMEND_ENV = "AGENTOPS_AMEND"
 
@@ -102,7 +102,7 @@ class Change:
     @cached_property
     def patch(self) -> PatchSet:
         """The diff as a unidiff PatchSet (lines added and removed, per file)."""
-        from unidiff import PatchSet
+        from unidiff.patch import PatchSet
 
         return PatchSet(self.diff.decode("utf-8", "replace"))
 

@@ -19,7 +19,7 @@ from agentops_hooks.findings import Finding
 from agentops_hooks.trailers import values
 
 if TYPE_CHECKING:
-    from unidiff import PatchedFile
+    from unidiff.patch import PatchedFile
 
     from agentops_hooks.change import Change
     from agentops_hooks.config import LearningsConfig
