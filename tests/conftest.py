@@ -128,6 +128,18 @@ def repo(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     yield r
 
 
+def run_hook(
+    repo: GitRepo, message: str | bytes, capsys: pytest.CaptureFixture[str], *args: str,
+) -> tuple[int, str]:
+    """Write the message file and run the commit-msg hook in-process: (exit code, output)."""
+    from agentops_hooks import hook
+
+    path = repo.message_file(message)
+    code = hook.main([*args, str(path)])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
 def agent_message(subject: str = "Add feature", *trailers: str) -> str:
     """A commit message that marks the change as Claude Code's."""
     lines = [subject, "", CLAUDE_TRAILER, *trailers]

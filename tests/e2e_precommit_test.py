@@ -188,3 +188,23 @@ def test_the_printed_fix_command_works(umbrella: GitRepo) -> None:
     body = repo.out("log", "-1", "--format=%B")
     assert body.startswith("Add a feature")
     assert "Verdict: PASS" in body
+
+
+def test_amend_through_pre_commit_binds_to_the_whole_amended_change(umbrella: GitRepo) -> None:
+    """commit-msg cannot be told about --amend; the hook finds out from git's own arguments."""
+    repo = umbrella
+    repo.stage("app.py", "x = 9\n")
+    assert repo.commit(AGENT + staged_verdict(repo) + "\n", check=False).returncode == 0
+    repo.stage("extra.py", "y = 1\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentops_hooks.cli", "verdict", "pass", "--judge", JUDGE, "--amend"],
+        cwd=repo.root, env=repo.env, capture_output=True, check=True,
+    )
+    amended = repo.commit(AGENT + proc.stdout.decode().strip() + "\n", "--amend", check=False)
+    assert amended.returncode == 0, output(amended)
+    # A verdict for only the new part (index against HEAD) does not cover the amend.
+    repo.stage("extra.py", "y = 2\n")
+    partial = staged_verdict(repo)
+    refused = repo.commit(AGENT + partial + "\n", "--amend", check=False)
+    assert refused.returncode != 0
+    assert "verdict-wrong-patch" in output(refused)

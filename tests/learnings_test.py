@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from agentops_hooks import hook
 from agentops_hooks.gates.learnings import front_matter
 from agentops_hooks.gates.learnings import is_docs
 from agentops_hooks.config import LearningsConfig
 from conftest import GitRepo
 from conftest import agent_message
+from conftest import run_hook
 
 BIG = "".join(f"value_{i} = {i}\n" for i in range(20))
 GOOD_FRONT = """---
@@ -24,10 +24,7 @@ Round money half-even; half-up drifts by a cent per thousand invoices.
 
 
 def run(repo: GitRepo, message: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    path = repo.message_file(message)
-    code = hook.main(["--gate", "learnings", str(path)])
-    out = capsys.readouterr()
-    return code, out.out + out.err
+    return run_hook(repo, message, capsys, "--gate", "learnings")
 
 
 @pytest.fixture

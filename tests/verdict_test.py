@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from agentops_hooks import hook
 from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
 from agentops_hooks.git import Repo
@@ -11,6 +10,7 @@ from conftest import CLAUDE_TRAILER
 from conftest import JUDGE
 from conftest import GitRepo
 from conftest import agent_message
+from conftest import run_hook
 
 
 def staged_patch_id() -> str:
@@ -21,11 +21,8 @@ def verdict(status: str = "PASS", judge: str = JUDGE, patch: str | None = None) 
     return f'Verdict: {status} judge="{judge}" patch={patch or staged_patch_id()}'
 
 
-def run(repo: GitRepo, message: str, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    path = repo.message_file(message)
-    code = hook.main([*args, "--gate", "verdict", str(path)])
-    out = capsys.readouterr()
-    return code, out.out + out.err
+def run(repo: GitRepo, message: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    return run_hook(repo, message, capsys, "--gate", "verdict")
 
 
 @pytest.fixture
