@@ -231,7 +231,7 @@ def _trailer_start(text: str, length: int, syntax: TrailerSyntax) -> int:
                     trailer_lines += 1
                     possible_continuation_lines = 0
                     if not recognized_prefix and _configured_match(
-                        text[bol:], sep, syntax,
+                        text[bol:bol + sep], sep, syntax,
                     ):
                         recognized_prefix = True
                 elif _is_space(c):
@@ -279,7 +279,7 @@ def find_block(
     end = _trailer_end(message, patch_start, syntax.comment_char)
     start = _trailer_start(message, end, syntax)
 
-    lines: list[str] = []
+    lines: list[list[str]] = []
     has_separator: list[bool] = []
     pos = start
     while pos < end:
@@ -287,14 +287,15 @@ def find_block(
         stop = end if nl < 0 else nl + 1
         line = message[pos:stop]
         if lines and has_separator[-1] and line and _is_space(line[0]):
-            lines[-1] += line
+            lines[-1].append(line)
         else:
-            lines.append(line)
+            lines.append([line])
             has_separator.append(_find_separator(line, 0, syntax.separators) >= 1)
         pos = stop
 
     trailers: list[tuple[str, str]] = []
-    for line in lines:
+    for parts in lines:
+        line = "".join(parts)
         if line.startswith(syntax.comment_char):
             continue
         sep = _find_separator(line, 0, syntax.separators)
