@@ -240,3 +240,20 @@ def test_shallow_clone_says_how_to_fetch(repo: GitRepo, tmp_path) -> None:  # ty
 
     with pytest.raises(FatalError, match="shallow clone.*fetch-depth: 0"):
         change.patch_id
+
+
+def test_amend_env_cannot_overrule_git(repo: GitRepo) -> None:
+    """AGENTOPS_AMEND=1 on a plain `git commit` does not make it an amend."""
+    base_file(repo)
+    repo.stage("a.txt", "plain\n")
+    repo.install_hook("commit-msg", RECORDER)
+    repo.commit("plain", env={"AGENTOPS_AMEND": "1"})
+    staged = json.loads((repo.root / ".git" / "staged.json").read_text())
+    assert staged["amend"] is False
+    assert staged["patch_id"] == CommitChange.load(Repo(), "HEAD").patch_id
+
+
+def test_amend_env_is_the_fallback_without_a_git_parent(repo: GitRepo) -> None:
+    base_file(repo)
+    assert StagedChange.from_message_file(Repo(), None, {"AGENTOPS_AMEND": "1"}).amend is True
+    assert StagedChange.from_message_file(Repo(), None, {}).amend is False

@@ -272,3 +272,14 @@ def test_console_scripts_run(staged: GitRepo) -> None:
                  [sys.executable, "-m", "agentops_hooks.hook", "--help"]):
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stderr
+
+
+def test_learning_fix_offers_only_options_that_exist(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo.stage("app.py", BIG)
+    monkeypatch.setenv("CLAUDECODE", "1")
+    code, out = invoke("check", "--staged", "--gate", "learnings")
+    assert code == 1
+    assert "--staged" not in out.split("fix:", 1)[1]
+    msg = repo.message_file("Add\n")
+    code, out = invoke("check", "--message-file", str(msg), "--gate", "learnings")
+    assert f'agentops trailer add Learning "<lesson>" --message-file .git/COMMIT_EDITMSG' in out

@@ -177,13 +177,15 @@ def test_the_printed_fix_command_works(umbrella: GitRepo) -> None:
     """The refusal's fix: the judge adds a verdict to .git/COMMIT_EDITMSG, commit -F it."""
     repo = umbrella
     repo.stage("app.py", "x = 8\n")
-    assert repo.commit(AGENT, check=False).returncode != 0
+    first = repo.commit(AGENT, check=False)
+    assert first.returncode != 0
+    assert "git commit --cleanup=strip -F .git/COMMIT_EDITMSG" in output(first)
     subprocess.run(
         [sys.executable, "-m", "agentops_hooks.cli", "verdict", "pass", "--judge", JUDGE,
          "--message-file", ".git/COMMIT_EDITMSG"],
         cwd=repo.root, env=repo.env, check=True, capture_output=True,
     )
-    proc = repo.git("commit", "-q", "-F", ".git/COMMIT_EDITMSG", check=False)
+    proc = repo.git("commit", "-q", "--cleanup=strip", "-F", ".git/COMMIT_EDITMSG", check=False)
     assert proc.returncode == 0, output(proc)
     body = repo.out("log", "-1", "--format=%B")
     assert body.startswith("Add a feature")

@@ -117,6 +117,11 @@ class Change:
         return f"--commit {self.commit[:12]}" if self.commit else "--staged"
 
     @property
+    def message_option(self) -> str | None:
+        """`--message-file F` when this change's message is in a file we can edit."""
+        return None
+
+    @property
     def retry(self) -> str:
         """What to run after fixing, to try this change again."""
         return "git commit --amend (keeping the fixed message)" if self.commit else "git commit again"
@@ -159,7 +164,15 @@ class StagedChange(Change):
     def retry(self) -> str:
         if self.message_file is None:
             return "git commit again"
-        return f"git commit{' --amend' if self.amend else ''} -F {_shell_quote(self.message_file)}"
+        # --cleanup=strip: the file may still hold the editor's comment lines.
+        amend = " --amend" if self.amend else ""
+        return f"git commit{amend} --cleanup=strip -F {_shell_quote(self.message_file)}"
+
+    @property
+    def message_option(self) -> str | None:
+        if self.message_file is None:
+            return None
+        return f"--message-file {_shell_quote(self.message_file)}"
 
     @classmethod
     def from_message_file(
@@ -292,17 +305,15 @@ _GIT_OPTS_WITH_VALUE = frozenset(("-c", "-C", "--git-dir", "--work-tree", "--nam
 def commit_is_amend(repo: Repo, env: Mapping[str, str]) -> bool:
     """True when the `git commit` that runs this hook was given --amend.
 
-    AGENTOPS_AMEND=1 or =0 overrides; otherwise the nearest `git` ancestor
-    process's arguments decide (aliases expanded), and no such process
-    (a hook run by hand) means a plain commit.
+    The nearest `git` ancestor process's arguments decide (aliases
+    expanded). Only where no such process can be seen (no /proc and no ps,
+    or a hook run by hand) does AGENTOPS_AMEND=1 say it is an amend: an
+    environment variable must not be able to overrule what git was told.
     """
-    override = env.get(AMEND_ENV)
-    if override is not None and override != "":
-        return override.lower() in ("1", "true", "yes")
     for argv in _ancestor_argvs():
         if argv and Path(argv[0]).name in ("git", "git.exe"):
             return _argv_amends(repo, argv[1:])
-    return False
+    return env.get(AMEND_ENV, "").lower() in ("1", "true", "yes")
 
 
 def _argv_amends(repo: Repo, args: list[str]) -> bool:

@@ -129,15 +129,14 @@ def _added_text(patched: PatchedFile) -> str:
 
 
 def _learn_command(change: Change) -> str:
+    trailer = 'add a `Learning: <what this change taught>` trailer to the message'
+    if change.message_option is not None:
+        trailer = f'agentops trailer add Learning "<lesson>" {change.message_option}'
     if change.commit:
-        return (
-            'add a `Learning: <what this change taught>` trailer to the message '
-            f"({change.retry})"
-        )
+        return f"{trailer}, then {change.retry}"
     return (
         'agentops learn "<what this change taught>" --title "<short title>"   '
-        f"then {change.retry}; or add a trailer: agentops trailer add Learning "
-        f'"<lesson>" {change.selector}'
+        f"then {change.retry}; or {trailer}"
     )
 
 
