@@ -26,6 +26,7 @@ from agentops_hooks.errors import FatalError
 from agentops_hooks.messages import add_trailers
 from agentops_hooks.messages import add_trailers_to_file
 from agentops_hooks.messages import check_trailer
+from agentops_hooks.messages import write_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -230,8 +231,6 @@ def learn(text: str, title: str | None, when: str | None, no_stage: bool) -> Non
         existing += "\n"
     entry = f"\n## {title} ({when})\n\n- {text}\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    from agentops_hooks.messages import write_atomic
-
     write_atomic(path, (existing + entry).encode("utf-8"))
     if not no_stage:
         repo.git("add", "--", str(path))
