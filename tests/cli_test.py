@@ -85,6 +85,9 @@ def test_verdict_on_a_commit_and_amend(staged: GitRepo) -> None:
     from agentops_hooks.change import CommitChange
 
     assert CommitChange.load(Repo(), "HEAD").patch_id in out
+    assert "recorded in refs/notes/agentops/verdicts on commit" in out
+    note = staged.out("notes", "--ref=agentops/verdicts", "show", "HEAD")
+    assert '"status": "PASS"' in note and '"source": "note"' in note
     staged.stage("app.py", "x = 3\n")
     code, amended = invoke("verdict", "pass", "--judge", JUDGE, "--amend")
     assert code == 0

@@ -53,7 +53,8 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     yield snapshot, rev, base / "pre-commit-home"
 
 
-def project(tmp_path: Path, hook_repo: tuple[Path, str, Path], *hook_ids: str) -> GitRepo:
+def project(tmp_path: Path, hook_repo: tuple[Path, str, Path], *hook_ids: str,
+            hook_types: tuple[str, ...] = ("commit-msg",)) -> GitRepo:
     snapshot, rev, pc_home = hook_repo
     home = tmp_path / "home"
     home.mkdir()
@@ -71,7 +72,8 @@ def project(tmp_path: Path, hook_repo: tuple[Path, str, Path], *hook_ids: str) -
     hooks = "\n".join(f"      - id: {h}" for h in hook_ids)
     repo.write(".pre-commit-config.yaml",
                f"repos:\n  - repo: {snapshot}\n    rev: {rev}\n    hooks:\n{hooks}\n")
-    subprocess.run([sys.executable, "-m", "pre_commit", "install", "--hook-type", "commit-msg"],
+    types = [arg for t in hook_types for arg in ("--hook-type", t)]
+    subprocess.run([sys.executable, "-m", "pre_commit", "install", *types],
                    cwd=root, env=env, check=True, capture_output=True)
     repo.stage("app.py", "x = 1\n")
     repo.git("add", ".pre-commit-config.yaml")
@@ -210,3 +212,14 @@ def test_amend_through_pre_commit_binds_to_the_whole_amended_change(umbrella: Gi
     refused = repo.commit(AGENT + partial + "\n", "--amend", check=False)
     assert refused.returncode != 0
     assert "verdict-wrong-patch" in output(refused)
+
+
+def test_post_commit_records_verdicts_in_notes(tmp_path: Path, hook_repo: tuple[Path, str, Path]) -> None:
+    repo = project(tmp_path, hook_repo, "agentops", "agentops-record",
+                   hook_types=("commit-msg", "post-commit"))
+    repo.stage("app.py", "x = 10\n")
+    proc = repo.commit(AGENT + staged_verdict(repo) + "\n", check=False)
+    assert proc.returncode == 0, output(proc)
+    log = repo.out("log", "-1", "--notes=agentops/verdicts")
+    assert "Notes (agentops/verdicts):" in log
+    assert '"status": "PASS"' in log and '"source": "trailer"' in log

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -124,7 +125,7 @@ class Change:
     @property
     def retry(self) -> str:
         """What to run after fixing, to try this change again."""
-        return "git commit --amend (keeping the fixed message)" if self.commit else "git commit again"
+        return f"agentops check {self.selector}" if self.commit else "git commit again"
 
     def _diff(self) -> bytes:
         raise NotImplementedError
@@ -260,6 +261,27 @@ def _shell_quote(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
+
+
+def load_commits(repo: Repo, revs: Sequence[str]) -> list[CommitChange]:
+    """Every commit `git rev-list REVS` names, newest first, read in four git processes.
+
+    Messages and identities come from one `cat-file --batch`, patch-ids
+    from one `diff-tree --stdin | patch-id` pipeline.
+    """
+    commits = repo.rev_list(*revs)
+    objects = repo.read_blobs(commits)
+    changes = [CommitChange(repo, c, objects[c]) for c in commits]
+    readable = changes
+    if repo.is_shallow():
+        # A commit whose parent was cut off has no readable change; asking for
+        # its patch-id later raises the error that says how to fetch more.
+        present = repo.read_blobs(sorted({c.base for c in changes if c.base}))
+        readable = [c for c in changes if c.base is None or c.base in present]
+    ids = repo.patch_ids([(c.commit or "", c.base) for c in readable])
+    for change in readable:
+        change.__dict__["patch_id"] = ids[change.commit or ""]
+    return changes
 
 
 def split_commit_object(raw: bytes) -> tuple[list[tuple[str, str]], bytes]:

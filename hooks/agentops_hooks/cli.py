@@ -135,28 +135,44 @@ def check(
               help="Who judges: never the author, committer or a co-author of the change.")
 @click.option("--evidence", metavar="TEXT",
               help="What the verdict rests on (tests run, review notes); one line.")
+@click.option("--sign-key", type=click.Path(dir_okay=False, path_type=Path),
+              help="Sign the verdict with this SSH private key (ssh-keygen -Y sign).")
+@click.option("--no-record", is_flag=True,
+              help="Do not record the verdict in refs/notes/agentops/verdicts.")
 @change_options
 def verdict(
-    status: str, judge: str, evidence: str | None, staged: bool,
-    message_file: Path | None, rev: str | None, amend: bool,
+    status: str, judge: str, evidence: str | None, sign_key: Path | None, no_record: bool,
+    staged: bool, message_file: Path | None, rev: str | None, amend: bool,
 ) -> None:
     """Write a judge's verdict bound to the change's patch-id.
 
-    Run by the judge after reviewing the staged change. Prints the trailer
-    lines; with --message-file, adds them to that file (as git would place
-    them). With --commit, binds to a commit already made.
+    Run by the judge after reviewing the change. For the staged change it
+    prints the trailer lines, and with --message-file adds them to that file
+    (as git would place them). With --commit REV it records the verdict on
+    that commit in refs/notes/agentops/verdicts, where gates and CI find it.
+    Every verdict is also recorded in the notes (staged ones on the staged
+    tree), so FAILs count for gate XI; --no-record skips that.
     """
     repo = _repo()
     identity = Identity.parse(judge)
     if identity is None or not identity.email:
         raise click.BadParameter('give the judge as "Name <email>"', param_hint="--judge")
+    if evidence is not None:
+        check_trailer(verdicts.EVIDENCE_KEY, evidence)
     change = _load_change(repo, staged, message_file, rev, amend, default_commit=False)
     record = verdicts.Verdict(verdicts.normalise_status(status), identity, change.patch_id)
+    signature = None
+    if sign_key is not None:
+        from agentops_hooks import signatures
+
+        signature = signatures.sign(
+            signatures.payload(record.status, record.judge, record.patch_id), sign_key,
+        )
     pairs = [(verdicts.VERDICT_KEY, record.trailer_value())]
     if evidence:
         pairs.append((verdicts.EVIDENCE_KEY, evidence))
-    for key, value in pairs:
-        check_trailer(key, value)
+    if signature:
+        pairs.append((verdicts.SIGNATURE_KEY, signature))
     author = change.author
     if author is not None and verdicts.email_key(author.email) == verdicts.email_key(identity.email):
         click.echo(
@@ -166,8 +182,155 @@ def verdict(
     if message_file is not None:
         add_trailers_to_file(repo, message_file, pairs)
         click.echo(f"agentops: added to {message_file}:", err=True)
+    if not no_record:
+        from agentops_hooks.notes import VERDICTS_REF
+        from agentops_hooks.notes import NotesRef
+        from agentops_hooks.notes import record_for
+
+        target = change.commit or _staged_tree(repo, change)
+        line = record_for(change, record, source="note", evidence=evidence,
+                          signature=signature).to_line()
+        NotesRef(repo).append({target: [line]}, f"agentops: {record.status} by {identity} "
+                              f"for {change.label}", commits=change.commit is not None)
+        where = f"commit {target[:12]}" if change.commit else f"staged tree {target[:12]}"
+        click.echo(f"agentops: recorded in {VERDICTS_REF} on {where}", err=True)
     for key, value in pairs:
         click.echo(f"{key}: {value}")
+
+
+def _staged_tree(repo: git.Repo, change: Change) -> str:
+    """The tree the staged change would commit: where a staged verdict's note hangs."""
+    assert isinstance(change, StagedChange)
+    return repo.git("write-tree", env=repo.index_env(change.env or {})).decode().strip()
+
+
+@cli.command("review")
+@click.argument("revisions", nargs=-1, metavar="[RANGE]...")
+@click.option("-n", "--max-count", type=click.IntRange(min=1), default=None,
+              help="At most this many commits (default: 20 when no RANGE is given).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+def review_command(revisions: tuple[str, ...], max_count: int | None, fmt: str) -> None:
+    """Show each commit's author kind and verdicts, from trailers and notes.
+
+    RANGE is anything `git rev-list` takes (main..feature, HEAD~10..,
+    a branch). Columns: commit, subject, agent or human, verdict, judge,
+    bound to this patch or not, signature verified or not, and the gate's
+    outcome.
+    """
+    from agentops_hooks.change import load_commits
+    from agentops_hooks.review import review
+    from agentops_hooks.review import table
+
+    repo = _repo()
+    config = config_file.load(repo.root)
+    revs = list(revisions) or ["HEAD"]
+    if max_count is None and not revisions:
+        max_count = 20
+    for rev in revs:
+        if rev.startswith("-"):
+            raise click.UsageError(f"{rev!r} is not a revision")
+    if max_count is not None:
+        revs = [f"--max-count={max_count}", *revs]
+    try:
+        changes = load_commits(repo, revs)
+    except git.GitError as e:
+        raise FatalError(f"cannot read {' '.join(revisions) or 'HEAD'}: {e}") from None
+    rows = review(repo, config, changes)
+    if fmt == "json":
+        click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
+    else:
+        click.echo(table(rows))
+
+
+@cli.group()
+def notes() -> None:
+    """Share and audit the verdict notes (refs/notes/agentops/*)."""
+
+
+@notes.command("fetch")
+@click.argument("remote", default="origin")
+def notes_fetch(remote: str) -> None:
+    """Fetch REMOTE's notes and merge them into ours, keeping every line."""
+    from agentops_hooks import sync
+
+    report = sync.fetch(_repo(), remote)
+    click.echo(f"agentops: fetched and merged {len(report.merged)} notes ref(s) from {remote}")
+
+
+@notes.command("push")
+@click.argument("remote", default="origin")
+def notes_push(remote: str) -> None:
+    """Push our notes to REMOTE without force; merge and retry when rejected."""
+    from agentops_hooks import sync
+
+    report = sync.push(_repo(), remote)
+    click.echo(f"agentops: pushed {len(report.pushed)} notes ref(s) to {remote}"
+               + (f" after {report.retries} retries" if report.retries else ""))
+
+
+@notes.command("sync")
+@click.argument("remote", default="origin")
+def notes_sync(remote: str) -> None:
+    """Fetch and merge, then push: both sides end with every verdict of both."""
+    from agentops_hooks import sync
+
+    report = sync.sync(_repo(), remote)
+    click.echo(f"agentops: synced {len(set(report.merged) | set(report.pushed))} notes ref(s) "
+               f"with {remote}" + (f" ({report.retries} retries)" if report.retries else ""))
+
+
+@notes.command("verify")
+@click.argument("ref", default="refs/notes/agentops/verdicts")
+def notes_verify(ref: str) -> None:
+    """Prove REF's history only ever added lines; name any commit that removed one."""
+    from agentops_hooks import ledger
+
+    report = ledger.verify(_repo(), ledger.full_ref(ref))
+    for item in report.corrupt:
+        click.echo(f"agentops: warning: unreadable line in the note on {item.target[:12]}: "
+                   f"{item.problem}: {item.line[:100]}", err=True)
+    if report.violations:
+        for v in report.violations:
+            click.echo(f"agentops: {v.describe()}")
+        click.echo(f"agentops: {report.ref} is NOT append-only "
+                   f"({len(report.violations)} violation(s) in {report.commits} commits)")
+        sys.exit(1)
+    click.echo(f"agentops: {report.ref} is append-only ({report.commits} commits checked, "
+               f"{len(report.corrupt)} unreadable line(s))")
+
+
+@cli.command()
+@click.option("--remote", "remotes", multiple=True, metavar="NAME",
+              help="Also make `git fetch NAME` bring the agentops notes (repeatable).")
+def init(remotes: tuple[str, ...]) -> None:
+    """Set up this clone: notes follow --amend and rebase, `git log` shows verdicts.
+
+    Sets notes.rewriteRef (so a verdict note is copied to the rewritten
+    commit; it still counts only if the patch is unchanged) and
+    notes.displayRef; with --remote, adds the notes fetch refspec.
+    """
+    from agentops_hooks import sync
+    from agentops_hooks.notes import NOTES_PREFIX
+    from agentops_hooks.notes import VERDICTS_REF
+
+    repo = _repo()
+    for var, value in (("notes.rewriteRef", NOTES_PREFIX + "*"), ("notes.displayRef", VERDICTS_REF)):
+        present = [v for name, v in repo.config() if name == var.lower()]
+        if value not in present:
+            repo.git("config", "--add", var, value)
+            click.echo(f"agentops: set {var} = {value}")
+        else:
+            click.echo(f"agentops: {var} = {value} already")
+    for remote in remotes:
+        sync.require_remote(repo, remote)
+        spec = sync.fetch_refspec(remote)
+        present = [v for name, v in repo.config() if name == f"remote.{remote.lower()}.fetch"]
+        if spec not in present:
+            repo.git("config", "--add", f"remote.{remote}.fetch", spec)
+            click.echo(f"agentops: git fetch {remote} now brings the notes ({spec})")
+        else:
+            click.echo(f"agentops: remote {remote} already fetches the notes")
 
 
 @cli.group()
@@ -239,11 +402,16 @@ def learn(text: str, title: str | None, when: str | None, no_stage: bool) -> Non
 
 
 @cli.command()
-@click.argument("name", type=click.Choice(["config", "learning"]))
+@click.argument("name", type=click.Choice(["config", "learning", "verdict"]))
 def schema(name: str) -> None:
-    """Print a JSON Schema (config: for editors of .agentops.toml)."""
+    """Print a JSON Schema: config (for editors of .agentops.toml), learning
+    (front matter of .agents/learnings files), verdict (a notes record)."""
     if name == "config":
         click.echo(json.dumps(config_file.json_schema(), indent=2))
+    elif name == "verdict":
+        from agentops_hooks.notes import json_schema as verdict_schema
+
+        click.echo(json.dumps(verdict_schema(), indent=2))
     else:
         from agentops_hooks.schemafiles import load_schema
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import time
 from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
@@ -134,6 +135,7 @@ class Repo:
         self.object_format = lines[2]
         self.root = Path(lines[3]) if len(lines) > 3 and not self.bare else None
         self._config: list[tuple[str, str]] | None = None
+        self._refs: dict[str, bool] = {}
 
     def _run(self, *args: str, **kwargs: object) -> bytes:
         return run(*args, cwd=self.cwd, **kwargs)  # type: ignore[arg-type]
@@ -177,6 +179,17 @@ class Repo:
             if name == var.lower():
                 found = value
         return found
+
+    def has_ref(self, ref: str) -> bool:
+        """Does the ref exist (asked once per Repo)?"""
+        if ref not in self._refs:
+            out = self._run("rev-parse", "--verify", "--quiet", ref, ok_codes=(0, 1, 128))
+            self._refs[ref] = bool(out.strip())
+        return self._refs[ref]
+
+    def forget_refs(self) -> None:
+        """Ask git again next time: a ref may have been written since."""
+        self._refs.clear()
 
     def is_shallow(self) -> bool:
         """Is this a shallow clone (history cut off at some commits)?"""
@@ -242,6 +255,77 @@ class Repo:
             "--no-relative", "--no-commit-id", *target, "--",
         )
 
+    def read_blobs(self, ids: Sequence[str]) -> dict[str, bytes]:
+        """The content of many objects in one `git cat-file --batch`."""
+        if not ids:
+            return {}
+        out = self._run("cat-file", "--batch", input="".join(f"{i}\n" for i in ids).encode())
+        result: dict[str, bytes] = {}
+        pos = 0
+        for oid in ids:
+            nl = out.index(b"\n", pos)
+            header = out[pos:nl].split()
+            pos = nl + 1
+            if len(header) < 3 or header[1] == b"missing":
+                continue
+            size = int(header[2])
+            result[oid] = out[pos:pos + size]
+            pos += size + 1
+        return result
+
+    def committer_ident(self) -> str:
+        """`Name <email> <time> <tz>` for commits we write; a neutral one if none is set."""
+        out = self._run("var", "GIT_COMMITTER_IDENT", ok_codes=(0, 128)).decode("utf-8", "replace")
+        ident = out.strip()
+        if ident:
+            return ident
+        return f"agentops <agentops@localhost> {int(time.time())} +0000"
+
+    def rev_list(self, *revs: str) -> list[str]:
+        """Commit ids that `git rev-list REVS` names, newest first."""
+        out = self._run("rev-list", *revs, "--")
+        return out.decode().split()
+
+    def patch_ids(self, pairs: Sequence[tuple[str, str | None]]) -> dict[str, str]:
+        """Patch-ids of many commits (each against the given parent) in one pipeline.
+
+        `git diff-tree --stdin | git patch-id --verbatim`: two processes for
+        any number of commits; a commit with an empty diff gets the hash of
+        no bytes, as `patch_id` gives it.
+        """
+        if not pairs:
+            return {}
+        lines = "".join(f"{c} {p}\n" if p else f"{c}\n" for c, p in pairs).encode()
+        diff = subprocess.Popen(
+            ("git", *_PINNED_CONFIG, "diff-tree", "--stdin", "--root", *PINNED_DIFF),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=self.cwd, env=scrubbed_env(),
+        )
+        pid = subprocess.Popen(
+            ("git", "patch-id", "--verbatim"), stdin=diff.stdout, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, cwd=self.cwd, env=scrubbed_env(),
+        )
+        assert diff.stdin is not None and diff.stdout is not None
+        diff.stdout.close()  # patch-id owns the read end now
+        import threading
+
+        feeder = threading.Thread(target=_feed, args=(diff.stdin, lines))
+        feeder.start()
+        out, err = pid.communicate()
+        feeder.join()
+        diff_err = diff.stderr.read() if diff.stderr else b""
+        if diff.wait() != 0 or pid.returncode != 0:
+            message = (diff_err or err).decode("utf-8", "replace").strip()
+            if pid.returncode != 0:
+                require_version()
+            raise GitError(message or "git diff-tree | git patch-id failed")
+        result = {c: self.empty_patch_id for c, _ in pairs}
+        for line in out.decode().splitlines():
+            patch, _, commit = line.partition(" ")
+            if commit in result:
+                result[commit] = patch
+        return result
+
     def patch_id(self, patch: bytes) -> str:
         """The canonical patch-id of a patch (`git patch-id --verbatim`)."""
         if not patch.strip():
@@ -270,6 +354,13 @@ class Repo:
         out = scrubbed_env()
         out["GIT_INDEX_FILE"] = str(path)
         return out
+
+
+def _feed(stream: object, data: bytes) -> None:
+    try:
+        stream.write(data)  # type: ignore[attr-defined]
+    finally:
+        stream.close()  # type: ignore[attr-defined]
 
 
 def parse_name_status(raw: bytes) -> list[tuple[str, str, str | None]]:

@@ -33,9 +33,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run only this gate (repeatable); default: the gates the config enables",
     )
     parser.add_argument("--quiet", action="store_true", help="print nothing when the change passes")
+    parser.add_argument(
+        "--record", action="store_true",
+        help="post-commit: copy the Verdict trailers of HEAD into refs/notes/agentops/verdicts",
+    )
     parser.add_argument("filenames", nargs="*", help="the commit message file (from git)")
     args = parser.parse_args(argv)
 
+    if args.record:
+        return record_head(args.quiet)
     try:
         repo = git.Repo()
         root = repo.require_worktree("agentops-hook")
@@ -53,6 +59,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if not args.quiet:
         print(render.passed_text("this commit", ctx.agent_signals, selected))
+    return 0
+
+
+def record_head(quiet: bool) -> int:
+    """The post-commit job: the new commit's verdicts become notes."""
+    from agentops_hooks.change import CommitChange
+    from agentops_hooks.notes import VERDICTS_REF
+    from agentops_hooks.notes import record_trailer_verdicts
+
+    try:
+        repo = git.Repo()
+        recorded = record_trailer_verdicts(CommitChange.load(repo, "HEAD"))
+    except FatalError as e:
+        print(f"agentops: error: {e}", file=sys.stderr)
+        return 2
+    if recorded and not quiet:
+        print(f"agentops: recorded {len(recorded)} verdict(s) in {VERDICTS_REF}")
     return 0
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace
 
 from agentops_hooks.authorship import Identity
 
@@ -89,3 +91,50 @@ def email_key(email: str) -> str:
     if not at:
         return text
     return f"{local.split('+', 1)[0]}@{domain}"
+
+
+SIGNATURE_KEY = "Verdict-Signature"
+TASK_KEY = "Task"
+AGENT_KEY = "Agent"
+ESCALATED_KEY = "Escalated-To"
+
+
+@dataclass(frozen=True)
+class TrailerVerdict:
+    """A Verdict trailer with the Verdict-Evidence and Verdict-Signature that follow it."""
+
+    value: str
+    evidence: str | None = None
+    signature: str | None = None
+
+
+def verdict_trailers(trailers: Sequence[tuple[str, str]]) -> list[TrailerVerdict]:
+    """Group each Verdict trailer with the evidence and signature trailers after it."""
+    groups: list[TrailerVerdict] = []
+    for key, value in trailers:
+        k = key.lower()
+        if k == VERDICT_KEY.lower():
+            groups.append(TrailerVerdict(value))
+        elif groups and k == EVIDENCE_KEY.lower() and groups[-1].evidence is None:
+            groups[-1] = replace(groups[-1], evidence=value)
+        elif groups and k == SIGNATURE_KEY.lower() and groups[-1].signature is None:
+            groups[-1] = replace(groups[-1], signature=value.strip())
+    return groups
+
+
+def task_of(trailers: Sequence[tuple[str, str]]) -> str | None:
+    """The change's task: its first non-empty Task trailer."""
+    for key, value in trailers:
+        if key.lower() == TASK_KEY.lower() and value.strip():
+            return value.strip()
+    return None
+
+
+def worker_of(trailers: Sequence[tuple[str, str]], author: Identity | None) -> str | None:
+    """Who made the attempt: `Agent: … session=ID` names a session, else the author's email."""
+    for key, value in trailers:
+        if key.lower() == AGENT_KEY.lower():
+            for word in value.split():
+                if word.startswith("session=") and len(word) > len("session="):
+                    return f"session {word[len('session='):]}"
+    return email_key(author.email) if author is not None and author.email else None

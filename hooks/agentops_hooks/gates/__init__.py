@@ -19,20 +19,67 @@ if TYPE_CHECKING:
     from agentops_hooks.change import Change
     from agentops_hooks.config import Config
     from agentops_hooks.findings import Finding
+    from agentops_hooks.git import Repo
+    from agentops_hooks.notes import VerdictIndex
 
 # gate name -> (factor numeral, factor name)
 FACTORS = {
     "verdict": ("VII", "Validate Externally"),
     "learnings": ("IX", "Extract Learnings"),
+    "supervise": ("XI", "Supervise Hierarchically"),
 }
+
+
+class Evidence:
+    """What the repository holds about changes: notes and trusted files, read once.
+
+    One Evidence serves every change of a range, so the notes are read in a
+    constant number of git processes however many commits are checked.
+    """
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self._signers: dict[tuple[str | None, str], bytes | None] = {}
+
+    @cached_property
+    def verdicts(self) -> VerdictIndex:
+        from agentops_hooks.notes import VerdictIndex
+
+        return VerdictIndex.load(self.repo)
+
+    def file_at(self, commit: str | None, path: str) -> bytes | None:
+        """A tracked file as it is in `commit` (None: unborn, so no file)."""
+        key = (commit, path)
+        if key not in self._signers:
+            content = None
+            if commit is not None:
+                out = self.repo.git("cat-file", "blob", f"{commit}:{path}", ok_codes=(0, 128))
+                content = out or None
+            self._signers[key] = content
+        return self._signers[key]
 
 
 @dataclass
 class Context:
-    """What a gate may consult besides the change: the policy, and who wrote it."""
+    """What a gate may consult besides the change: the policy, who wrote it, the evidence."""
 
     change: Change
     config: Config
+    evidence: Evidence | None = None
+
+    def __post_init__(self) -> None:
+        if self.evidence is None:
+            self.evidence = Evidence(self.change.repo)
+
+    @property
+    def store(self) -> Evidence:
+        assert self.evidence is not None
+        return self.evidence
+
+    @property
+    def trust_base(self) -> str | None:
+        """The commit whose tree the change is checked against (allowed signers...)."""
+        return self.change.base
 
     @cached_property
     def agent_signals(self) -> list[AgentSignal]:

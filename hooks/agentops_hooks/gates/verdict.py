@@ -7,13 +7,14 @@ refuses, so two verdicts that disagree refuse.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 from agentops_hooks import verdicts
 from agentops_hooks.authorship import Identity
 from agentops_hooks.findings import Finding
-from agentops_hooks.trailers import values
+from agentops_hooks.notes import VERDICTS_REF
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
@@ -28,10 +29,10 @@ def _finding(change: Change, rule: str, message: str, fix: str) -> Finding:
     return Finding(FACTOR, GATE, rule, message, fix, change.commit)
 
 
-def _verdict_command(change: Change, status: str = "pass") -> str:
+def _verdict_command(change: Change, extra: str = "") -> str:
     return (
-        f'agentops verdict {status} --judge "Judge Name <judge@example.com>" '
-        f"{change.selector}   # run by the judge, then {change.retry}"
+        f'agentops verdict pass --judge "Judge Name <judge@example.com>" '
+        f"{change.selector}{extra}   # run by the judge, then {change.retry}"
     )
 
 
@@ -57,46 +58,96 @@ def judge_allowed(judge: Identity, config: VerdictConfig) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A verdict offered for this change, from a trailer or from the notes."""
+
+    verdict: verdicts.Verdict
+    signature: str | None
+    where: str
+
+
+def candidates(change: Change, ctx: Context) -> tuple[list[Candidate], list[Finding]]:
+    found: list[Candidate] = []
+    malformed: list[Finding] = []
+    for group in verdicts.verdict_trailers(change.trailers):
+        try:
+            found.append(Candidate(verdicts.parse(group.value), group.signature, "trailer"))
+        except verdicts.VerdictSyntaxError as e:
+            malformed.append(_finding(
+                change, "verdict-malformed",
+                f"cannot read `Verdict: {group.value}`: {e}.",
+                _verdict_command(change),
+            ))
+    if change.repo.has_ref(VERDICTS_REF):
+        for item in ctx.store.verdicts.for_change(change.patch_id, change.commit):
+            judge = Identity.parse(item.record.judge)
+            if judge is None or not judge.email:
+                continue  # never trusted: reported by `agentops notes verify`
+            verdict = verdicts.Verdict(item.record.status, judge, item.record.patch_id)
+            found.append(Candidate(verdict, item.record.signature, f"note on {item.target[:12]}"))
+    return found, malformed
+
+
+def signature_problem(candidate: Candidate, ctx: Context) -> str | None:
+    """Why a candidate's signature does not count (None: it does, or none is needed)."""
+    config = ctx.config.verdict
+    if not config.allowed_signers:
+        return None
+    if candidate.signature is None:
+        if config.require_signature:
+            return "it is not signed, and verdict.require_signature is set"
+        return None
+    from agentops_hooks import signatures
+
+    if any(ch in candidate.verdict.judge.email for ch in "*?!,"):
+        # ssh-keygen would read such a principal as a pattern.
+        return "the judge's email holds a pattern character"
+    allowed = ctx.store.file_at(ctx.trust_base, config.allowed_signers)
+    v = candidate.verdict
+    check = signatures.verify(
+        signatures.payload(v.status, v.judge, v.patch_id), candidate.signature,
+        v.judge.email, allowed,
+    )
+    if check.ok:
+        return None
+    where = f"{config.allowed_signers} at {ctx.trust_base[:12]}" if ctx.trust_base else "no base commit"
+    return f"its signature does not verify ({check.reason}; allowed signers: {where})"
+
+
 def check(change: Change, ctx: Context) -> list[Finding]:
     """Findings for gate VII; none when an independent PASS binds this change."""
     config = ctx.config.verdict
     if not ctx.applies(config.required_for):
         return []
-    raw = values(change.trailers, verdicts.VERDICT_KEY)
     who = "an agent-authored change" if ctx.agent_signals else "every change (policy)"
-    if not raw:
+    offered, findings = candidates(change, ctx)
+    if not offered and not findings:
         return [_finding(
             change, "verdict-missing",
-            f"{who} needs a `Verdict: PASS` trailer from an independent judge, "
-            f"bound to patch {change.patch_id}.",
+            f"{who} needs a PASS verdict from an independent judge, bound to patch "
+            f"{change.patch_id} (a `Verdict:` trailer, or a verdict recorded in "
+            "refs/notes/agentops/verdicts).",
             _verdict_command(change),
         )]
 
-    findings: list[Finding] = []
-    parsed: list[verdicts.Verdict] = []
-    for value in raw:
-        try:
-            parsed.append(verdicts.parse(value))
-        except verdicts.VerdictSyntaxError as e:
-            findings.append(_finding(
-                change, "verdict-malformed",
-                f"cannot read `Verdict: {value}`: {e}.",
-                _verdict_command(change),
-            ))
-    statuses = {v.status for v in parsed}
+    # Every trailer speaks about this change; a note only if bound to its patch.
+    relevant = [c for c in offered if c.where == "trailer" or c.verdict.patch_id == change.patch_id]
+    statuses = {c.verdict.status for c in relevant}
     if len(statuses) > 1:
         findings.append(_finding(
             change, "verdict-conflict",
-            "the Verdict trailers disagree (" + ", ".join(sorted(statuses)) + "); "
+            "the verdicts disagree (" + ", ".join(sorted(statuses)) + "); "
             "only an unopposed PASS admits a change.",
             "remove the stale Verdict trailers and ask the judge again: "
             + _verdict_command(change),
         ))
-    for v in parsed:
-        if not v.admits:
+    for c in relevant:
+        if not c.verdict.admits:
             findings.append(_finding(
                 change, "verdict-not-pass",
-                f"judge {v.judge} gave {v.status}: the change is not admitted.",
+                f"judge {c.verdict.judge} gave {c.verdict.status} ({c.where}): "
+                "the change is not admitted.",
                 "fix what the judge found, then ask for a new verdict: "
                 + _verdict_command(change),
             ))
@@ -105,28 +156,37 @@ def check(change: Change, ctx: Context) -> list[Finding]:
 
     people = _person_keys([change.author, change.committer, *change.co_authors], config)
     problems: list[Finding] = []
-    for v in parsed:
+    for c in offered:
+        v = c.verdict
         if verdicts.email_key(v.judge.email) in people:
             problems.append(_finding(
                 change, "verdict-self-judged",
-                f"judge {v.judge} is the author, committer or a co-author of this change: "
-                "no agent grades its own work.",
+                f"judge {v.judge} ({c.where}) is the author, committer or a co-author of "
+                "this change: no agent grades its own work.",
                 "ask someone else to judge: " + _verdict_command(change),
             ))
         elif v.patch_id != change.patch_id:
             problems.append(_finding(
                 change, "verdict-wrong-patch",
-                f"the verdict of {v.judge} is bound to patch {v.patch_id}, but this change is "
-                f"patch {change.patch_id}: it judged another change, or the change was edited "
-                "after judging.",
+                f"the verdict of {v.judge} ({c.where}) is bound to patch {v.patch_id}, but this "
+                f"change is patch {change.patch_id}: it judged another change, or the change "
+                "was edited after judging.",
                 "ask the judge to review the change as it is now: " + _verdict_command(change),
             ))
         elif not judge_allowed(v.judge, config):
             listed = ", ".join(config.judges)
             problems.append(_finding(
                 change, "verdict-judge-not-listed",
-                f"judge {v.judge} is not one of the judges in verdict.judges ({listed}).",
+                f"judge {v.judge} ({c.where}) is not one of the judges in verdict.judges "
+                f"({listed}).",
                 "ask a listed judge: " + _verdict_command(change),
+            ))
+        elif (problem := signature_problem(c, ctx)) is not None:
+            problems.append(_finding(
+                change, "verdict-unsigned" if c.signature is None else "verdict-signature-invalid",
+                f"the verdict of {v.judge} ({c.where}) does not count: {problem}.",
+                "the judge signs with their listed key: "
+                + _verdict_command(change, " --sign-key ~/.ssh/id_ed25519"),
             ))
         else:
             return []

@@ -1,0 +1,66 @@
+"""Factor XI, Supervise Hierarchically: a stuck worker hands the task over.
+
+From the FAIL verdicts in refs/notes/agentops/verdicts: when one task (the
+`Task:` trailer, else the patch-id) has collected `supervise.max_failures`
+FAIL verdicts from attempts by the same worker (the `Agent:` trailer's
+session, else the author), that worker's next attempt is refused: the task
+goes to a fresh agent or a human, recorded with an `Escalated-To:` trailer.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agentops_hooks import verdicts
+from agentops_hooks.findings import Finding
+from agentops_hooks.notes import VERDICTS_REF
+from agentops_hooks.trailers import values
+
+if TYPE_CHECKING:
+    from agentops_hooks.change import Change
+    from agentops_hooks.gates import Context
+
+FACTOR = "XI"
+GATE = "supervise"
+
+
+def failures(ctx: Context, task: str, worker: str) -> list[tuple[str, str]]:
+    """Distinct (patch-id, judge) of FAIL verdicts on this task by this worker."""
+    seen: dict[tuple[str, str], None] = {}
+    for item in ctx.store.verdicts.stored:
+        record = item.record
+        if record.status != "FAIL" or record.worker != worker:
+            continue
+        if (record.task or record.patch_id) != task:
+            continue
+        judge = verdicts.email_key(record.judge)
+        seen.setdefault((record.patch_id, judge), None)
+    return list(seen)
+
+
+def check(change: Change, ctx: Context) -> list[Finding]:
+    """Findings for gate XI; none unless this worker has failed this task too often."""
+    config = ctx.config.supervise
+    if not ctx.applies(config.required_for):
+        return []
+    if not change.repo.has_ref(VERDICTS_REF):
+        return []
+    if any(v.strip() for v in values(change.trailers, verdicts.ESCALATED_KEY)):
+        return []
+    worker = verdicts.worker_of(change.trailers, change.author)
+    if worker is None:
+        return []
+    task_name = verdicts.task_of(change.trailers)
+    task = task_name or change.patch_id
+    failed = failures(ctx, task, worker)
+    if len(failed) < config.max_failures:
+        return []
+    what = f"task {task_name}" if task_name else f"this exact change (patch {change.patch_id[:12]})"
+    return [Finding(
+        FACTOR, GATE, "supervise-escalate",
+        f"{what} already has {len(failed)} FAIL verdicts from attempts by {worker} "
+        f"(supervise.max_failures = {config.max_failures}): retrying in the same context is a "
+        "loop, not progress.",
+        "hand the task to a fresh agent or a human, who commits with the trailer "
+        "`Escalated-To: <who takes over>` and the failure report (what was tried, what failed)",
+        change.commit,
+    )]

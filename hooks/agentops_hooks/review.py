@@ -1,0 +1,110 @@
+"""`agentops review`: every commit of a range with its author kind and its verdicts."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from agentops_hooks import gates as gate_runner
+from agentops_hooks.change import CommitChange
+from agentops_hooks.config import Config
+from agentops_hooks.gates import verdict as verdict_gate
+from agentops_hooks.git import Repo
+from agentops_hooks.render import who
+
+
+@dataclass
+class VerdictView:
+    """One verdict as the review shows it."""
+
+    status: str
+    judge: str
+    where: str
+    bound: bool
+    signed: str
+    """"verified", "invalid: why", "unsigned", or "not checked" (no allowed signers)."""
+
+
+@dataclass
+class ReviewRow:
+    """One commit of the review."""
+
+    commit: str
+    subject: str
+    agent: bool
+    why: str
+    verdicts: list[VerdictView] = field(default_factory=list)
+    gate: str = "pass"
+    """"pass", "not required", or the refusing rules."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _signed(candidate: verdict_gate.Candidate, ctx: gate_runner.Context) -> str:
+    if candidate.signature is None:
+        return "unsigned"
+    if not ctx.config.verdict.allowed_signers:
+        return "not checked"
+    problem = verdict_gate.signature_problem(candidate, ctx)
+    return "verified" if problem is None else "invalid"
+
+
+def review(repo: Repo, config: Config, changes: Sequence[CommitChange]) -> list[ReviewRow]:
+    """Rows for the given commits; the notes are read once for all of them."""
+    evidence = gate_runner.Evidence(repo)
+    rows = []
+    for change in changes:
+        ctx = gate_runner.Context(change, config, evidence)
+        signals = ctx.agent_signals
+        row = ReviewRow(
+            commit=change.commit or "", subject=change.subject, agent=bool(signals),
+            why=who(signals),
+        )
+        candidates, _ = verdict_gate.candidates(change, ctx)
+        for c in candidates:
+            row.verdicts.append(VerdictView(
+                status=c.verdict.status, judge=str(c.verdict.judge), where=c.where,
+                bound=c.verdict.patch_id == change.patch_id, signed=_signed(c, ctx),
+            ))
+        findings = verdict_gate.check(change, ctx)
+        if findings:
+            row.gate = "refused: " + ", ".join(sorted({f.rule for f in findings}))
+        elif not ctx.applies(config.verdict.required_for):
+            row.gate = "not required"
+        rows.append(row)
+    return rows
+
+
+def table(rows: Sequence[ReviewRow]) -> str:
+    """A fixed-width table, one line per verdict (a commit without one gets one line)."""
+    header = ("commit", "subject", "author", "verdict", "judge", "bound", "signed", "gate")
+    lines: list[tuple[str, ...]] = [header]
+    for row in rows:
+        author = "agent" if row.agent else "human"
+        views: list[VerdictView | None] = list(row.verdicts) or [None]
+        for i, v in enumerate(views):
+            first = i == 0
+            lines.append((
+                row.commit[:12] if first else "",
+                _cut(row.subject, 40) if first else "",
+                author if first else "",
+                v.status if v else "-",
+                _cut(v.judge, 36) if v else "-",
+                ("yes" if v.bound else "no") if v else "-",
+                v.signed if v else "-",
+                row.gate if first else "",
+            ))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]
+    agents = [r for r in rows if r.agent]
+    out.append("")
+    out.append(f"{len(rows)} commit(s), {len(agents)} by agents:")
+    out.extend(f"  {r.commit[:12]} {r.why}" for r in agents)
+    return "\n".join(out)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "~"
