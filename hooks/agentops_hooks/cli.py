@@ -300,6 +300,153 @@ def notes_verify(ref: str) -> None:
                f"{len(report.corrupt)} unreadable line(s))")
 
 
+@cli.group("ratchet")
+def ratchet_group() -> None:
+    """Factor VIII: metrics that may only get better (baselines in git notes)."""
+
+
+def _ratchet_setup() -> tuple[git.Repo, Path, config_file.Config]:
+    repo = _repo()
+    root = repo.require_worktree("the ratchet")
+    config = config_file.load(root)
+    if not config.ratchet.metrics:
+        where = config.source or ".agentops.toml"
+        raise FatalError(f"no metrics configured: add [ratchet.metrics.NAME] to {where}")
+    return repo, root, config
+
+
+def _rev(repo: git.Repo, rev: str) -> str:
+    commit = repo.resolve(rev)
+    if commit is None:
+        raise FatalError(f"{rev!r} does not name a commit in this repository")
+    return commit
+
+
+@ratchet_group.command("check")
+@click.option("--rev", default="HEAD", show_default=True, help="Compare with the baseline of this commit.")
+@click.option("--message-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="The message of the commit being made (its Ratchet-Reversal trailers count).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def ratchet_check(rev: str, message_file: Path | None, fmt: str) -> None:
+    """Measure the metrics now and compare them with the baseline; exit 1 on a regression."""
+    from agentops_hooks import ratchet
+    from agentops_hooks.change import read_message_file
+    from agentops_hooks.metrics import measure
+    from agentops_hooks.trailers import TrailerSyntax
+    from agentops_hooks.trailers import parse
+
+    repo, root, config = _ratchet_setup()
+    start = repo.resolve(rev) if rev == "HEAD" else _rev(repo, rev)
+    trailers: list[tuple[str, str]] = []
+    if message_file is not None:
+        message = read_message_file(message_file).decode("utf-8", "replace")
+        trailers = parse(message, TrailerSyntax.from_config(repo.config()))
+    measured = {name: measure(name, m, root) for name, m in config.ratchet.metrics.items()}
+    evaluation = ratchet.check_at(repo, config.ratchet.metrics, start, measured, trailers)
+    if fmt == "json":
+        click.echo(json.dumps({
+            "baseline": evaluation.baseline.__dict__ if evaluation.baseline else None,
+            "results": [r.__dict__ for r in evaluation.results],
+            "problems": evaluation.problems, "passed": evaluation.passed,
+        }, indent=2))
+    else:
+        click.echo(ratchet.table(evaluation))
+    sys.exit(0 if evaluation.passed else 1)
+
+
+@ratchet_group.command("record")
+@click.option("--rev", default="HEAD", show_default=True, help="The commit the baseline is recorded on.")
+def ratchet_record(rev: str) -> None:
+    """Record the metrics measured now as the baseline of REV.
+
+    Never records a regression, unless a commit since the last baseline
+    (REV included) carries `Ratchet-Reversal: METRIC: reason` for it: that
+    reason is recorded too.
+    """
+    from agentops_hooks import ratchet
+    from agentops_hooks.metrics import measure
+
+    repo, root, config = _ratchet_setup()
+    commit = _rev(repo, rev)
+    if commit != repo.head():
+        click.echo(f"agentops: warning: recording on {commit[:12]}, which is not checked out: "
+                   "the work tree is what gets measured", err=True)
+    elif repo.git("status", "--porcelain", "--untracked-files=no").strip():
+        click.echo("agentops: warning: the work tree has uncommitted changes; "
+                   "they are part of what gets measured", err=True)
+    measured = {name: measure(name, m, root) for name, m in config.ratchet.metrics.items()}
+    parent = repo.resolve(f"{commit}^")
+    baseline = ratchet.baseline_for(repo, parent, config.ratchet.metrics)
+    reversals, problems = ratchet.reversals_since(repo, baseline, commit)
+    evaluation = ratchet.evaluate(config.ratchet.metrics, baseline, measured, reversals, problems)
+    click.echo(ratchet.table(evaluation))
+    if evaluation.regressions:
+        names = ", ".join(r.name for r in evaluation.regressions)
+        click.echo(f"agentops: not recorded: {names} regressed with no Ratchet-Reversal")
+        sys.exit(1)
+    entry = ratchet.record(repo, commit, measured, evaluation.used_reversals())
+    click.echo(f"agentops: recorded the baseline on {commit[:12]} in {ratchet.RATCHET_REF}"
+               + (f" (reversed: {', '.join(entry.reversals or {})})" if entry.reversals else ""))
+
+
+@ratchet_group.command("show")
+@click.argument("rev", default="HEAD")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def ratchet_show(rev: str, fmt: str) -> None:
+    """The baseline REV is held to: the nearest first-parent record."""
+    from agentops_hooks import ratchet
+
+    repo, _, config = _ratchet_setup()
+    baseline = ratchet.baseline_for(repo, _rev(repo, rev), config.ratchet.metrics)
+    if fmt == "json":
+        click.echo(json.dumps(baseline.__dict__ if baseline else None, indent=2))
+        return
+    if baseline is None:
+        click.echo(f"agentops: no baseline for {rev} yet (agentops ratchet record writes one)")
+        return
+    click.echo(f"baseline of {rev}: recorded on {baseline.commit[:12]} at {baseline.recorded_at}")
+    for name, value in sorted(baseline.values.items()):
+        why = baseline.reversals.get(name)
+        click.echo(f"  {name}: {value:g}" + (f"   (reversed: {why})" if why else ""))
+
+
+@ratchet_group.command("history")
+@click.option("--rev", default="HEAD", show_default=True, help="Walk first-parent history from here.")
+@click.option("--metric", "names", multiple=True, help="Only this metric (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--svg", "svg_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a trend chart to this SVG file.")
+def ratchet_history(rev: str, names: tuple[str, ...], fmt: str, svg_file: Path | None) -> None:
+    """Every recorded baseline along first-parent history, oldest first, with reversals."""
+    from agentops_hooks import ratchet
+
+    repo, _, config = _ratchet_setup()
+    metrics = config.ratchet.metrics
+    for name in names:
+        if name not in metrics:
+            raise click.BadParameter(f"{name!r} is not a configured metric", param_hint="--metric")
+    wanted = list(names) or sorted(metrics)
+    rows = ratchet.history_rows(repo, _rev(repo, rev), metrics, wanted)
+    if svg_file is not None:
+        svg_file.write_text(ratchet.trend_svg([(r.commit, r.metrics) for r in rows], wanted))
+    if fmt == "json":
+        click.echo(json.dumps([r.__dict__ for r in rows], indent=2))
+        return
+    header = ["commit", "recorded", *wanted]
+    lines = [header]
+    for row in rows:
+        lines.append([row.commit[:12], row.recorded_at,
+                      *(f"{row.metrics[n]:g}" if n in row.metrics else "-" for n in wanted)])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip())
+    for row in rows:
+        for n, why in row.reversals.items():
+            click.echo(f"reversal on {row.commit[:12]}: {n}: {why}")
+    if svg_file is not None:
+        click.echo(f"agentops: wrote {svg_file}")
+
+
 @cli.command()
 @click.option("--remote", "remotes", multiple=True, metavar="NAME",
               help="Also make `git fetch NAME` bring the agentops notes (repeatable).")
@@ -402,12 +549,16 @@ def learn(text: str, title: str | None, when: str | None, no_stage: bool) -> Non
 
 
 @cli.command()
-@click.argument("name", type=click.Choice(["config", "learning", "verdict"]))
+@click.argument("name", type=click.Choice(["config", "learning", "verdict", "ratchet"]))
 def schema(name: str) -> None:
     """Print a JSON Schema: config (for editors of .agentops.toml), learning
     (front matter of .agents/learnings files), verdict (a notes record)."""
     if name == "config":
         click.echo(json.dumps(config_file.json_schema(), indent=2))
+    elif name == "ratchet":
+        from agentops_hooks.ratchet import json_schema as ratchet_schema
+
+        click.echo(json.dumps(ratchet_schema(), indent=2))
     elif name == "verdict":
         from agentops_hooks.notes import json_schema as verdict_schema
 

@@ -19,7 +19,8 @@ from agentops_hooks.errors import FatalError
 
 CONFIG_FILE = ".agentops.toml"
 PYPROJECT = "pyproject.toml"
-GATE_NAMES = ("verdict", "learnings", "supervise")
+GATE_NAMES = ("verdict", "learnings", "supervise", "ratchet")
+DEFAULT_GATES = ("verdict", "learnings", "supervise")
 Audience = Literal["agents", "everyone"]
 
 _STRICT = {"extra": "forbid", "use_attribute_docstrings": True}
@@ -95,18 +96,61 @@ class SuperviseConfig:
     """FAIL verdicts one worker may collect on one task before it must hand over."""
 
 
+MetricFormat = Literal[
+    "number", "coverage-json", "junit", "json-pointer", "ruff-json", "pylint-json", "mypy-json",
+]
+
+
+@dataclass(frozen=True)
+class MetricConfig:
+    """One ratcheted metric: where its number comes from, and which way is better."""
+
+    __pydantic_config__ = _STRICT
+
+    direction: Literal["higher", "lower"]
+    """Which way is better: "higher" (coverage, tests) or "lower" (warnings)."""
+    command: str | None = None
+    """A shell command, run at the repository root, that prints one number."""
+    file: str | None = None
+    """A file (relative to the repository root) the number is read from."""
+    format: MetricFormat | None = None
+    """How to read `file`: number, coverage-json, junit, json-pointer, ruff-json, pylint-json, mypy-json."""
+    field: Literal["tests", "failures", "errors", "skipped", "passed"] | None = None
+    """For junit: which count (summed over every testsuite)."""
+    pointer: str | None = None
+    """For json-pointer: an RFC 6901 pointer, e.g. "/totals/percent_covered"."""
+    tolerance: float | str = 0
+    """How much worse than the baseline still passes: a number, or "N%" of the baseline."""
+    timeout: float = 300
+    """Seconds a command may run before it is stopped (and the metric fails)."""
+
+
+@dataclass(frozen=True)
+class RatchetConfig:
+    """Factor VIII: metrics may not get worse than the baseline recorded in notes."""
+
+    __pydantic_config__ = _STRICT
+
+    metrics: dict[str, MetricConfig] = field(default_factory=dict)
+    """The ratcheted metrics, by name: [ratchet.metrics.NAME]."""
+    required_for: Audience = "everyone"
+    """Whose changes the ratchet holds: "everyone" (default) or "agents"."""
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything `.agentops.toml` can say."""
 
     __pydantic_config__ = _STRICT
 
-    gates: tuple[str, ...] = GATE_NAMES
-    """The gates the umbrella `agentops` hook and `agentops check` run."""
+    gates: tuple[str, ...] = DEFAULT_GATES
+    """The gates the umbrella `agentops` hook and `agentops check` run (ratchet:
+    added automatically when metrics are configured)."""
     agents: AgentsConfig = field(default_factory=AgentsConfig)
     verdict: VerdictConfig = field(default_factory=VerdictConfig)
     learnings: LearningsConfig = field(default_factory=LearningsConfig)
     supervise: SuperviseConfig = field(default_factory=SuperviseConfig)
+    ratchet: RatchetConfig = field(default_factory=RatchetConfig)
     source: str | None = field(default=None, repr=False, compare=False)
     """Where this config was read from (not a key of the file)."""
 
@@ -188,10 +232,49 @@ def validate(table: dict[str, Any], *, where: str, prefix: str = "") -> Config:
             f"{where}: {prefix}verdict.require_signature: needs verdict.allowed_signers "
             "(a tracked allowed-signers file)",
         )
+    for name, metric in config.ratchet.metrics.items():
+        problem = metric_problem(metric)
+        if problem:
+            raise ConfigError(f"{where}: {prefix}ratchet.metrics.{name}: {problem}")
+    gates = config.gates
+    if "gates" not in table and config.ratchet.metrics:
+        gates = (*gates, "ratchet")
     return Config(
-        gates=config.gates, agents=config.agents, verdict=config.verdict,
-        learnings=config.learnings, supervise=config.supervise, source=where,
+        gates=gates, agents=config.agents, verdict=config.verdict,
+        learnings=config.learnings, supervise=config.supervise, ratchet=config.ratchet,
+        source=where,
     )
+
+
+def metric_problem(metric: MetricConfig) -> str | None:
+    """What is inconsistent in one metric's config (None: nothing)."""
+    if (metric.command is None) == (metric.file is None):
+        return "give exactly one of command or file"
+    if metric.file is not None and metric.format is None:
+        return "a file metric needs a format"
+    if metric.command is not None and (metric.format or metric.field or metric.pointer):
+        return "format, field and pointer go with file, not command"
+    if metric.format == "junit" and metric.field is None:
+        return "the junit format needs field (tests, failures, errors, skipped or passed)"
+    if metric.format != "junit" and metric.field is not None:
+        return "field goes with the junit format only"
+    if metric.format == "json-pointer" and not (metric.pointer or "").startswith("/"):
+        return 'the json-pointer format needs pointer, starting with "/"'
+    if metric.format != "json-pointer" and metric.pointer is not None:
+        return "pointer goes with the json-pointer format only"
+    if isinstance(metric.tolerance, str):
+        text = metric.tolerance.strip()
+        try:
+            ok = text.endswith("%") and float(text[:-1]) >= 0
+        except ValueError:
+            ok = False
+        if not ok:
+            return f'tolerance {metric.tolerance!r} is neither a number nor "N%"'
+    elif metric.tolerance < 0:
+        return "tolerance must be 0 or more"
+    if metric.timeout <= 0:
+        return "timeout must be more than 0"
+    return None
 
 
 def _describe(error: Any, where: str, prefix: str) -> str:

@@ -6,13 +6,17 @@ pydantic when a config file exists), because it runs on every commit.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 
 from agentops_hooks import config as config_file
 from agentops_hooks import gates as gate_runner
 from agentops_hooks import git
 from agentops_hooks import render
+from agentops_hooks.change import Change
+from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
 from agentops_hooks.errors import FatalError
 
@@ -37,6 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--record", action="store_true",
         help="post-commit: copy the Verdict trailers of HEAD into refs/notes/agentops/verdicts",
     )
+    parser.add_argument(
+        "--any-stage", action="store_true",
+        help="for hooks installable at several stages: a FILENAME inside the git directory is "
+             "the commit message (commit-msg), other paths are ignored (pre-commit), and with "
+             "PRE_COMMIT_TO_REF set (pre-push) the pushed tip is checked",
+    )
     parser.add_argument("filenames", nargs="*", help="the commit message file (from git)")
     args = parser.parse_args(argv)
 
@@ -46,8 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         repo = git.Repo()
         root = repo.require_worktree("agentops-hook")
         config = config_file.load(root)
-        message_file = args.filenames[0] if args.filenames else None
-        change = StagedChange.from_message_file(repo, message_file)
+        change: Change
+        if args.any_stage and os.environ.get("PRE_COMMIT_TO_REF"):
+            change = CommitChange.load(repo, os.environ["PRE_COMMIT_TO_REF"])
+        else:
+            message_file = _message_file(repo, args.filenames, args.any_stage)
+            change = StagedChange.from_message_file(repo, message_file)
         selected = args.gate or list(config.gates)
         ctx = gate_runner.Context(change, config)
         findings = gate_runner.run(ctx, selected)
@@ -55,16 +69,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"agentops: error: {e}", file=sys.stderr)
         return 2
     if findings:
-        print(render.findings_text("this commit", ctx.agent_signals, findings))
+        label = f"commit {change.label}" if change.commit else "this commit"
+        print(render.findings_text(label, ctx.agent_signals, findings))
         return 1
     if not args.quiet:
-        print(render.passed_text("this commit", ctx.agent_signals, selected))
+        label = f"commit {change.label}" if change.commit else "this commit"
+        print(render.passed_text(label, ctx.agent_signals, selected))
     return 0
+
+
+def _message_file(repo: git.Repo, filenames: Sequence[str], any_stage: bool) -> str | None:
+    if not filenames:
+        return None
+    if not any_stage:
+        return filenames[0]
+    for name in filenames:
+        path = Path(name).resolve()
+        if path == repo.git_dir.resolve() or repo.git_dir.resolve() in path.parents:
+            return name
+    return None
 
 
 def record_head(quiet: bool) -> int:
     """The post-commit job: the new commit's verdicts become notes."""
-    from agentops_hooks.change import CommitChange
     from agentops_hooks.notes import VERDICTS_REF
     from agentops_hooks.notes import record_trailer_verdicts
 

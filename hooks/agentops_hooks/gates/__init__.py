@@ -6,7 +6,9 @@ per change and imports only the gates it is asked for.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from collections.abc import Sequence
+from pathlib import Path
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -18,6 +20,7 @@ from agentops_hooks.authorship import detect_agent
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
     from agentops_hooks.config import Config
+    from agentops_hooks.config import MetricConfig
     from agentops_hooks.findings import Finding
     from agentops_hooks.git import Repo
     from agentops_hooks.notes import VerdictIndex
@@ -27,6 +30,7 @@ FACTORS = {
     "verdict": ("VII", "Validate Externally"),
     "learnings": ("IX", "Extract Learnings"),
     "supervise": ("XI", "Supervise Hierarchically"),
+    "ratchet": ("VIII", "Lock Progress Forward"),
 }
 
 
@@ -40,12 +44,21 @@ class Evidence:
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
         self._signers: dict[tuple[str | None, str], bytes | None] = {}
+        self._measured: dict[str, float] | None = None
 
     @cached_property
     def verdicts(self) -> VerdictIndex:
         from agentops_hooks.notes import VerdictIndex
 
         return VerdictIndex.load(self.repo)
+
+    def measured(self, metrics: Mapping[str, MetricConfig], root: Path) -> dict[str, float]:
+        """Every metric measured once in the work tree, however many changes ask."""
+        from agentops_hooks.metrics import measure
+
+        if self._measured is None:
+            self._measured = {name: measure(name, m, root) for name, m in metrics.items()}
+        return self._measured
 
     def file_at(self, commit: str | None, path: str) -> bytes | None:
         """A tracked file as it is in `commit` (None: unborn, so no file)."""

@@ -1,0 +1,54 @@
+"""Factor VIII, Lock Progress Forward: validated work only ratchets forward.
+
+The configured metrics, measured in the work tree, may not be worse than the
+baseline in refs/notes/agentops/ratchet (the nearest first-parent record
+before this change), unless a `Ratchet-Reversal: METRIC: reason` trailer in
+this change, or in a commit since the baseline, says why.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agentops_hooks import ratchet
+from agentops_hooks.findings import Finding
+
+if TYPE_CHECKING:
+    from agentops_hooks.change import Change
+    from agentops_hooks.gates import Context
+
+FACTOR = "VIII"
+GATE = "ratchet"
+
+
+def findings_for(evaluation: ratchet.Evaluation, commit: str | None) -> list[Finding]:
+    """One finding per regression and per refused reversal."""
+    out = []
+    base = evaluation.baseline
+    for r in evaluation.regressions:
+        where = f"recorded on {base.commit[:12]}" if base else ""
+        out.append(Finding(
+            FACTOR, GATE, "ratchet-regressed",
+            f"{r.name} is {r.now:g}, worse than the baseline {r.baseline:g} {where} "
+            f"(allowed: {r.allowed:g}).",
+            f"bring {r.name} back, or if the regression is intended add the trailer "
+            f"`{ratchet.REVERSAL_KEY}: {r.name}: <why>` to the commit message",
+            commit,
+        ))
+    for problem in evaluation.problems:
+        out.append(Finding(
+            FACTOR, GATE, "ratchet-reversal-refused", problem + ".",
+            f"write `{ratchet.REVERSAL_KEY}: METRIC: reason` only for a metric that regresses",
+            commit,
+        ))
+    return out
+
+
+def check(change: Change, ctx: Context) -> list[Finding]:
+    """Findings for gate VIII; none when no metric is worse than its baseline."""
+    config = ctx.config.ratchet
+    if not config.metrics or not ctx.applies(config.required_for):
+        return []
+    repo = change.repo
+    measured = ctx.store.measured(config.metrics, repo.require_worktree("the ratchet"))
+    evaluation = ratchet.check_at(repo, config.metrics, change.base, measured, change.trailers)
+    return findings_for(evaluation, change.commit)
