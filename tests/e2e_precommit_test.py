@@ -223,3 +223,43 @@ def test_post_commit_records_verdicts_in_notes(tmp_path: Path, hook_repo: tuple[
     log = repo.out("log", "-1", "--notes=agentops/verdicts")
     assert "Notes (agentops/verdicts):" in log
     assert '"status": "PASS"' in log and '"source": "trailer"' in log
+
+
+RATCHET_CONFIG = """
+[ratchet.metrics.tests]
+command = "grep -c '^def test_' test_app.py || true"
+direction = "higher"
+"""
+
+
+def test_ratchet_hook_at_commit_msg_and_pre_push(tmp_path: Path, hook_repo: tuple[Path, str, Path]) -> None:
+    repo = project(tmp_path, hook_repo, "agentops-ratchet",
+                   hook_types=("commit-msg", "pre-push"))
+    cfg = repo.root / ".pre-commit-config.yaml"
+    cfg.write_text(cfg.read_text() + "        stages: [commit-msg, pre-push]\n")
+    repo.stage("test_app.py", "def test_a():\n    pass\n\n\ndef test_b():\n    pass\n")
+    repo.stage(".agentops.toml", RATCHET_CONFIG)
+    repo.git("add", ".pre-commit-config.yaml")
+    assert repo.commit("Two tests", check=False).returncode == 0
+    subprocess.run([sys.executable, "-m", "agentops_hooks.cli", "ratchet", "record"],
+                   cwd=repo.root, env=repo.env, check=True, capture_output=True)
+
+    repo.stage("test_app.py", "def test_a():\n    pass\n")
+    refused = repo.commit("Drop a test", check=False)
+    assert refused.returncode != 0
+    assert "ratchet-regressed" in output(refused)
+    accepted = repo.commit("Drop a test\n\nRatchet-Reversal: tests: test_b duplicated test_a\n", check=False)
+    assert accepted.returncode == 0, output(accepted)
+
+    # pre-push checks the pushed tip against the baseline, reversals included
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    repo.git("remote", "add", "origin", str(bare))
+    pushed = repo.git("push", "-q", "origin", "HEAD:refs/heads/main", check=False)
+    assert pushed.returncode == 0, output(pushed)
+    repo.stage("test_app.py", "# no tests left\n")
+    repo.git("commit", "-q", "--no-verify", "-m", "Sneak past commit-msg")
+    rejected = repo.git("push", "-q", "origin", "HEAD:refs/heads/main", check=False)
+    assert rejected.returncode != 0
+    assert "ratchet-regressed" in output(rejected), output(rejected)
+    assert repo.out("ls-remote", "origin", "refs/heads/main").split()[0] == repo.out("rev-parse", "HEAD~1")

@@ -287,3 +287,27 @@ def test_init_unknown_remote(history: GitRepo) -> None:
     code, out = invoke("init", "--remote", "nowhere")
     assert code == 2
     assert "no remote named 'nowhere'" in out
+
+
+def test_a_verdict_in_trailer_and_note_is_one_candidate(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import run_hook
+
+    repo.stage("a.py", "a = 1\n")
+    msg = repo.message_file(agent_message("Work"))
+    code, out = invoke("verdict", "pass", "--judge", "Hana Human <hana@example.com>", "--message-file", str(msg))
+    assert code == 0
+    code, out = run_hook(repo, msg.read_text(), capsys, "--gate", "verdict")
+    assert code == 1
+    assert out.count("verdict-self-judged") == 1
+
+
+def test_review_says_why_a_signature_is_invalid(repo: GitRepo) -> None:
+    repo.write(".agentops.toml", '[verdict]\nallowed_signers = "signers"\n')
+    repo.stage("signers", "riley@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk0\n")
+    repo.commit("policy")
+    repo.stage("a.py", "a = 2\n")
+    repo.commit(agent_message("Work", f'Verdict: PASS judge="{JUDGE}" patch={PATCH}',
+                              "Verdict-Signature: U1NIU0lHbm90cmVhbGx5"))
+    code, out = invoke("review", "-n", "1", "--format", "json")
+    [row] = json.loads(out)
+    assert row["verdicts"][0]["signed"].startswith("invalid: its signature does not verify")

@@ -328,7 +328,12 @@ def _rev(repo: git.Repo, rev: str) -> str:
               help="The message of the commit being made (its Ratchet-Reversal trailers count).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def ratchet_check(rev: str, message_file: Path | None, fmt: str) -> None:
-    """Measure the metrics now and compare them with the baseline; exit 1 on a regression."""
+    """Measure the metrics now and compare them with the baseline; exit 1 on a regression.
+
+    The baseline is the nearest first-parent record at or before REV; a
+    Ratchet-Reversal in any commit since it (or in --message-file) excuses
+    the regression of its metric.
+    """
     from agentops_hooks import ratchet
     from agentops_hooks.change import read_message_file
     from agentops_hooks.metrics import measure
@@ -342,7 +347,8 @@ def ratchet_check(rev: str, message_file: Path | None, fmt: str) -> None:
         message = read_message_file(message_file).decode("utf-8", "replace")
         trailers = parse(message, TrailerSyntax.from_config(repo.config()))
     measured = {name: measure(name, m, root) for name, m in config.ratchet.metrics.items()}
-    evaluation = ratchet.check_at(repo, config.ratchet.metrics, start, measured, trailers)
+    evaluation = ratchet.check_at(repo, config.ratchet.metrics, start, measured, trailers,
+                                  since_baseline=True)
     if fmt == "json":
         click.echo(json.dumps({
             "baseline": evaluation.baseline.__dict__ if evaluation.baseline else None,
@@ -375,16 +381,12 @@ def ratchet_record(rev: str) -> None:
         click.echo("agentops: warning: the work tree has uncommitted changes; "
                    "they are part of what gets measured", err=True)
     measured = {name: measure(name, m, root) for name, m in config.ratchet.metrics.items()}
-    parent = repo.resolve(f"{commit}^")
-    baseline = ratchet.baseline_for(repo, parent, config.ratchet.metrics)
-    reversals, problems = ratchet.reversals_since(repo, baseline, commit)
-    evaluation = ratchet.evaluate(config.ratchet.metrics, baseline, measured, reversals, problems)
+    evaluation, entry = ratchet.record_at(repo, config.ratchet.metrics, commit, measured)
     click.echo(ratchet.table(evaluation))
-    if evaluation.regressions:
+    if entry is None:
         names = ", ".join(r.name for r in evaluation.regressions)
         click.echo(f"agentops: not recorded: {names} regressed with no Ratchet-Reversal")
         sys.exit(1)
-    entry = ratchet.record(repo, commit, measured, evaluation.used_reversals())
     click.echo(f"agentops: recorded the baseline on {commit[:12]} in {ratchet.RATCHET_REF}"
                + (f" (reversed: {', '.join(entry.reversals or {})})" if entry.reversals else ""))
 
@@ -453,19 +455,24 @@ def ratchet_history(rev: str, names: tuple[str, ...], fmt: str, svg_file: Path |
 def init(remotes: tuple[str, ...]) -> None:
     """Set up this clone: notes follow --amend and rebase, `git log` shows verdicts.
 
-    Sets notes.rewriteRef (so a verdict note is copied to the rewritten
-    commit; it still counts only if the patch is unchanged) and
-    notes.displayRef; with --remote, adds the notes fetch refspec.
+    Sets notes.rewriteRef and notes.rewriteMode (a verdict note is copied to
+    the rewritten commit; it still counts only if the patch is unchanged)
+    and notes.displayRef; with --remote, adds the fetch refspec that brings
+    the remote's notes to refs/notes/remotes/NAME/agentops/* (then
+    `agentops notes fetch` merges them into ours).
     """
     from agentops_hooks import sync
     from agentops_hooks.notes import NOTES_PREFIX
     from agentops_hooks.notes import VERDICTS_REF
 
     repo = _repo()
-    for var, value in (("notes.rewriteRef", NOTES_PREFIX + "*"), ("notes.displayRef", VERDICTS_REF)):
+    # A glob: git log stays quiet until the refs exist, and shows them after.
+    for var, value in (("notes.rewriteRef", NOTES_PREFIX + "*"),
+                       ("notes.rewriteMode", "cat_sort_uniq"),
+                       ("notes.displayRef", NOTES_PREFIX + "*")):
         present = [v for name, v in repo.config() if name == var.lower()]
         if value not in present:
-            repo.git("config", "--add", var, value)
+            repo.git("config", "--replace-all" if var == "notes.rewriteMode" else "--add", var, value)
             click.echo(f"agentops: set {var} = {value}")
         else:
             click.echo(f"agentops: {var} = {value} already")

@@ -57,13 +57,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         root = repo.require_worktree("agentops-hook")
         config = config_file.load(root)
         change: Change
-        if args.any_stage and os.environ.get("PRE_COMMIT_TO_REF"):
-            change = CommitChange.load(repo, os.environ["PRE_COMMIT_TO_REF"])
+        pushed: list[CommitChange] = []
+        push_tip = os.environ.get("PRE_COMMIT_TO_REF") or (
+            os.environ.get("PRE_COMMIT_LOCAL_BRANCH") if os.environ.get("PRE_COMMIT_REMOTE_NAME")
+            else None
+        )
+        if args.any_stage and push_tip:
+            # pre-push; pre-commit leaves FROM/TO unset when the push brings a root commit
+            change, pushed = _pushed(repo, push_tip, os.environ.get("PRE_COMMIT_FROM_REF", ""))
         else:
             message_file = _message_file(repo, args.filenames, args.any_stage)
             change = StagedChange.from_message_file(repo, message_file)
         selected = args.gate or list(config.gates)
-        ctx = gate_runner.Context(change, config)
+        ctx = gate_runner.Context(change, config, range_changes=pushed)
         findings = gate_runner.run(ctx, selected)
     except FatalError as e:
         print(f"agentops: error: {e}", file=sys.stderr)
@@ -76,6 +82,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         label = f"commit {change.label}" if change.commit else "this commit"
         print(render.passed_text(label, ctx.agent_signals, selected))
     return 0
+
+
+def _pushed(repo: git.Repo, to_ref: str, from_ref: str) -> tuple[CommitChange, list[CommitChange]]:
+    """The pushed tip, and the other commits the push brings (none yet on a remote)."""
+    from agentops_hooks.change import load_commits
+
+    tip = CommitChange.load(repo, to_ref)
+    if from_ref and from_ref.strip("0"):
+        revs = [f"{from_ref}..{tip.commit}"]
+    else:
+        revs = [tip.commit or "", "--not", "--remotes"]
+    others = [c for c in load_commits(repo, revs) if c.commit != tip.commit]
+    return tip, others
 
 
 def _message_file(repo: git.Repo, filenames: Sequence[str], any_stage: bool) -> str | None:
@@ -97,13 +116,38 @@ def record_head(quiet: bool) -> int:
 
     try:
         repo = git.Repo()
-        recorded = record_trailer_verdicts(CommitChange.load(repo, "HEAD"))
+        head = CommitChange.load(repo, "HEAD")
+        recorded = record_trailer_verdicts(head)
+        baseline = _record_reversal_baseline(repo, head)
     except FatalError as e:
         print(f"agentops: error: {e}", file=sys.stderr)
         return 2
     if recorded and not quiet:
         print(f"agentops: recorded {len(recorded)} verdict(s) in {VERDICTS_REF}")
+    if baseline and not quiet:
+        print(f"agentops: {baseline}")
     return 0
+
+
+def _record_reversal_baseline(repo: git.Repo, head: CommitChange) -> str | None:
+    """A commit that reverses a metric becomes the new baseline at once, so the
+    reversal does not have to excuse later commits too."""
+    from agentops_hooks import ratchet
+    from agentops_hooks.metrics import measure
+    from agentops_hooks.trailers import values
+
+    if not values(head.trailers, ratchet.REVERSAL_KEY) or repo.root is None:
+        return None
+    config = config_file.load(repo.root)
+    metrics = config.ratchet.metrics
+    if not metrics or head.commit is None:
+        return None
+    measured = {name: measure(name, m, repo.root) for name, m in metrics.items()}
+    evaluation, entry = ratchet.record_at(repo, metrics, head.commit, measured)
+    if entry is None:
+        names = ", ".join(r.name for r in evaluation.regressions)
+        return f"ratchet baseline NOT recorded on {head.commit[:12]}: {names} regressed"
+    return f"recorded the ratchet baseline on {head.commit[:12]} (reversed: {', '.join(entry.reversals or {})})"
 
 
 if __name__ == "__main__":

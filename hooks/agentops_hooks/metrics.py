@@ -82,8 +82,8 @@ def regressed(baseline: float, now: float, metric: MetricConfig) -> bool:
     """True when `now` is worse than `limit(baseline, metric)` (strictly).
 
     A value equal to the limit passes. "Equal" allows for binary floating-point
-    noise (a relative difference below 1e-9), so that e.g. baseline 1.1 with
-    tolerance 0.1 accepts 1.0 although 1.1 - 0.1 == 1.0000000000000002.
+    noise (a relative difference below 1e-9), so that e.g. baseline 2.2 with
+    tolerance 0.3 accepts 1.9 although 2.2 - 0.3 == 1.9000000000000001.
     """
     worst = limit(baseline, metric)
     if math.isclose(now, worst, rel_tol=1e-9, abs_tol=1e-12):
@@ -231,7 +231,9 @@ def _read_file(metric: MetricConfig, root: Path) -> float:
         return _json_number(value, f"{where}: {metric.pointer} is")
     if fmt == "ruff-json":
         if not isinstance(doc, list):
-            raise _Problem(f"{where} is not a JSON array (is it `ruff check --output-format json`?)")
+            raise _Problem(
+                f"{where} is not a JSON array (is it `ruff check --output-format json`?)",
+            )
         return float(len(doc))
     if fmt == "pylint-json":
         if isinstance(doc, list):
@@ -270,11 +272,13 @@ def _resolve(doc: Any, pointer: str, where: str) -> Any:
     if pointer == "":
         return doc
     if not pointer.startswith("/"):
-        raise _Problem(f"pointer {pointer!r} does not start with \"/\"")
+        raise _Problem(f"{where}: pointer {pointer!r} does not start with \"/\"")
     at = ""
     for raw in pointer[1:].split("/"):
         if re.search(r"~(?![01])", raw):
-            raise _Problem(f"pointer {pointer!r} has a bad escape in {raw!r} (only ~0 and ~1)")
+            raise _Problem(
+                f"{where}: pointer {pointer!r} has a bad escape in {raw!r} (only ~0 and ~1)",
+            )
         token = raw.replace("~1", "/").replace("~0", "~")
         here = at or "the top"
         if isinstance(doc, dict):
@@ -284,7 +288,8 @@ def _resolve(doc: Any, pointer: str, where: str) -> Any:
         elif isinstance(doc, list):
             if not re.fullmatch(r"0|[1-9][0-9]*", token):
                 raise _Problem(
-                    f"{where}: {here} is an array and {token!r} is not an index (pointer {pointer})",
+                    f"{where}: {here} is an array and {token!r} is not an index "
+                    f"(pointer {pointer})",
                 )
             index = int(token)
             if index >= len(doc):

@@ -150,19 +150,20 @@ class Evaluation:
         return {r.name: r.reason for r in self.results if r.verdict == "reversed"}
 
 
-def better(a: float, b: float, metric: MetricConfig | None) -> float:
-    """The better of two values; for a metric no longer configured, the larger."""
-    if metric is not None and metric.direction == "lower":
-        return min(a, b)
-    return max(a, b)
-
-
 def fold(records: Sequence[RatchetRecord], metrics: Mapping[str, MetricConfig]) -> dict[str, float]:
-    """Per metric, the better value over all records of one commit."""
+    """Per metric, the better value over all records of one commit (for a metric
+    no longer configured, the larger)."""
+    from agentops_hooks.metrics import better
+
     values: dict[str, float] = {}
     for record in records:
         for name, value in record.metrics.items():
-            values[name] = value if name not in values else better(values[name], value, metrics.get(name))
+            if name not in values:
+                values[name] = value
+            elif name in metrics:
+                values[name] = better(values[name], value, metrics[name])
+            else:
+                values[name] = max(values[name], value)
     return values
 
 
@@ -298,13 +299,35 @@ def evaluate(
 def check_at(
     repo: Repo, metrics: Mapping[str, MetricConfig], start: str | None,
     measured: Mapping[str, float], message_trailers: Sequence[tuple[str, str]] = (),
+    *, since_baseline: bool = False,
+    range_messages: Sequence[tuple[str, Sequence[tuple[str, str]]]] = (),
 ) -> Evaluation:
-    """Measured values against the baseline at `start`, with the reversals since it
-    and those of the message being committed (if any)."""
+    """Measured values against the baseline at `start` (inclusive).
+
+    A reversal counts for the change being judged: the message being
+    committed, the commits of a pushed or checked range (`range_messages`:
+    (commit, trailers) pairs), or with `since_baseline` every commit after
+    the baseline up to `start` (the view of a branch against its last
+    baseline). Otherwise an earlier commit's reversal does not excuse a
+    later regression: after a reversal, record a new baseline.
+    """
     baseline = baseline_for(repo, start, metrics)
-    earlier, problems = reversals_since(repo, baseline, start)
-    own, own_problems = reversal_trailers(message_trailers, None)
-    return evaluate(metrics, baseline, measured, earlier + own, problems + own_problems)
+    reversals, problems = reversal_trailers(message_trailers, None)
+    if since_baseline:
+        earlier, bad = reversals_since(repo, baseline, start)
+        reversals, problems = earlier + reversals, bad + problems
+    for commit, trailers in range_messages:
+        got, bad = reversal_trailers(trailers, commit)
+        reversals, problems = reversals + got, problems + bad
+    evaluation = evaluate(metrics, baseline, measured, reversals, problems)
+    if evaluation.regressions and not since_baseline and baseline is not None:
+        unrecorded, _ = reversals_since(repo, baseline, start)
+        for r in evaluation.regressions:
+            for rev in unrecorded:
+                if rev.metric == r.name and rev.commit:
+                    r.reason = (f"commit {rev.commit[:12]} reversed {r.name} but no baseline was "
+                                "recorded after it: run `agentops ratchet record` on that commit")
+    return evaluation
 
 
 def table(evaluation: Evaluation) -> str:
@@ -328,6 +351,20 @@ def table(evaluation: Evaluation) -> str:
                  else f"baseline: none yet in {RATCHET_REF}")
     lines.extend(f"refused: {p}" for p in evaluation.problems)
     return "\n".join(lines)
+
+
+def record_at(
+    repo: Repo, metrics: Mapping[str, MetricConfig], commit: str, measured: Mapping[str, float],
+) -> tuple[Evaluation, RatchetRecord | None]:
+    """Record `measured` as the baseline of `commit`, unless a metric regressed
+    without a reversal since the previous baseline (then nothing is written)."""
+    parent = repo.resolve(f"{commit}^")
+    baseline = baseline_for(repo, parent, metrics)
+    reversals, problems = reversals_since(repo, baseline, commit)
+    evaluation = evaluate(metrics, baseline, measured, reversals, problems)
+    if evaluation.regressions:
+        return evaluation, None
+    return evaluation, record(repo, commit, measured, evaluation.used_reversals())
 
 
 def record(

@@ -49,7 +49,7 @@ def _signed(candidate: verdict_gate.Candidate, ctx: gate_runner.Context) -> str:
     if not ctx.config.verdict.allowed_signers:
         return "not checked"
     problem = verdict_gate.signature_problem(candidate, ctx)
-    return "verified" if problem is None else "invalid"
+    return "verified" if problem is None else f"invalid: {problem}"
 
 
 def review(repo: Repo, config: Config, changes: Sequence[CommitChange]) -> list[ReviewRow]:
@@ -94,7 +94,7 @@ def table(rows: Sequence[ReviewRow]) -> str:
                 v.status if v else "-",
                 _cut(v.judge, 36) if v else "-",
                 ("yes" if v.bound else "no") if v else "-",
-                v.signed if v else "-",
+                _cut(v.signed, 40) if v else "-",
                 row.gate if first else "",
             ))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]

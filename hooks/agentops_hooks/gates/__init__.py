@@ -79,6 +79,8 @@ class Context:
     change: Change
     config: Config
     evidence: Evidence | None = None
+    range_changes: Sequence[Change] = ()
+    """The other commits judged together with this one (a pushed or checked range)."""
 
     def __post_init__(self) -> None:
         if self.evidence is None:

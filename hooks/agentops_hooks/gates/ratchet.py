@@ -26,10 +26,11 @@ def findings_for(evaluation: ratchet.Evaluation, commit: str | None) -> list[Fin
     base = evaluation.baseline
     for r in evaluation.regressions:
         where = f"recorded on {base.commit[:12]}" if base else ""
+        hint = f" Note: {r.reason}." if r.reason else ""
         out.append(Finding(
             FACTOR, GATE, "ratchet-regressed",
             f"{r.name} is {r.now:g}, worse than the baseline {r.baseline:g} {where} "
-            f"(allowed: {r.allowed:g}).",
+            f"(allowed: {r.allowed:g}).{hint}",
             f"bring {r.name} back, or if the regression is intended add the trailer "
             f"`{ratchet.REVERSAL_KEY}: {r.name}: <why>` to the commit message",
             commit,
@@ -50,5 +51,8 @@ def check(change: Change, ctx: Context) -> list[Finding]:
         return []
     repo = change.repo
     measured = ctx.store.measured(config.metrics, repo.require_worktree("the ratchet"))
-    evaluation = ratchet.check_at(repo, config.metrics, change.base, measured, change.trailers)
+    evaluation = ratchet.check_at(
+        repo, config.metrics, change.base, measured, change.trailers,
+        range_messages=[(c.commit or "", c.trailers) for c in ctx.range_changes],
+    )
     return findings_for(evaluation, change.commit)

@@ -80,13 +80,22 @@ def candidates(change: Change, ctx: Context) -> tuple[list[Candidate], list[Find
                 _verdict_command(change),
             ))
     if change.repo.has_ref(VERDICTS_REF):
+        seen = {_same_verdict(c) for c in found}
         for item in ctx.store.verdicts.for_change(change.patch_id, change.commit):
             judge = Identity.parse(item.record.judge)
             if judge is None or not judge.email:
                 continue  # never trusted: reported by `agentops notes verify`
             verdict = verdicts.Verdict(item.record.status, judge, item.record.patch_id)
-            found.append(Candidate(verdict, item.record.signature, f"note on {item.target[:12]}"))
+            candidate = Candidate(verdict, item.record.signature, f"note on {item.target[:12]}")
+            if _same_verdict(candidate) not in seen:  # the same verdict, recorded twice
+                seen.add(_same_verdict(candidate))
+                found.append(candidate)
     return found, malformed
+
+
+def _same_verdict(c: Candidate) -> tuple[str, str, str, str | None]:
+    return (c.verdict.status, verdicts.email_key(c.verdict.judge.email), c.verdict.patch_id,
+            c.signature)
 
 
 def signature_problem(candidate: Candidate, ctx: Context) -> str | None:
@@ -139,7 +148,8 @@ def check(change: Change, ctx: Context) -> list[Finding]:
             change, "verdict-conflict",
             "the verdicts disagree (" + ", ".join(sorted(statuses)) + "); "
             "only an unopposed PASS admits a change.",
-            "remove the stale Verdict trailers and ask the judge again: "
+            "a FAIL recorded for this exact patch stands: change the code (a new patch) and ask "
+            "for a new verdict; drop stale Verdict trailers from the message: "
             + _verdict_command(change),
         ))
     for c in relevant:
