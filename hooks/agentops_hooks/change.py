@@ -60,6 +60,7 @@ class Change:
         self.env = env
         """The environment at commit time; None for a commit already made."""
         self.commit = commit
+        self._patches: dict[tuple[str, ...], PatchSet] = {}
 
     @property
     def label(self) -> str:
@@ -111,6 +112,17 @@ class Change:
     def changed_lines(self) -> int:
         """Added plus removed lines over all text files."""
         return sum(f.added + f.removed for f in self.patch)
+
+    def patch_for(self, pathspecs: Sequence[str]) -> PatchSet:
+        """The part of the patch that touches these files or directories ("dir/")."""
+        from unidiff.patch import PatchSet
+
+        key = tuple(pathspecs)
+        if key not in self._patches:
+            selected = PatchSet("")
+            selected.extend(f for f in self.patch if matches_pathspecs(f.path, key))
+            self._patches[key] = selected
+        return self._patches[key]
 
     @property
     def selector(self) -> str:
@@ -263,11 +275,17 @@ def _shell_quote(text: str) -> str:
     return shlex.quote(text)
 
 
-def load_commits(repo: Repo, revs: Sequence[str]) -> list[CommitChange]:
-    """Every commit `git rev-list REVS` names, newest first, read in four git processes.
+def matches_pathspecs(path: str, pathspecs: Sequence[str]) -> bool:
+    """A path equal to a file spec, or under a directory spec ending in "/"."""
+    return any(path == spec or (spec.endswith("/") and path.startswith(spec)) for spec in pathspecs)
+
+
+def load_commits(repo: Repo, revs: Sequence[str], *, stats: bool = False) -> list[CommitChange]:
+    """Every commit `git rev-list REVS` names, newest first, in a constant number of git processes.
 
     Messages and identities come from one `cat-file --batch`, patch-ids
-    from one `diff-tree --stdin | patch-id` pipeline.
+    from one `diff-tree --stdin | patch-id` pipeline, and with `stats` the
+    changed paths and line counts from one `diff-tree --stdin --raw --numstat`.
     """
     commits = repo.rev_list(*revs)
     objects = repo.read_blobs(commits)
@@ -278,10 +296,29 @@ def load_commits(repo: Repo, revs: Sequence[str]) -> list[CommitChange]:
         # its patch-id later raises the error that says how to fetch more.
         present = repo.read_blobs(sorted({c.base for c in changes if c.base}))
         readable = [c for c in changes if c.base is None or c.base in present]
-    ids = repo.patch_ids([(c.commit or "", c.base) for c in readable])
+    pairs = [(c.commit or "", c.base) for c in readable]
+    ids = repo.patch_ids(pairs)
     for change in readable:
         change.__dict__["patch_id"] = ids[change.commit or ""]
+    if stats:
+        for change, (paths, lines) in zip(readable, repo.diff_stats(pairs)):
+            change.__dict__["paths"] = [ChangedPath(s, p, o) for s, p, o in paths]
+            change.__dict__["changed_lines"] = lines
     return changes
+
+
+def prefetch_patches(repo: Repo, changes: Sequence[Change], pathspecs: Sequence[str]) -> None:
+    """Fill `patch_for(pathspecs)` of many commits from one `git diff-tree --stdin`."""
+    from unidiff.patch import PatchSet
+
+    todo = [c for c in changes if c.commit and tuple(pathspecs) not in c._patches]
+    if not todo:
+        return
+    texts = repo.diff_tree_many([(c.commit or "", c.base) for c in todo], pathspecs)
+    for change in todo:
+        change._patches[tuple(pathspecs)] = PatchSet(
+            texts.get(change.commit or "", b"").decode("utf-8", "replace"),
+        )
 
 
 def split_commit_object(raw: bytes) -> tuple[list[tuple[str, str]], bytes]:

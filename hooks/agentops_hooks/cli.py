@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -92,23 +93,51 @@ def _load_change(
 
 @cli.command()
 @change_options
+@click.option("--range", "range_spec", metavar="BASE..HEAD",
+              help="Every commit of a range (CI): findings grouped by commit.")
 @click.option(
     "--gate", "gates", multiple=True, type=click.Choice(sorted(gate_runner.FACTORS)),
     help="Run only this gate (repeatable). Default: the gates the config enables.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "markdown"]),
+              default="text", show_default=True,
+              help="Output: text (colour on a terminal), json, github (workflow annotations), "
+                   "markdown (also appended to $GITHUB_STEP_SUMMARY when set).")
 def check(
-    staged: bool, message_file: Path | None, rev: str | None, amend: bool,
+    staged: bool, message_file: Path | None, rev: str | None, amend: bool, range_spec: str | None,
     gates: tuple[str, ...], fmt: str,
 ) -> None:
-    """Run the enabled gates on one change and print the findings.
+    """Run the enabled gates on one change, or on every commit of a range.
 
     With no option, checks the HEAD commit. Use --staged (with
-    --message-file for the message) for the commit about to be made.
+    --message-file for the message) for the commit about to be made, and
+    --range BASE..HEAD in CI (on a pull request: base.sha..head.sha).
     """
     repo = _repo()
     config = config_file.load(repo.root)
+    if range_spec is not None:
+        if staged or message_file is not None or rev is not None or amend:
+            raise click.UsageError("--range cannot be combined with --staged, --message-file, "
+                                   "--commit or --amend")
+        from agentops_hooks import checkrange
+
+        report = checkrange.check_range(
+            repo, config, checkrange.resolve_range(repo, range_spec), range_spec,
+            list(gates) or None,
+        )
+        if fmt == "markdown" or os.environ.get("GITHUB_STEP_SUMMARY"):
+            markdown = checkrange.render_markdown(report)
+            checkrange.write_step_summary(markdown)
+        out = {
+            "text": lambda: checkrange.render_text(report, color=sys.stdout.isatty()),
+            "json": lambda: checkrange.render_json(report),
+            "github": lambda: checkrange.render_github(report),
+            "markdown": lambda: checkrange.render_markdown(report),
+        }[fmt]()
+        click.echo(out)
+        sys.exit(0 if report.passed else 1)
+    if fmt in ("github", "markdown"):
+        raise click.UsageError(f"--format {fmt} goes with --range")
     change = _load_change(repo, staged, message_file, rev, amend, default_commit=True)
     selected = list(gates) or list(config.gates)
     ctx = gate_runner.Context(change, config)
@@ -298,6 +327,23 @@ def notes_verify(ref: str) -> None:
         sys.exit(1)
     click.echo(f"agentops: {report.ref} is append-only ({report.commits} commits checked, "
                f"{len(report.corrupt)} unreadable line(s))")
+
+
+@cli.command("pre-receive")
+def pre_receive_command() -> None:
+    """Run as a bare repository's pre-receive hook: refuse pushes the gates refuse.
+
+    Reads `<old> <new> <ref>` lines on stdin. New commits on protected refs
+    (config `protected`, read from the repository's HEAD) go through the
+    enabled gates; updates to refs/notes/agentops/* must only append. Any
+    error refuses the push (fail closed).
+    """
+    from agentops_hooks import server
+
+    code, message = server.main(sys.stdin.read())
+    if message:
+        click.echo(message, err=True)
+    sys.exit(code)
 
 
 @cli.group("ratchet")

@@ -62,6 +62,8 @@ class VerdictConfig:
     """Count a verdict only if its SSH signature verifies against allowed_signers."""
     allowed_signers: str | None = None
     """A tracked allowed-signers file (ssh-keygen format), read from the base commit."""
+    merges: bool = False
+    """Judge merge commits too (against their first parent) in range checks."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,8 @@ class Config:
     gates: tuple[str, ...] = DEFAULT_GATES
     """The gates the umbrella `agentops` hook and `agentops check` run (ratchet:
     added automatically when metrics are configured)."""
+    protected: tuple[str, ...] = ("refs/heads/main", "refs/heads/master", "refs/heads/release/*")
+    """Refs whose new commits `agentops pre-receive` checks (globs)."""
     agents: AgentsConfig = field(default_factory=AgentsConfig)
     verdict: VerdictConfig = field(default_factory=VerdictConfig)
     learnings: LearningsConfig = field(default_factory=LearningsConfig)
@@ -155,18 +159,26 @@ class Config:
     """Where this config was read from (not a key of the file)."""
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
+def parse_toml(raw: bytes, where: str) -> dict[str, Any]:
+    """A TOML document, or a ConfigError naming where it came from."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{where}: not valid TOML: {e}") from None
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    return parse_toml(raw, str(path))
 
 
 def find(root: Path) -> tuple[Path, dict[str, Any]] | None:
@@ -236,11 +248,17 @@ def validate(table: dict[str, Any], *, where: str, prefix: str = "") -> Config:
         problem = metric_problem(metric)
         if problem:
             raise ConfigError(f"{where}: {prefix}ratchet.metrics.{name}: {problem}")
+    for i, pattern in enumerate(config.protected):
+        if not pattern.startswith("refs/") or any(c in pattern for c in " ~^:\\"):
+            raise ConfigError(
+                f"{where}: {prefix}protected[{i}]: {pattern!r} is not a ref pattern "
+                "(use e.g. refs/heads/main or refs/heads/release/*)",
+            )
     gates = config.gates
     if "gates" not in table and config.ratchet.metrics:
         gates = (*gates, "ratchet")
     return Config(
-        gates=gates, agents=config.agents, verdict=config.verdict,
+        gates=gates, protected=config.protected, agents=config.agents, verdict=config.verdict,
         learnings=config.learnings, supervise=config.supervise, ratchet=config.ratchet,
         source=where,
     )

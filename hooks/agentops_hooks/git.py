@@ -55,13 +55,21 @@ class GitError(FatalError):
     """git could not do what we asked; the message says why."""
 
 
+_kept_for_session: set[str] = set()
+
+
+def keep_in_env(*names: str) -> None:
+    """Pass these GIT_* variables on from now on (pre-receive's quarantine needs them)."""
+    _kept_for_session.update(names)
+
+
 def scrubbed_env(
     keep: Sequence[str] = (),
     base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The environment without the GIT_* variables hooks inherit, but `keep`."""
     env = os.environ if base is None else base
-    kept = _KEPT_ALWAYS.union(keep)
+    kept = _KEPT_ALWAYS.union(keep, _kept_for_session)
     return {
         k: v for k, v in env.items()
         if not k.startswith("GIT_")
@@ -190,6 +198,16 @@ class Repo:
     def forget_refs(self) -> None:
         """Ask git again next time: a ref may have been written since."""
         self._refs.clear()
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """`git merge-base --is-ancestor`: is the first commit in the second's history?"""
+        proc = subprocess.run(
+            ("git", "merge-base", "--is-ancestor", ancestor, descendant),
+            capture_output=True, cwd=self.cwd, env=scrubbed_env(), check=False,
+        )
+        if proc.returncode not in (0, 1):
+            raise GitError(proc.stderr.decode("utf-8", "replace").strip() or "merge-base failed")
+        return proc.returncode == 0
 
     def is_shallow(self) -> bool:
         """Is this a shallow clone (history cut off at some commits)?"""
@@ -325,6 +343,71 @@ class Repo:
             if commit in result:
                 result[commit] = patch
         return result
+
+    def diff_stats(
+        self, pairs: Sequence[tuple[str, str | None]],
+    ) -> list[tuple[list[tuple[str, str, str | None]], int]]:
+        """Per (commit, parent): its changed paths and its added+removed line count,
+        from one `git diff-tree --stdin --raw --numstat` (binary files count 0 lines)."""
+        if not pairs:
+            return []
+        lines = "".join(f"{c} {p}\n" if p else f"{c}\n" for c, p in pairs).encode()
+        out = self._run(*_PINNED_CONFIG, "diff-tree", "--stdin", "--root", "-r", "-z", "-M",
+                        "-l1000", "--raw", "--numstat", "--no-relative", input=lines)
+        wanted = {c for c, _ in pairs}
+        found: dict[str, tuple[list[tuple[str, str, str | None]], int]] = {}
+        tokens = out.split(b"\0")
+        current: str | None = None
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            i += 1
+            if not token:
+                continue
+            if token.startswith(b":"):
+                status = token.split()[-1].decode()[:1]
+                if status in ("R", "C"):
+                    old, new = tokens[i].decode("utf-8", "surrogateescape"), tokens[i + 1].decode(
+                        "utf-8", "surrogateescape")
+                    i += 2
+                    entry: tuple[str, str, str | None] = (status, new, old)
+                else:
+                    entry = (status, tokens[i].decode("utf-8", "surrogateescape"), None)
+                    i += 1
+                if current is not None:
+                    found[current][0].append(entry)
+            elif b"\t" in token:
+                added, removed, rest = token.split(b"\t", 2)
+                if not rest:
+                    i += 2  # a rename: old and new path follow
+                if current is not None and added != b"-":
+                    paths, count = found[current]
+                    found[current] = (paths, count + int(added) + int(removed))
+            else:
+                current = token.decode().strip()
+                if current in wanted:
+                    found.setdefault(current, ([], 0))
+                else:
+                    current = None
+        return [found.get(c, ([], 0)) for c, _ in pairs]
+
+    def diff_tree_many(
+        self, pairs: Sequence[tuple[str, str | None]], pathspecs: Sequence[str],
+    ) -> dict[str, bytes]:
+        """The pinned patches of many commits, limited to `pathspecs`, from one diff-tree."""
+        lines = "".join(f"{c} {p}\n" if p else f"{c}\n" for c, p in pairs).encode()
+        out = self._run(*_PINNED_CONFIG, "diff-tree", "--stdin", "--root", *PINNED_DIFF,
+                        "--", *pathspecs, input=lines)
+        wanted = {c for c, _ in pairs}
+        result: dict[str, list[bytes]] = {}
+        current: list[bytes] | None = None
+        for line in out.splitlines(keepends=True):
+            head = line.strip()
+            if len(head) in (40, 64) and head.decode("ascii", "replace") in wanted:
+                current = result.setdefault(head.decode(), [])
+            elif current is not None:
+                current.append(line)
+        return {c: b"".join(parts) for c, parts in result.items()}
 
     def patch_id(self, patch: bytes) -> str:
         """The canonical patch-id of a patch (`git patch-id --verbatim`)."""

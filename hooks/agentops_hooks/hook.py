@@ -15,7 +15,6 @@ from agentops_hooks import config as config_file
 from agentops_hooks import gates as gate_runner
 from agentops_hooks import git
 from agentops_hooks import render
-from agentops_hooks.change import Change
 from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
 from agentops_hooks.errors import FatalError
@@ -38,6 +37,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--quiet", action="store_true", help="print nothing when the change passes")
     parser.add_argument(
+        "--push", action="store_true",
+        help="pre-push: check every commit being pushed (PRE_COMMIT_FROM_REF..TO_REF, or the "
+             "commits on no remote-tracking ref yet)",
+    )
+    parser.add_argument(
         "--record", action="store_true",
         help="post-commit: copy the Verdict trailers of HEAD into refs/notes/agentops/verdicts",
     )
@@ -45,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--any-stage", action="store_true",
         help="for hooks installable at several stages: a FILENAME inside the git directory is "
              "the commit message (commit-msg), other paths are ignored (pre-commit), and with "
-             "PRE_COMMIT_TO_REF set (pre-push) the pushed tip is checked",
+             "PRE_COMMIT_TO_REF set (pre-push) the pushed commits are checked",
     )
     parser.add_argument("filenames", nargs="*", help="the commit message file (from git)")
     args = parser.parse_args(argv)
@@ -56,45 +60,55 @@ def main(argv: Sequence[str] | None = None) -> int:
         repo = git.Repo()
         root = repo.require_worktree("agentops-hook")
         config = config_file.load(root)
-        change: Change
-        pushed: list[CommitChange] = []
-        push_tip = os.environ.get("PRE_COMMIT_TO_REF") or (
-            os.environ.get("PRE_COMMIT_LOCAL_BRANCH") if os.environ.get("PRE_COMMIT_REMOTE_NAME")
-            else None
-        )
-        if args.any_stage and push_tip:
-            # pre-push; pre-commit leaves FROM/TO unset when the push brings a root commit
-            change, pushed = _pushed(repo, push_tip, os.environ.get("PRE_COMMIT_FROM_REF", ""))
-        else:
-            message_file = _message_file(repo, args.filenames, args.any_stage)
-            change = StagedChange.from_message_file(repo, message_file)
         selected = args.gate or list(config.gates)
-        ctx = gate_runner.Context(change, config, range_changes=pushed)
+        push = _push_revs(repo) if args.push or args.any_stage else None
+        if push is not None or args.push:
+            return _check_push(repo, config, push, selected, args.quiet)
+        message_file = _message_file(repo, args.filenames, args.any_stage)
+        change = StagedChange.from_message_file(repo, message_file)
+        ctx = gate_runner.Context(change, config)
         findings = gate_runner.run(ctx, selected)
     except FatalError as e:
         print(f"agentops: error: {e}", file=sys.stderr)
         return 2
     if findings:
-        label = f"commit {change.label}" if change.commit else "this commit"
-        print(render.findings_text(label, ctx.agent_signals, findings))
+        print(render.findings_text("this commit", ctx.agent_signals, findings))
         return 1
     if not args.quiet:
-        label = f"commit {change.label}" if change.commit else "this commit"
-        print(render.passed_text(label, ctx.agent_signals, selected))
+        print(render.passed_text("this commit", ctx.agent_signals, selected))
     return 0
 
 
-def _pushed(repo: git.Repo, to_ref: str, from_ref: str) -> tuple[CommitChange, list[CommitChange]]:
-    """The pushed tip, and the other commits the push brings (none yet on a remote)."""
-    from agentops_hooks.change import load_commits
+def _push_revs(repo: git.Repo) -> tuple[list[str], str] | None:
+    """The commits a pre-push brings, as rev-list arguments and a label; None outside pre-push.
 
-    tip = CommitChange.load(repo, to_ref)
-    if from_ref and from_ref.strip("0"):
-        revs = [f"{from_ref}..{tip.commit}"]
-    else:
-        revs = [tip.commit or "", "--not", "--remotes"]
-    others = [c for c in load_commits(repo, revs) if c.commit != tip.commit]
-    return tip, others
+    pre-commit names FROM..TO, or, when the push brings a root commit, only
+    the local branch: then every commit not yet on a remote-tracking ref.
+    """
+    to_ref = os.environ.get("PRE_COMMIT_TO_REF")
+    from_ref = os.environ.get("PRE_COMMIT_FROM_REF", "")
+    if to_ref:
+        if from_ref.strip("0"):
+            return [f"{from_ref}..{to_ref}"], f"{from_ref[:12]}..{to_ref[:12]}"
+        return [to_ref, "--not", "--remotes"], f"{to_ref[:12]} (commits on no remote yet)"
+    local = os.environ.get("PRE_COMMIT_LOCAL_BRANCH")
+    if local and os.environ.get("PRE_COMMIT_REMOTE_NAME"):
+        return [local, "--not", "--remotes"], f"{local} (commits on no remote yet)"
+    return None
+
+
+def _check_push(
+    repo: git.Repo, config: config_file.Config, push: tuple[list[str], str] | None,
+    gates: Sequence[str], quiet: bool,
+) -> int:
+    from agentops_hooks.checkrange import check_range
+    from agentops_hooks.checkrange import render_text
+
+    revs, label = push or (["HEAD", "--not", "--remotes"], "HEAD (commits on no remote yet)")
+    report = check_range(repo, config, revs, label, gates)
+    if not report.passed or not quiet:
+        print(render_text(report, color=sys.stdout.isatty()))
+    return 0 if report.passed else 1
 
 
 def _message_file(repo: git.Repo, filenames: Sequence[str], any_stage: bool) -> str | None:

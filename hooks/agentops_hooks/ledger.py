@@ -61,12 +61,14 @@ def _lines(blob: bytes) -> set[str]:
     return {ln for ln in blob.decode("utf-8", "replace").split("\n") if ln.strip()}
 
 
-def verify(repo: Repo, ref: str) -> LedgerReport:
-    """Walk the ref's history; report every removal, and every unreadable line at the tip."""
-    tip = NotesRef(repo, ref).tip()
+def verify(repo: Repo, ref: str, *, tip: str | None = None, since: str | None = None) -> LedgerReport:
+    """Walk the ref's history (or only the commits after `since`, up to `tip`);
+    report every removal, and every unreadable line at the tip."""
+    tip = tip or NotesRef(repo, ref).tip()
     if tip is None:
         raise FatalError(f"no notes ref {ref} in this repository (fetch it first: agentops notes fetch)")
-    history = repo.git("rev-list", "--parents", "--reverse", tip).decode().split("\n")
+    walk = [tip, "--not", since] if since else [tip]
+    history = repo.git("rev-list", "--parents", "--reverse", *walk, "--").decode().split("\n")
     pairs: list[tuple[str, str]] = []
     count = 0
     for line in history:

@@ -254,10 +254,11 @@ class VerdictIndex:
             self.by_target.setdefault(item.target, []).append(item)
 
     @classmethod
-    def load(cls, repo: Repo, ref: str = VERDICTS_REF) -> VerdictIndex:
+    def load(cls, repo: Repo, ref: str = VERDICTS_REF, tip: str | None = None) -> VerdictIndex:
+        """Every record of the ref (at `tip`, e.g. a value being pushed, else now)."""
         stored: list[StoredVerdict] = []
         corrupt: list[CorruptLine] = []
-        for target, content in NotesRef(repo, ref).read_all().items():
+        for target, content in NotesRef(repo, ref).read_all(tip).items():
             good, bad = parse_note(target, content)
             stored.extend(good)
             corrupt.extend(bad)

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from agentops_hooks.config import MetricConfig
     from agentops_hooks.findings import Finding
     from agentops_hooks.git import Repo
+    from unidiff.patch import PatchSet
+
     from agentops_hooks.notes import VerdictIndex
 
 # gate name -> (factor numeral, factor name)
@@ -45,12 +47,31 @@ class Evidence:
         self.repo = repo
         self._signers: dict[tuple[str | None, str], bytes | None] = {}
         self._measured: dict[str, float] | None = None
+        self.verdicts_tip: str | None = None
+        """Read the verdict notes at this commit (a value being pushed), not the ref's."""
+        self.batch: Sequence[Change] = ()
+        """The commits of a range check, whose patches are read together."""
 
     @cached_property
     def verdicts(self) -> VerdictIndex:
         from agentops_hooks.notes import VerdictIndex
 
-        return VerdictIndex.load(self.repo)
+        return VerdictIndex.load(self.repo, tip=self.verdicts_tip)
+
+    @property
+    def has_verdict_notes(self) -> bool:
+        """Are there verdict notes to read (in the clone, or in the push)?"""
+        from agentops_hooks.notes import VERDICTS_REF
+
+        return self.verdicts_tip is not None or self.repo.has_ref(VERDICTS_REF)
+
+    def patch_for(self, change: Change, pathspecs: Sequence[str]) -> PatchSet:
+        """`change.patch_for`, fetched for the whole batch at once in a range check."""
+        if change.commit and any(c is change for c in self.batch):
+            from agentops_hooks.change import prefetch_patches
+
+            prefetch_patches(self.repo, self.batch, pathspecs)
+        return change.patch_for(pathspecs)
 
     def measured(self, metrics: Mapping[str, MetricConfig], root: Path) -> dict[str, float]:
         """Every metric measured once in the work tree, however many changes ask."""

@@ -156,7 +156,7 @@ def check(change: Change, ctx: Context) -> list[Finding]:
 
     directory = config.directory.strip("/") + "/"
     problems: list[str] = []
-    for patched in change.patch:
+    for patched in ctx.store.patch_for(change, (config.file, directory)):
         path = patched.path
         if path == config.file and new_sections(patched):
             return []

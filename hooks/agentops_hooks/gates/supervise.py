@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from agentops_hooks import verdicts
 from agentops_hooks.findings import Finding
-from agentops_hooks.notes import VERDICTS_REF
 from agentops_hooks.trailers import values
 
 if TYPE_CHECKING:
@@ -42,7 +41,7 @@ def check(change: Change, ctx: Context) -> list[Finding]:
     config = ctx.config.supervise
     if not ctx.applies(config.required_for):
         return []
-    if not change.repo.has_ref(VERDICTS_REF):
+    if not ctx.store.has_verdict_notes:
         return []
     if any(v.strip() for v in values(change.trailers, verdicts.ESCALATED_KEY)):
         return []

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from agentops_hooks import verdicts
 from agentops_hooks.authorship import Identity
 from agentops_hooks.findings import Finding
-from agentops_hooks.notes import VERDICTS_REF
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
@@ -79,7 +78,7 @@ def candidates(change: Change, ctx: Context) -> tuple[list[Candidate], list[Find
                 f"cannot read `Verdict: {group.value}`: {e}.",
                 _verdict_command(change),
             ))
-    if change.repo.has_ref(VERDICTS_REF):
+    if ctx.store.has_verdict_notes:
         seen = {_same_verdict(c) for c in found}
         for item in ctx.store.verdicts.for_change(change.patch_id, change.commit):
             judge = Identity.parse(item.record.judge)

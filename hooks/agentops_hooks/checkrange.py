@@ -1,0 +1,247 @@
+"""Every enabled gate over every commit of a range: CI, pre-push and the server.
+
+The same gate code as at commit time, on the committed form of each change.
+The range is read in a constant number of git processes however long it is
+(rev-list, cat-file, diff-tree|patch-id, diff-tree --numstat, the notes).
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from agentops_hooks import gates as gate_runner
+from agentops_hooks.authorship import AgentSignal
+from agentops_hooks.change import CommitChange
+from agentops_hooks.change import load_commits
+from agentops_hooks.config import Config
+from agentops_hooks.errors import FatalError
+from agentops_hooks.findings import Finding
+from agentops_hooks.git import GitError
+from agentops_hooks.git import Repo
+from agentops_hooks.notes import VERDICTS_REF
+from agentops_hooks.render import who
+
+NOTES_FETCH = "git fetch origin '+refs/notes/agentops/*:refs/notes/agentops/*'"
+# Gates that judge the work of a commit; a merge only brings work judged on its branch.
+_WORK_GATES = ("verdict", "learnings", "supervise")
+
+
+@dataclass
+class CommitResult:
+    """One commit of the range and what the gates said."""
+
+    change: CommitChange
+    signals: list[AgentSignal]
+    findings: list[Finding]
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RangeReport:
+    """The outcome of checking a range."""
+
+    label: str
+    results: list[CommitResult]
+    """Oldest first."""
+    notices: list[str] = field(default_factory=list)
+    range_findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.results for f in r.findings] + self.range_findings
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings
+
+
+def resolve_range(repo: Repo, spec: str) -> list[str]:
+    """`BASE..HEAD` (or `BASE...HEAD`, or one revision: its whole history) as rev-list args."""
+    if not spec.strip() or spec.startswith("-"):
+        raise FatalError(f"{spec!r} is not a range: use BASE..HEAD")
+    ends = spec.split("...") if "..." in spec else spec.split("..")
+    if len(ends) > 2:
+        raise FatalError(f"{spec!r} is not a range: use BASE..HEAD")
+    for end in ends:
+        if end and repo.resolve(end) is None:
+            hint = ""
+            if repo.is_shallow():
+                hint = (" (this is a shallow clone: fetch the full history, "
+                        "e.g. fetch-depth: 0 in actions/checkout)")
+            raise FatalError(f"{end!r} in {spec!r} does not name a commit here{hint}")
+    return [spec]
+
+
+def _require_full_history(repo: Repo, changes: Sequence[CommitChange], label: str) -> None:
+    """A shallow clone must not silently check a shorter range than asked."""
+    if not repo.is_shallow():
+        return
+    parents = sorted({c.base for c in changes if c.base})
+    present = repo.read_blobs(parents)
+    cut = [c for c in changes if c.base and c.base not in present]
+    if cut:
+        raise FatalError(
+            f"{label} reaches past the history of this shallow clone (the parent of "
+            f"{cut[0].label} is missing): fetch the full history (fetch-depth: 0 in "
+            "actions/checkout, or git fetch --unshallow) and run again",
+        )
+
+
+def check_range(
+    repo: Repo, config: Config, revs: Sequence[str], label: str,
+    gates: Sequence[str] | None = None, verdicts_tip: str | None = None,
+) -> RangeReport:
+    """Run the gates on every commit `git rev-list REVS` names."""
+    try:
+        changes = load_commits(repo, revs, stats=True)
+    except GitError as e:
+        raise FatalError(f"cannot read {label}: {e}") from None
+    _require_full_history(repo, changes, label)
+    changes.reverse()  # oldest first, as people read history
+    report = RangeReport(label, [])
+    if not changes:
+        report.notices.append(f"{label} holds no commits: nothing to check")
+        return report
+    selected = list(gates if gates is not None else config.gates)
+    evidence = gate_runner.Evidence(repo)
+    evidence.batch = changes
+    evidence.verdicts_tip = verdicts_tip
+    tip = changes[-1]
+    for change in changes:
+        ctx = gate_runner.Context(change, config, evidence, range_changes=changes)
+        skipped = []
+        run = []
+        for gate in selected:
+            if gate == "ratchet" and change is not tip:
+                skipped.append("ratchet (measured once, on the newest commit)")
+            elif change.is_merge and gate in _WORK_GATES and not config.verdict.merges:
+                skipped.append(f"{gate} (merge commit; verdict.merges = false)")
+            else:
+                run.append(gate)
+        findings = gate_runner.run(ctx, run)
+        report.results.append(CommitResult(change, ctx.agent_signals, findings, skipped))
+    if not evidence.has_verdict_notes:
+        _explain_missing_notes(report)
+    return report
+
+
+def _explain_missing_notes(report: RangeReport) -> None:
+    """No verdict notes in this clone: say so once, instead of 'unjudged' on every commit."""
+    unjudged = [r for r in report.results if any(f.rule == "verdict-missing" for f in r.findings)]
+    if not unjudged:
+        return
+    for r in unjudged:
+        r.findings = [f for f in r.findings if f.rule != "verdict-missing"]
+    names = ", ".join(r.change.label for r in unjudged[:8])
+    more = f" and {len(unjudged) - 8} more" if len(unjudged) > 8 else ""
+    report.range_findings.append(Finding(
+        "VII", "verdict", "verdict-notes-missing",
+        f"{len(unjudged)} agent commit(s) carry no Verdict trailer ({names}{more}), and this "
+        f"clone has no {VERDICTS_REF}: verdicts recorded in notes were not fetched, so they "
+        "cannot be checked.",
+        f"fetch the notes first ({NOTES_FETCH}) and run again; if there are none, "
+        "those commits are unjudged",
+    ))
+
+
+# --- output ----------------------------------------------------------------------
+
+def render_text(report: RangeReport, color: bool = False) -> str:
+    """Findings grouped by commit, colour on a terminal."""
+    def style(text: str, fg: str, bold: bool = False) -> str:
+        if not color:
+            return text
+        import click
+
+        return click.style(text, fg=fg, bold=bold)
+
+    lines = [f"agentops: checking {report.label}: {len(report.results)} commit(s)"]
+    lines += [f"agentops: {n}" for n in report.notices]
+    for r in report.results:
+        mark = style("FAIL", "red", True) if r.findings else style("ok", "green")
+        lines.append(f"{mark}  {r.change.label}  {r.change.subject[:60]}  ({who(r.signals)})")
+        for f in r.findings:
+            lines.append(f"      [{f.factor} {f.gate}] {style(f.rule, 'red')}: {f.message}")
+            lines.append(f"      fix: {f.fix}")
+    for f in report.range_findings:
+        lines.append(f"{style('FAIL', 'red', True)}  [{f.factor} {f.gate}] {f.rule}: {f.message}")
+        lines.append(f"      fix: {f.fix}")
+    count = len(report.findings)
+    lines.append(f"agentops: {count} finding(s) in {report.label}" if count
+                 else f"agentops: {report.label} passed")
+    return "\n".join(lines)
+
+
+def render_json(report: RangeReport) -> str:
+    def finding(f: Finding) -> dict[str, Any]:
+        return dict(f.__dict__)
+
+    return json.dumps({
+        "range": report.label,
+        "passed": report.passed,
+        "notices": report.notices,
+        "commits": [{
+            "commit": r.change.commit, "subject": r.change.subject,
+            "patch_id": r.change.patch_id, "agent": bool(r.signals),
+            "why": [{"agent": s.agent, "reason": s.reason} for s in r.signals],
+            "skipped": r.skipped,
+            "findings": [finding(f) for f in r.findings],
+        } for r in report.results],
+        "range_findings": [finding(f) for f in report.range_findings],
+    }, indent=2)
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(report: RangeReport) -> str:
+    """GitHub Actions workflow commands: one ::error per finding, a ::notice per notice."""
+    lines = [f"::notice title=agentops::{_escape_data(n)}" for n in report.notices]
+    for r in report.results:
+        for f in r.findings:
+            title = _escape_property(f"agentops {f.factor} {f.rule} ({r.change.label})")
+            body = _escape_data(f"{r.change.subject}\n{f.message}\nfix: {f.fix}")
+            lines.append(f"::error title={title}::{body}")
+    for f in report.range_findings:
+        title = _escape_property(f"agentops {f.factor} {f.rule}")
+        lines.append(f"::error title={title}::{_escape_data(f.message + chr(10) + 'fix: ' + f.fix)}")
+    lines.append(render_text(report))
+    return "\n".join(lines)
+
+
+def render_markdown(report: RangeReport) -> str:
+    """A summary for pull requests and GITHUB_STEP_SUMMARY."""
+    status = "passed" if report.passed else f"{len(report.findings)} finding(s)"
+    lines = [f"### agentops: {report.label} {status}", ""]
+    lines += [f"> {n}" for n in report.notices]
+    lines += ["| commit | subject | author | result |", "|---|---|---|---|"]
+    for r in report.results:
+        result = ", ".join(f"`{f.rule}`" for f in r.findings) or "ok"
+        subject = r.change.subject.replace("|", "\\|")[:70]
+        author = "agent" if r.signals else "human"
+        lines.append(f"| `{r.change.label}` | {subject} | {author} | {result} |")
+    details = [(r.change.label, f) for r in report.results for f in r.findings]
+    details += [("range", f) for f in report.range_findings]
+    if details:
+        lines += ["", "#### Findings", ""]
+        for label, f in details:
+            lines.append(f"- **{label}** [{f.factor} {f.gate}] `{f.rule}`: {f.message}  ")
+            lines.append(f"  fix: `{f.fix}`")
+    return "\n".join(lines) + "\n"
+
+
+def write_step_summary(markdown: str) -> None:
+    """Append to $GITHUB_STEP_SUMMARY when running in GitHub Actions."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(markdown)
