@@ -263,3 +263,27 @@ def test_ratchet_hook_at_commit_msg_and_pre_push(tmp_path: Path, hook_repo: tupl
     assert rejected.returncode != 0
     assert "ratchet-regressed" in output(rejected), output(rejected)
     assert repo.out("ls-remote", "origin", "refs/heads/main").split()[0] == repo.out("rev-parse", "HEAD~1")
+
+
+def test_push_hook_checks_every_pushed_commit(tmp_path: Path, hook_repo: tuple[Path, str, Path]) -> None:
+    repo = project(tmp_path, hook_repo, "agentops-push", hook_types=("pre-push",))
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    repo.git("remote", "add", "origin", str(bare))
+    first = repo.git("push", "-q", "origin", "HEAD:refs/heads/main", check=False)  # a root commit
+    assert first.returncode == 0, output(first)
+    repo.stage("app.py", "x = 11\n")
+    repo.git("commit", "-q", "--no-verify", "-m", AGENT)
+    repo.stage("app.py", "x = 12\n")
+    repo.commit("A human follows up")
+    refused = repo.git("push", "-q", "origin", "HEAD:refs/heads/main", check=False)
+    assert refused.returncode != 0
+    text = output(refused)
+    assert "agentops push (every gate on every pushed commit)" in text
+    assert "Add a feature" in text and "A human follows up" in text
+    repo.git("fetch", "-q", "origin")
+    # a new branch: only the commits no remote-tracking ref has yet are checked
+    new_branch = repo.git("push", "-q", "origin", "HEAD:refs/heads/topic", check=False)
+    assert new_branch.returncode != 0
+    assert "Add a feature" in output(new_branch)
+    assert "Initial commit by a human" not in output(new_branch)

@@ -45,3 +45,14 @@ def test_quiet_flag_prints_nothing_on_pass(repo: GitRepo) -> None:
                           cwd=repo.root, env=repo.env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0
     assert proc.stdout == ""
+
+
+def test_push_mode_without_pre_commit_env_checks_unpushed_commits(repo: GitRepo) -> None:
+    """A root push: pre-commit names only the local branch; nothing is on a remote yet."""
+    repo.stage("a.py", "x = 1\n")
+    repo.git("commit", "-q", "--no-verify", "-m", agent_message())
+    env = {**repo.env, "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main", "PRE_COMMIT_REMOTE_NAME": "origin"}
+    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.hook", "--push"], cwd=repo.root,
+                          env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert "refs/heads/main (commits on no remote yet)" in proc.stdout

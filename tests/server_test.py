@@ -1,0 +1,182 @@
+"""`agentops pre-receive` in a real bare repository, with real pushes over file://."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import JUDGE
+from conftest import GitRepo
+from conftest import agent_message
+
+HOOK = f"""#!/bin/sh
+exec "{sys.executable}" -m agentops_hooks.cli pre-receive
+"""
+
+
+@pytest.fixture
+def server(repo: GitRepo, tmp_path: Path) -> tuple[Path, GitRepo]:
+    """A bare repository with the hook, and a clone (`repo`) that pushes to it."""
+    bare = tmp_path / "server.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    repo.stage("a.py", "a = 0\n")
+    repo.commit("base")
+    repo.git("remote", "add", "origin", f"file://{bare}")
+    repo.git("push", "-q", "origin", "main")
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text(HOOK)
+    hook.chmod(0o755)
+    return bare, repo
+
+
+def push(repo: GitRepo, *refs: str, force: bool = False) -> subprocess.CompletedProcess[bytes]:
+    return repo.git("push", *(["--force"] if force else []), "origin", *refs, check=False)
+
+
+def remote(bare: Path, ref: str) -> str:
+    proc = subprocess.run(["git", "rev-parse", "-q", "--verify", ref], cwd=bare, capture_output=True, text=True)
+    return proc.stdout.strip()
+
+
+def agentops(repo: GitRepo, *args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.cli", *args], cwd=repo.root,
+                          env=repo.env, capture_output=True, text=True, check=True)
+    return proc.stdout
+
+
+def text(proc: subprocess.CompletedProcess[bytes]) -> str:
+    return proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
+
+
+def test_good_push_lands(server: tuple[Path, GitRepo]) -> None:
+    bare, repo = server
+    repo.stage("b.py", "b = 1\n")
+    repo.commit("Human work")
+    proc = push(repo, "main")
+    assert proc.returncode == 0, text(proc)
+    assert remote(bare, "main") == repo.head()
+
+
+def test_unjudged_agent_commit_is_refused_and_the_ref_does_not_move(server: tuple[Path, GitRepo]) -> None:
+    bare, repo = server
+    before = remote(bare, "main")
+    repo.stage("b.py", "b = 1\n")
+    repo.git("commit", "-q", "--no-verify", "-m", agent_message("Agent work, no verdict"))
+    proc = push(repo, "main")
+    assert proc.returncode != 0
+    out = text(proc)
+    assert "remote: " in out and "pre-receive hook declined" in out
+    assert "Agent work, no verdict" in out and "verdict" in out
+    assert remote(bare, "main") == before
+
+
+def test_verdict_pushed_with_the_commit_in_notes_is_accepted(server: tuple[Path, GitRepo]) -> None:
+    bare, repo = server
+    repo.stage("b.py", "b = 1\n")
+    repo.git("commit", "-q", "--no-verify", "-m", agent_message("Agent work, judged later"))
+    agentops(repo, "verdict", "pass", "--judge", JUDGE, "--commit", "HEAD")
+    proc = push(repo, "main", "refs/notes/agentops/verdicts")
+    assert proc.returncode == 0, text(proc)
+    assert remote(bare, "main") == repo.head()
+
+
+def test_unprotected_branch_is_not_checked(server: tuple[Path, GitRepo]) -> None:
+    bare, repo = server
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.stage("b.py", "b = 1\n")
+    repo.git("commit", "-q", "--no-verify", "-m", agent_message("WIP by an agent"))
+    proc = push(repo, "feature")
+    assert proc.returncode == 0, text(proc)
+
+
+def test_new_protected_branch_checks_only_new_commits(server: tuple[Path, GitRepo]) -> None:
+    bare, repo = server
+    repo.git("checkout", "-q", "-b", "release/1.0")
+    repo.stage("b.py", "b = 1\n")
+    repo.git("commit", "-q", "--no-verify", "-m", agent_message("Agent release fix"))
+    proc = push(repo, "release/1.0")
+    assert proc.returncode != 0
+    assert "Agent release fix" in text(proc)
+    assert remote(bare, "refs/heads/release/1.0") == ""
+
+
+def test_deleting_a_protected_branch_is_refused(server: tuple[Path, GitRepo]) -> None:
+    bare, repo = server
+    proc = push(repo, ":main")
+    assert proc.returncode != 0
+    assert "is protected and cannot be deleted" in text(proc)
+
+
+def test_protected_refs_come_from_the_servers_head(server: tuple[Path, GitRepo]) -> None:
+    bare, repo = server
+    repo.stage(".agentops.toml", 'protected = ["refs/heads/main", "refs/heads/prod"]\n')
+    repo.commit("Protect prod")
+    assert push(repo, "main").returncode == 0
+    repo.git("checkout", "-q", "-b", "prod")
+    repo.stage("b.py", "b = 1\n")
+    repo.git("commit", "-q", "--no-verify", "-m", agent_message("Agent on prod"))
+    assert push(repo, "prod").returncode != 0
+    repo.git("checkout", "-q", "-b", "release/2", "main")
+    repo.stage("c.py", "c = 1\n")
+    repo.git("commit", "-q", "--no-verify", "-m", agent_message("Agent on release"))
+    assert push(repo, "release/2").returncode == 0  # no longer protected by this policy
+
+
+def test_rewriting_or_deleting_verdict_notes_is_refused(server: tuple[Path, GitRepo]) -> None:
+    bare, repo = server
+    agentops(repo, "verdict", "fail", "--judge", JUDGE, "--commit", "HEAD")
+    assert push(repo, "refs/notes/agentops/verdicts").returncode == 0
+    ledger = remote(bare, "refs/notes/agentops/verdicts")
+    # Rewrite the note to hide the FAIL, then force-push it.
+    repo.git("notes", "--ref=agentops/verdicts", "add", "-f", "-m", "{}", "HEAD")
+    repo.git("update-ref", "refs/notes/agentops/verdicts", repo.out("commit-tree", "-m", "rewrite",
+             repo.out("rev-parse", "refs/notes/agentops/verdicts^{tree}")))
+    proc = push(repo, "refs/notes/agentops/verdicts", force=True)
+    assert proc.returncode != 0
+    assert "rewriting the ledger is refused" in text(proc)
+    # Append-looking history that still removes a line.
+    repo.git("update-ref", "refs/notes/agentops/verdicts", ledger)
+    repo.git("notes", "--ref=agentops/verdicts", "add", "-f", "-m", "{}", "HEAD")
+    proc = push(repo, "refs/notes/agentops/verdicts")
+    assert proc.returncode != 0
+    assert "removed or changed 1 line(s)" in text(proc)
+    proc = push(repo, ":refs/notes/agentops/verdicts")
+    assert proc.returncode != 0
+    assert "deleting the ledger is refused" in text(proc)
+    assert remote(bare, "refs/notes/agentops/verdicts") == ledger
+
+
+def test_appending_notes_is_accepted(server: tuple[Path, GitRepo]) -> None:
+    bare, repo = server
+    agentops(repo, "verdict", "fail", "--judge", JUDGE, "--commit", "HEAD")
+    assert push(repo, "refs/notes/agentops/verdicts").returncode == 0
+    agentops(repo, "verdict", "pass", "--judge", "Other <o@example.com>", "--commit", "HEAD")
+    proc = push(repo, "refs/notes/agentops/verdicts")
+    assert proc.returncode == 0, text(proc)
+
+
+def test_internal_error_refuses_the_push(server: tuple[Path, GitRepo]) -> None:
+    bare, repo = server
+    (bare / "hooks" / "pre-receive").write_text(
+        f'#!/bin/sh\necho "garbage line" | "{sys.executable}" -m agentops_hooks.cli pre-receive\n')
+    repo.stage("b.py", "b = 1\n")
+    repo.commit("Human work")
+    proc = push(repo, "main")
+    assert proc.returncode != 0
+    assert "refused: the check could not run" in text(proc)
+
+
+def test_bad_server_policy_refuses(server: tuple[Path, GitRepo]) -> None:
+    bare, repo = server
+    repo.stage(".agentops.toml", 'protected = ["main"]\n')
+    repo.git("commit", "-q", "--no-verify", "-m", "Bad policy")
+    subprocess.run(["git", "update-ref", "refs/heads/main", repo.head()], cwd=bare, check=False)
+    subprocess.run(["git", "fetch", "-q", str(repo.root), "main:main"], cwd=bare, check=False,
+                   capture_output=True)
+    repo.stage("b.py", "b = 1\n")
+    repo.commit("Human work")
+    proc = push(repo, "main")
+    assert proc.returncode != 0
+    assert "is not a ref pattern" in text(proc)
