@@ -12,6 +12,9 @@ from pathlib import Path
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
@@ -257,3 +260,31 @@ def test_amend_env_is_the_fallback_without_a_git_parent(repo: GitRepo) -> None:
     base_file(repo)
     assert StagedChange.from_message_file(Repo(), None, {"AGENTOPS_AMEND": "1"}).amend is True
     assert StagedChange.from_message_file(Repo(), None, {}).amend is False
+
+
+_LINES = st.sampled_from(["a", "b", "+++ x", "--- y", "", " ", "@@ -1 +1 @@", "\\ no", "c"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_LINES, max_size=30), st.lists(_LINES, max_size=30))
+def test_changed_line_count_agrees_with_unidiff(
+    tmp_path_factory: pytest.TempPathFactory, before: list[str], after: list[str],
+) -> None:
+    from unidiff import PatchSet
+
+    from agentops_hooks.change import count_changed_lines
+    from conftest import isolated_env
+
+    home = tmp_path_factory.mktemp("home")
+    root = tmp_path_factory.mktemp("r")
+    r = GitRepo(root, isolated_env(home))
+    r.git("init", "-q")
+    r.write("f.txt", "\n".join(before) + ("\n" if before else ""))
+    r.write("g.txt", "x\n")
+    r.git("add", "-A")
+    r.git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "-m", "base")
+    r.write("f.txt", "\n".join(after))
+    r.git("add", "-A")
+    diff = Repo(root).diff_index("HEAD", dict(r.env))
+    expected = sum(f.added + f.removed for f in PatchSet(diff.decode()))
+    assert count_changed_lines(diff) == expected

@@ -110,8 +110,8 @@ class Change:
 
     @cached_property
     def changed_lines(self) -> int:
-        """Added plus removed lines over all text files."""
-        return sum(f.added + f.removed for f in self.patch)
+        """Added plus removed lines over all text files (counted from the hunks)."""
+        return count_changed_lines(self.diff)
 
     def patch_for(self, pathspecs: Sequence[str]) -> PatchSet:
         """The part of the patch that touches these files or directories ("dir/")."""
@@ -160,8 +160,9 @@ class StagedChange(Change):
             base = repo.resolve(f"{head}^")
         else:
             base = head
-        author = Identity.parse(repo.ident("AUTHOR", env))
-        committer = Identity.parse(repo.ident("COMMITTER", env))
+        idents = repo.var_list(env)
+        author = Identity.parse(idents.get("GIT_AUTHOR_IDENT", ""))
+        committer = Identity.parse(idents.get("GIT_COMMITTER_IDENT", ""))
         super().__init__(repo, raw_message, author, committer, base, env)
         self._index_env = repo.index_env(env)
         self.message_file: str | None = None
@@ -273,6 +274,42 @@ def _shell_quote(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
+
+
+def count_changed_lines(patch: bytes) -> int:
+    """Added plus removed lines of a unified diff, read hunk by hunk.
+
+    Each `@@ -a,b +c,d @@` header says how many old and new lines follow,
+    so content that happens to start with `+++` or `---` is counted right.
+    """
+    total = 0
+    old = new = 0
+    for line in patch.split(b"\n"):
+        if old > 0 or new > 0:
+            first = line[:1]
+            if first == b"-":
+                total += 1
+                old -= 1
+            elif first == b"+":
+                total += 1
+                new -= 1
+            elif first == b"\\":
+                continue  # "\ No newline at end of file"
+            else:
+                old -= 1
+                new -= 1
+        elif line.startswith(b"@@ "):
+            old, new = _hunk_sizes(line)
+    return total
+
+
+def _hunk_sizes(header: bytes) -> tuple[int, int]:
+    parts = header.split(b" ")
+    sizes = []
+    for part in parts[1:3]:
+        _, _, count = part[1:].partition(b",")
+        sizes.append(int(count) if count else 1)
+    return sizes[0], sizes[1]
 
 
 def matches_pathspecs(path: str, pathspecs: Sequence[str]) -> bool:

@@ -130,18 +130,22 @@ class Repo:
 
     def __init__(self, cwd: str | os.PathLike[str] | None = None) -> None:
         self.cwd = Path(cwd or os.getcwd())
+        # One process for the layout and HEAD (which fails, harmlessly, when unborn).
         out = self._run(
-            "rev-parse", "--is-bare-repository", "--absolute-git-dir",
-            "--show-object-format", "--show-toplevel",
+            "rev-parse", "--is-bare-repository", "--absolute-git-dir", "--git-common-dir",
+            "--show-object-format", "--show-toplevel", "HEAD^{commit}",
             ok_codes=(0, 128),
         )
         lines = out.decode("utf-8", "surrogateescape").splitlines()
-        if len(lines) < 3:
+        if len(lines) < 4:
             raise FatalError(f"not a git repository: {self.cwd}")
         self.bare = lines[0] == "true"
         self.git_dir = Path(lines[1])
-        self.object_format = lines[2]
-        self.root = Path(lines[3]) if len(lines) > 3 and not self.bare else None
+        self.common_dir = (self.cwd / lines[2]).resolve()
+        self.object_format = lines[3]
+        self.root = Path(lines[4]) if len(lines) > 4 and not self.bare else None
+        last = lines[5] if len(lines) > 5 and not self.bare else ""
+        self._head: str | None | bool = last if _is_oid(last) else (None if self.root else False)
         self._config: list[tuple[str, str]] | None = None
         self._refs: dict[str, bool] = {}
 
@@ -189,10 +193,20 @@ class Repo:
         return found
 
     def has_ref(self, ref: str) -> bool:
-        """Does the ref exist (asked once per Repo)?"""
+        """Does the ref exist (asked once per Repo; files first, git when unsure)?"""
         if ref not in self._refs:
-            out = self._run("rev-parse", "--verify", "--quiet", ref, ok_codes=(0, 1, 128))
-            self._refs[ref] = bool(out.strip())
+            loose = self.common_dir / ref
+            if loose.is_file():
+                self._refs[ref] = True
+            elif not (self.common_dir / "reftable").exists() and not loose.exists():
+                try:
+                    packed = (self.common_dir / "packed-refs").read_bytes()
+                except OSError:
+                    packed = b""
+                self._refs[ref] = (b" " + ref.encode() + b"\n") in packed
+            else:
+                out = self._run("rev-parse", "--verify", "--quiet", ref, ok_codes=(0, 1, 128))
+                self._refs[ref] = bool(out.strip())
         return self._refs[ref]
 
     def forget_refs(self) -> None:
@@ -223,7 +237,28 @@ class Repo:
 
     def head(self) -> str | None:
         """The commit HEAD points at, or None on an unborn branch."""
-        return self.resolve("HEAD")
+        if self._head is False:
+            self._head = self.resolve("HEAD")
+        return self._head if isinstance(self._head, str) else None
+
+    def var_list(self, env: Mapping[str, str]) -> dict[str, str]:
+        """`git var -l` under the hook's environment: both identities, and the
+        config (kept for `config()`), in one process."""
+        keep = [k for k in env if k.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_"))]
+        out = self._run("var", "-l", env=scrubbed_env(keep, env), ok_codes=(0, 128))
+        variables: dict[str, str] = {}
+        config: list[tuple[str, str]] = []
+        for line in out.decode("utf-8", "replace").split("\n"):
+            name, sep, value = line.partition("=")
+            if not sep:
+                continue
+            if name.startswith("GIT_"):
+                variables[name] = value
+            else:
+                config.append((name.lower(), value))
+        if self._config is None:
+            self._config = config
+        return variables
 
     def branch(self) -> str | None:
         """The short name of the checked-out branch, or None when detached."""
@@ -437,6 +472,10 @@ class Repo:
         out = scrubbed_env()
         out["GIT_INDEX_FILE"] = str(path)
         return out
+
+
+def _is_oid(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
 
 
 def _feed(stream: object, data: bytes) -> None:
