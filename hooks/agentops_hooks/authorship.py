@@ -50,6 +50,14 @@ class Identity:
 
     @classmethod
     def parse(cls, text: str) -> Identity | None:
+        """Parse ``Name <email>``, a git ident line or a bare ``email@host`` (cached)."""
+        end = text.rfind(">") + 1
+        if 0 < end < len(text) and _GIT_DATE_TAIL.fullmatch(text, end):
+            text = text[:end]  # the timestamp changes on every commit: cache without it
+        return _parse_identity(text)
+
+    @classmethod
+    def _parse_uncached(cls, text: str) -> Identity | None:
         """Parse ``Name <email>``, a git ident line or a bare ``email@host``.
 
         Accepted forms (surrounding and repeated whitespace is tolerated; the
@@ -91,6 +99,14 @@ class Identity:
     def key(self) -> str:
         """The email normalised for comparisons: stripped and lower-cased."""
         return self.email.strip().lower()
+
+
+_GIT_DATE_TAIL = re.compile(r"\s+\d+(?:\s+[+-]\d{4})?\s*")
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_identity(text: str) -> Identity | None:
+    return Identity._parse_uncached(text)
 
 
 @dataclass(frozen=True)
@@ -265,18 +281,29 @@ def _identity_match(rule: _Rule, ident: Identity, role: str) -> list[str]:
     return hits
 
 
-def _identity_signals(ident: Identity, role: str) -> list[AgentSignal]:
+_EMAIL_RULES: dict[str, tuple[_Rule, ...]] = {}
+for _r in _BUILTIN_RULES:
+    if _r.kind == "email":
+        _EMAIL_RULES[_r.value.lower()] = (*_EMAIL_RULES.get(_r.value.lower(), ()), _r)
+_OTHER_IDENTITY_RULES = tuple(
+    r for r in _BUILTIN_RULES if r.kind in _IDENTITY_KINDS and r.kind != "email"
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _identity_signals(ident: Identity, role: str) -> tuple[AgentSignal, ...]:
+    """Built-in signals of one identity (cached: a range repeats the same people)."""
     signals: list[AgentSignal] = []
-    for rule in _BUILTIN_RULES:
-        if rule.kind not in _IDENTITY_KINDS:
-            continue
+    rules = [r for r in _BUILTIN_RULES if r in _EMAIL_RULES.get(ident.key, ())
+             or r in _OTHER_IDENTITY_RULES]
+    for rule in rules:
         for hit in _identity_match(rule, ident, role):
             if role == CO_AUTHORED_BY:
                 reason = f"{CO_AUTHORED_BY} trailer '{ident}'"
             else:
                 reason = f"{role} {hit}"
             signals.append(AgentSignal(rule.agent, reason))
-    return signals
+    return tuple(signals)
 
 
 def _trailer_signals(key: str, value: str) -> list[AgentSignal]:

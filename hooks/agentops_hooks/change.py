@@ -67,9 +67,9 @@ class Change:
         """How findings name this change."""
         return self.commit[:12] if self.commit else "staged change"
 
-    @cached_property
+    @property
     def trailer_syntax(self) -> trailer_format.TrailerSyntax:
-        return trailer_format.TrailerSyntax.from_config(self.repo.config())
+        return self.repo.trailer_syntax
 
     @cached_property
     def trailers(self) -> list[tuple[str, str]]:
@@ -334,11 +334,20 @@ def load_commits(repo: Repo, revs: Sequence[str], *, stats: bool = False) -> lis
         present = repo.read_blobs(sorted({c.base for c in changes if c.base}))
         readable = [c for c in changes if c.base is None or c.base in present]
     pairs = [(c.commit or "", c.base) for c in readable]
-    ids = repo.patch_ids(pairs)
+    if stats:
+        # Two git pipelines over the same commits: run them side by side.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(repo.diff_stats, pairs)
+            ids = repo.patch_ids(pairs)
+            counted = pending.result()
+    else:
+        ids = repo.patch_ids(pairs)
     for change in readable:
         change.__dict__["patch_id"] = ids[change.commit or ""]
     if stats:
-        for change, (paths, lines) in zip(readable, repo.diff_stats(pairs)):
+        for change, (paths, lines) in zip(readable, counted):
             change.__dict__["paths"] = [ChangedPath(s, p, o) for s, p, o in paths]
             change.__dict__["changed_lines"] = lines
     return changes

@@ -7,15 +7,18 @@ Diff output is pinned with explicit options so no user config changes a byte.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import time
 from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentops_hooks.errors import FatalError
+
+if TYPE_CHECKING:
+    from agentops_hooks.trailers import TrailerSyntax
 
 MIN_GIT = (2, 39)  # `git patch-id --verbatim` with binary and mode-change hashing
 
@@ -148,6 +151,7 @@ class Repo:
         self._head: str | None | bool = last if _is_oid(last) else (None if self.root else False)
         self._config: list[tuple[str, str]] | None = None
         self._refs: dict[str, bool] = {}
+        self._syntax: TrailerSyntax | None = None
 
     def _run(self, *args: str, **kwargs: object) -> bytes:
         return run(*args, cwd=self.cwd, **kwargs)  # type: ignore[arg-type]
@@ -170,6 +174,8 @@ class Repo:
     @property
     def empty_patch_id(self) -> str:
         """The patch-id of a change with no diff: the hash of no bytes."""
+        import hashlib
+
         return hashlib.new(self.object_format, b"").hexdigest()
 
     def config(self) -> list[tuple[str, str]]:
@@ -183,6 +189,15 @@ class Repo:
                     pairs.append((var.lower(), value))
             self._config = pairs
         return self._config
+
+    @property
+    def trailer_syntax(self) -> TrailerSyntax:
+        """How this repository's config says trailers are read (read once)."""
+        if self._syntax is None:
+            from agentops_hooks.trailers import TrailerSyntax
+
+            self._syntax = TrailerSyntax.from_config(self.config())
+        return self._syntax
 
     def config_value(self, var: str) -> str | None:
         """The last value of one config variable, or None."""

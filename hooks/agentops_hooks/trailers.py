@@ -246,6 +246,8 @@ def _trailer_start(text: str, length: int, syntax: TrailerSyntax) -> int:
 
 
 def _unfold(value: str) -> str:
+    if "\n" not in value:
+        return _strip(value)
     out = []
     i = 0
     n = len(value)

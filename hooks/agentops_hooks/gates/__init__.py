@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from dataclasses import dataclass
 from functools import cached_property
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from agentops_hooks.authorship import AgentRules
@@ -19,6 +20,7 @@ from agentops_hooks.authorship import detect_agent
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
+    from agentops_hooks.config import AgentsConfig
     from agentops_hooks.config import Config
     from agentops_hooks.config import MetricConfig
     from agentops_hooks.findings import Finding
@@ -47,6 +49,8 @@ class Evidence:
         self.repo = repo
         self._signers: dict[tuple[str | None, str], bytes | None] = {}
         self._measured: dict[str, float] | None = None
+        self.fail_index: dict[tuple[str, str], set[tuple[str, str]]] | None = None
+        """Gate XI's FAIL verdicts by (task, worker), built on first use."""
         self.verdicts_tip: str | None = None
         """Read the verdict notes at this commit (a value being pushed), not the ref's."""
         self.batch: Sequence[Change] = ()
@@ -120,18 +124,22 @@ class Context:
     @cached_property
     def agent_signals(self) -> list[AgentSignal]:
         """Why this change counts as an agent's (empty: a human's)."""
-        rules = self.config.agents
         return detect_agent(
             self.change.author,
             self.change.committer,
             self.change.trailers,
             self.change.env,
-            AgentRules(rules.emails, rules.patterns, rules.env, rules.trailers),
+            _agent_rules(self.config.agents),
         )
 
     def applies(self, required_for: str) -> bool:
         """Does an agent-only (or everyone) rule apply to this change?"""
         return required_for == "everyone" or bool(self.agent_signals)
+
+
+@lru_cache(maxsize=8)
+def _agent_rules(agents: AgentsConfig) -> AgentRules:
+    return AgentRules(agents.emails, agents.patterns, agents.env, agents.trailers)
 
 
 def run(ctx: Context, gates: Sequence[str] | None = None) -> list[Finding]:

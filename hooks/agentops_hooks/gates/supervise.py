@@ -22,18 +22,20 @@ FACTOR = "XI"
 GATE = "supervise"
 
 
-def failures(ctx: Context, task: str, worker: str) -> list[tuple[str, str]]:
-    """Distinct (patch-id, judge) of FAIL verdicts on this task by this worker."""
-    seen: dict[tuple[str, str], None] = {}
-    for item in ctx.store.verdicts.stored:
-        record = item.record
-        if record.status != "FAIL" or record.worker != worker:
-            continue
-        if (record.task or record.patch_id) != task:
-            continue
-        judge = verdicts.email_key(record.judge)
-        seen.setdefault((record.patch_id, judge), None)
-    return list(seen)
+def failure_index(ctx: Context) -> dict[tuple[str, str], set[tuple[str, str]]]:
+    """{(task, worker): distinct (patch-id, judge) of FAIL verdicts}, built once per range."""
+    store = ctx.store
+    if store.fail_index is None:
+        index: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for item in store.verdicts.stored:
+            record = item.record
+            if record.status == "FAIL" and record.worker is not None:
+                key = (record.task or record.patch_id, record.worker)
+                index.setdefault(key, set()).add(
+                    (record.patch_id, verdicts.email_key(record.judge)),
+                )
+        store.fail_index = index
+    return store.fail_index
 
 
 def check(change: Change, ctx: Context) -> list[Finding]:
@@ -50,7 +52,7 @@ def check(change: Change, ctx: Context) -> list[Finding]:
         return []
     task_name = verdicts.task_of(change.trailers)
     task = task_name or change.patch_id
-    failed = failures(ctx, task, worker)
+    failed = failure_index(ctx).get((task, worker), set())
     if len(failed) < config.max_failures:
         return []
     what = f"task {task_name}" if task_name else f"this exact change (patch {change.patch_id[:12]})"
