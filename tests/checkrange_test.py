@@ -66,7 +66,7 @@ def test_empty_range_passes_saying_so(branch: GitRepo) -> None:
     assert "holds no commits: nothing to check" in out
 
 
-@pytest.mark.parametrize("spec", ["nope..HEAD", "base..nope", "a..b..c", "", "--all"])
+@pytest.mark.parametrize("spec", ["nope..HEAD", "base..nope", "a..b..c", "", "--all", "..HEAD", "base.."])
 def test_bad_range_is_exit_2(branch: GitRepo, spec: str) -> None:
     code, out = invoke("check", "--range", spec)
     assert code == 2
@@ -121,7 +121,7 @@ def test_merges_are_judged_only_when_policy_says(branch: GitRepo) -> None:
     assert any("merge commit" in s for s in merge["skipped"])
     branch.write(".agentops.toml", "[verdict]\nmerges = true\n")
     invoke("verdict", "pass", "--judge", JUDGE, "--commit", "base")
-    code, out = invoke("check", "--range", "base..HEAD", "--format", "json")
+    code, out = invoke("check", "--range", "base..HEAD", "--format", "json", "--policy", "worktree")
     assert code == 1
     assert json.loads(out)["commits"][-1]["findings"][0]["rule"] == "verdict-missing"
 
@@ -168,3 +168,25 @@ def test_shallow_clone_range_is_a_clear_error(branch: GitRepo, tmp_path: Path) -
         assert "fetch-depth: 0" in out
     finally:
         os.chdir(here)
+
+
+def test_policy_comes_from_the_range_base(branch: GitRepo) -> None:
+    """A change cannot switch off the gates it is judged by."""
+    invoke("verdict", "pass", "--judge", JUDGE, "--commit", "base")
+    branch.stage(".agentops.toml", "gates = []\n")
+    branch.git("commit", "-q", "--no-verify", "-m", agent_message("Relax the policy"))
+    code, out = invoke("check", "--range", "base..HEAD")
+    assert code == 1
+    assert "Unjudged agent work" in out and "Relax the policy" in out
+    code, out = invoke("check", "--range", "base..HEAD", "--policy", "worktree")
+    assert code == 0, out
+
+
+def test_triple_dot_means_since_the_merge_base(branch: GitRepo) -> None:
+    invoke("verdict", "pass", "--judge", JUDGE, "--commit", "base")
+    branch.git("checkout", "-q", "-b", "other", "base")
+    branch.stage("o.py", "o = 1\n")
+    branch.git("commit", "-q", "--no-verify", "-m", agent_message("Work on the base branch"))
+    code, out = invoke("check", "--range", "main...other", "--format", "json")
+    subjects = [c["subject"] for c in json.loads(out)["commits"]]
+    assert subjects == ["Work on the base branch"]

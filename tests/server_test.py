@@ -180,3 +180,41 @@ def test_bad_server_policy_refuses(server: tuple[Path, GitRepo]) -> None:
     proc = push(repo, "main")
     assert proc.returncode != 0
     assert "is not a ref pattern" in text(proc)
+
+
+def test_commits_already_on_an_unprotected_branch_are_checked_when_they_reach_a_protected_one(
+    server: tuple[Path, GitRepo],
+) -> None:
+    bare, repo = server
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.stage("b.py", "b = 1\n")
+    repo.git("commit", "-q", "--no-verify", "-m", agent_message("Agent work via a side door"))
+    assert push(repo, "feature").returncode == 0
+    proc = push(repo, "feature:refs/heads/release/9")
+    assert proc.returncode != 0
+    assert "Agent work via a side door" in text(proc)
+    proc = push(repo, "feature:main")
+    assert proc.returncode != 0
+
+
+def test_a_broken_policy_cannot_reach_the_default_branch(server: tuple[Path, GitRepo]) -> None:
+    bare, repo = server
+    repo.stage(".agentops.toml", 'protected = ["main"]\n')
+    repo.commit("Bad policy")
+    proc = push(repo, "main")
+    assert proc.returncode != 0
+    assert "would get a policy the server cannot read" in text(proc)
+    repo.stage(".agentops.toml", 'protected = ["refs/heads/main"]\n')
+    repo.commit("Fixed policy")
+    proc = push(repo, "main")
+    assert proc.returncode == 0, text(proc)
+
+
+def test_missing_notes_on_the_server_says_to_push_them(server: tuple[Path, GitRepo]) -> None:
+    bare, repo = server
+    repo.stage("b.py", "b = 1\n")
+    repo.git("commit", "-q", "--no-verify", "-m", agent_message("Agent work"))
+    agentops(repo, "verdict", "pass", "--judge", JUDGE, "--commit", "HEAD")
+    proc = push(repo, "main")
+    assert proc.returncode != 0
+    assert "push the verdict notes together with the commits" in text(proc)

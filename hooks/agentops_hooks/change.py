@@ -61,6 +61,7 @@ class Change:
         """The environment at commit time; None for a commit already made."""
         self.commit = commit
         self._patches: dict[tuple[str, ...], PatchSet] = {}
+        self._batch: _BatchDiffs | None = None
 
     @property
     def label(self) -> str:
@@ -95,11 +96,21 @@ class Change:
     @cached_property
     def patch_id(self) -> str:
         """The canonical patch-id a verdict must name."""
+        if self._from_batch("patch_id"):
+            return str(self.__dict__["patch_id"])
         return self.repo.patch_id(self.diff)
 
     @cached_property
     def paths(self) -> list[ChangedPath]:
+        if self._from_batch("paths"):
+            return list(self.__dict__["paths"])
         return [ChangedPath(s, p, o) for s, p, o in parse_name_status(self._name_status())]
+
+    def _from_batch(self, name: str) -> bool:
+        """Did a batch load (see load_commits) fill this attribute in?"""
+        if self._batch is not None:
+            self._batch.fill(name)
+        return name in self.__dict__
 
     @cached_property
     def patch(self) -> PatchSet:
@@ -111,6 +122,8 @@ class Change:
     @cached_property
     def changed_lines(self) -> int:
         """Added plus removed lines over all text files (counted from the hunks)."""
+        if self._from_batch("changed_lines"):
+            return int(self.__dict__["changed_lines"])
         return count_changed_lines(self.diff)
 
     def patch_for(self, pathspecs: Sequence[str]) -> PatchSet:
@@ -317,12 +330,59 @@ def matches_pathspecs(path: str, pathspecs: Sequence[str]) -> bool:
     return any(path == spec or (spec.endswith("/") and path.startswith(spec)) for spec in pathspecs)
 
 
+class _BatchDiffs:
+    """Patch-ids (and line counts) of many commits, computed by git in the background.
+
+    The git pipeline runs while Python reads messages and authors; a change
+    that needs its patch-id waits for the whole batch, once. Changed paths
+    are read for the whole batch only if some gate asks for them.
+    """
+
+    def __init__(self, repo: Repo, changes: Sequence[CommitChange], stats: bool) -> None:
+        import threading
+
+        self.repo = repo
+        self.changes = changes
+        self.stats = stats
+        self.pairs = [(c.commit or "", c.base) for c in changes]
+        self.error: BaseException | None = None
+        self.ids: dict[str, str] = {}
+        self.counts: dict[str, int] = {}
+        self.done = False
+        self.have_paths = False
+        self.thread = threading.Thread(target=self._work, daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        try:
+            self.ids = self.repo.patch_ids(self.pairs, self.counts if self.stats else None)
+        except BaseException as e:  # re-raised in the thread that waits
+            self.error = e
+
+    def fill(self, name: str) -> None:
+        """Put `name` (patch_id, changed_lines, paths) on every change of the batch."""
+        if not self.done:
+            self.thread.join()
+            if self.error is not None:
+                raise self.error
+            for change in self.changes:
+                change.__dict__["patch_id"] = self.ids[change.commit or ""]
+                if self.stats:
+                    change.__dict__["changed_lines"] = self.counts.get(change.commit or "", 0)
+            self.done = True
+        if name == "paths" and not self.have_paths:
+            for change, (paths, _) in zip(self.changes, self.repo.diff_stats(self.pairs)):
+                change.__dict__["paths"] = [ChangedPath(st, p, o) for st, p, o in paths]
+            self.have_paths = True
+
+
 def load_commits(repo: Repo, revs: Sequence[str], *, stats: bool = False) -> list[CommitChange]:
     """Every commit `git rev-list REVS` names, newest first, in a constant number of git processes.
 
-    Messages and identities come from one `cat-file --batch`, patch-ids
-    from one `diff-tree --stdin | patch-id` pipeline, and with `stats` the
-    changed paths and line counts from one `diff-tree --stdin --raw --numstat`.
+    Messages and identities come from one `cat-file --batch`; patch-ids
+    from one `diff-tree --stdin | patch-id` pipeline and, with `stats`, the
+    changed paths and line counts from one `diff-tree --stdin --raw
+    --numstat`, both started at once and waited for on first use.
     """
     commits = repo.rev_list(*revs)
     objects = repo.read_blobs(commits)
@@ -333,23 +393,10 @@ def load_commits(repo: Repo, revs: Sequence[str], *, stats: bool = False) -> lis
         # its patch-id later raises the error that says how to fetch more.
         present = repo.read_blobs(sorted({c.base for c in changes if c.base}))
         readable = [c for c in changes if c.base is None or c.base in present]
-    pairs = [(c.commit or "", c.base) for c in readable]
-    if stats:
-        # Two git pipelines over the same commits: run them side by side.
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(repo.diff_stats, pairs)
-            ids = repo.patch_ids(pairs)
-            counted = pending.result()
-    else:
-        ids = repo.patch_ids(pairs)
-    for change in readable:
-        change.__dict__["patch_id"] = ids[change.commit or ""]
-    if stats:
-        for change, (paths, lines) in zip(readable, counted):
-            change.__dict__["paths"] = [ChangedPath(s, p, o) for s, p, o in paths]
-            change.__dict__["changed_lines"] = lines
+    if readable:
+        batch = _BatchDiffs(repo, readable, stats)
+        for change in readable:
+            change._batch = batch
     return changes
 
 

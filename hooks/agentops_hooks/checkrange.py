@@ -38,6 +38,8 @@ class CommitResult:
     signals: list[AgentSignal]
     findings: list[Finding]
     skipped: list[str] = field(default_factory=list)
+    unjudged: bool = False
+    """No verdict trailer, and no notes to look in (see verdict-notes-missing)."""
 
 
 @dataclass
@@ -60,20 +62,39 @@ class RangeReport:
 
 
 def resolve_range(repo: Repo, spec: str) -> list[str]:
-    """`BASE..HEAD` (or `BASE...HEAD`, or one revision: its whole history) as rev-list args."""
+    """`BASE..HEAD` as rev-list args; `BASE...HEAD` means from their merge base.
+
+    Both ends must be given (an empty end is usually an unset CI variable);
+    a single revision means its whole history.
+    """
     if not spec.strip() or spec.startswith("-"):
         raise FatalError(f"{spec!r} is not a range: use BASE..HEAD")
-    ends = spec.split("...") if "..." in spec else spec.split("..")
-    if len(ends) > 2:
-        raise FatalError(f"{spec!r} is not a range: use BASE..HEAD")
+    triple = "..." in spec
+    ends = spec.split("...") if triple else spec.split("..")
+    if len(ends) > 2 or (len(ends) == 2 and not all(e.strip() for e in ends)):
+        raise FatalError(f"{spec!r} is not a range: use BASE..HEAD, both ends given "
+                         "(an empty end is often an unset CI variable)")
     for end in ends:
-        if end and repo.resolve(end) is None:
+        if repo.resolve(end) is None:
             hint = ""
             if repo.is_shallow():
                 hint = (" (this is a shallow clone: fetch the full history, "
                         "e.g. fetch-depth: 0 in actions/checkout)")
             raise FatalError(f"{end!r} in {spec!r} does not name a commit here{hint}")
+    if triple:
+        base = repo.git("merge-base", ends[0], ends[1], ok_codes=(0, 1)).decode().strip()
+        if not base:
+            raise FatalError(f"{ends[0]!r} and {ends[1]!r} share no history")
+        return [f"{base}..{ends[1]}"]
     return [spec]
+
+
+def range_base(repo: Repo, spec: str) -> str | None:
+    """The commit a `BASE..HEAD` range starts from (its trusted policy), if any."""
+    if ".." not in spec:
+        return None
+    left = spec.split("...")[0] if "..." in spec else spec.split("..")[0]
+    return repo.resolve(left)
 
 
 def _require_full_history(repo: Repo, changes: Sequence[CommitChange], label: str) -> None:
@@ -94,6 +115,7 @@ def _require_full_history(repo: Repo, changes: Sequence[CommitChange], label: st
 def check_range(
     repo: Repo, config: Config, revs: Sequence[str], label: str,
     gates: Sequence[str] | None = None, verdicts_tip: str | None = None,
+    notes_fix: str | None = None,
 ) -> RangeReport:
     """Run the gates on every commit `git rev-list REVS` names."""
     try:
@@ -111,8 +133,11 @@ def check_range(
     evidence.batch = changes
     evidence.verdicts_tip = verdicts_tip
     tip = changes[-1]
-    for change in changes:
-        ctx = gate_runner.Context(change, config, evidence, range_changes=changes)
+    # Who wrote what needs only messages: read them while git computes the patch-ids.
+    contexts = [gate_runner.Context(c, config, evidence, range_changes=changes) for c in changes]
+    for ctx in contexts:
+        ctx.agent_signals  # noqa: B018 - computed now, on purpose
+    for change, ctx in zip(changes, contexts):
         skipped = []
         run = []
         for gate in selected:
@@ -125,17 +150,18 @@ def check_range(
         findings = gate_runner.run(ctx, run)
         report.results.append(CommitResult(change, ctx.agent_signals, findings, skipped))
     if not evidence.has_verdict_notes:
-        _explain_missing_notes(report)
+        _explain_missing_notes(report, notes_fix or f"fetch the notes first ({NOTES_FETCH}) and run again")
     return report
 
 
-def _explain_missing_notes(report: RangeReport) -> None:
+def _explain_missing_notes(report: RangeReport, fix: str) -> None:
     """No verdict notes in this clone: say so once, instead of 'unjudged' on every commit."""
     unjudged = [r for r in report.results if any(f.rule == "verdict-missing" for f in r.findings)]
     if not unjudged:
         return
     for r in unjudged:
         r.findings = [f for f in r.findings if f.rule != "verdict-missing"]
+        r.unjudged = True
     names = ", ".join(r.change.label for r in unjudged[:8])
     more = f" and {len(unjudged) - 8} more" if len(unjudged) > 8 else ""
     report.range_findings.append(Finding(
@@ -143,8 +169,7 @@ def _explain_missing_notes(report: RangeReport) -> None:
         f"{len(unjudged)} agent commit(s) carry no Verdict trailer ({names}{more}), and this "
         f"clone has no {VERDICTS_REF}: verdicts recorded in notes were not fetched, so they "
         "cannot be checked.",
-        f"fetch the notes first ({NOTES_FETCH}) and run again; if there are none, "
-        "those commits are unjudged",
+        f"{fix}; if there are none, those commits are unjudged",
     ))
 
 
@@ -162,7 +187,8 @@ def render_text(report: RangeReport, color: bool = False) -> str:
     lines = [f"agentops: checking {report.label}: {len(report.results)} commit(s)"]
     lines += [f"agentops: {n}" for n in report.notices]
     for r in report.results:
-        mark = style("FAIL", "red", True) if r.findings else style("ok", "green")
+        mark = (style("FAIL", "red", True) if r.findings
+                else style("??", "yellow", True) if r.unjudged else style("ok", "green"))
         lines.append(f"{mark}  {r.change.label}  {r.change.subject[:60]}  ({who(r.signals)})")
         for f in r.findings:
             lines.append(f"      [{f.factor} {f.gate}] {style(f.rule, 'red')}: {f.message}")
@@ -189,6 +215,7 @@ def render_json(report: RangeReport) -> str:
             "patch_id": r.change.patch_id, "agent": bool(r.signals),
             "why": [{"agent": s.agent, "reason": s.reason} for s in r.signals],
             "skipped": r.skipped,
+            "unjudged_notes_missing": r.unjudged,
             "findings": [finding(f) for f in r.findings],
         } for r in report.results],
         "range_findings": [finding(f) for f in report.range_findings],
@@ -225,7 +252,8 @@ def render_markdown(report: RangeReport) -> str:
     lines += [f"> {n}" for n in report.notices]
     lines += ["| commit | subject | author | result |", "|---|---|---|---|"]
     for r in report.results:
-        result = ", ".join(f"`{f.rule}`" for f in r.findings) or "ok"
+        result = ", ".join(f"`{f.rule}`" for f in r.findings) or (
+            "unjudged? (notes missing)" if r.unjudged else "ok")
         subject = r.change.subject.replace("|", "\\|")[:70]
         author = "agent" if r.signals else "human"
         lines.append(f"| `{r.change.label}` | {subject} | {author} | {result} |")

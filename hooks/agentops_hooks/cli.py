@@ -78,6 +78,13 @@ def change_options(func: F) -> F:
     return func
 
 
+def _policy_at(repo: git.Repo, commit: str) -> config_file.Config:
+    """The config as committed in `commit` (defaults when it has none)."""
+    from agentops_hooks.server import load_policy_at
+
+    return load_policy_at(repo, commit)
+
+
 def _load_change(
     repo: git.Repo, staged: bool, message_file: Path | None, rev: str | None,
     amend: bool, *, default_commit: bool,
@@ -99,13 +106,16 @@ def _load_change(
     "--gate", "gates", multiple=True, type=click.Choice(sorted(gate_runner.FACTORS)),
     help="Run only this gate (repeatable). Default: the gates the config enables.",
 )
+@click.option("--policy", type=click.Choice(["base", "worktree"]), default="base", show_default=True,
+              help="With --range: read .agentops.toml from the range's BASE commit (a change "
+                   "cannot relax the policy it is judged by) or from the work tree.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "markdown"]),
               default="text", show_default=True,
               help="Output: text (colour on a terminal), json, github (workflow annotations), "
                    "markdown (also appended to $GITHUB_STEP_SUMMARY when set).")
 def check(
     staged: bool, message_file: Path | None, rev: str | None, amend: bool, range_spec: str | None,
-    gates: tuple[str, ...], fmt: str,
+    gates: tuple[str, ...], policy: str, fmt: str,
 ) -> None:
     """Run the enabled gates on one change, or on every commit of a range.
 
@@ -121,9 +131,13 @@ def check(
                                    "--commit or --amend")
         from agentops_hooks import checkrange
 
+        revs = checkrange.resolve_range(repo, range_spec)
+        if policy == "base":
+            base = checkrange.range_base(repo, range_spec)
+            if base is not None:
+                config = _policy_at(repo, base)
         report = checkrange.check_range(
-            repo, config, checkrange.resolve_range(repo, range_spec), range_spec,
-            list(gates) or None,
+            repo, config, revs, range_spec, list(gates) or None,
         )
         if fmt == "markdown" or os.environ.get("GITHUB_STEP_SUMMARY"):
             markdown = checkrange.render_markdown(report)

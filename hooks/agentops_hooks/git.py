@@ -8,11 +8,13 @@ Diff output is pinned with explicit options so no user config changes a byte.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 from typing import TYPE_CHECKING
 
 from agentops_hooks.errors import FatalError
@@ -354,33 +356,54 @@ class Repo:
         out = self._run("rev-list", *revs, "--")
         return out.decode().split()
 
-    def patch_ids(self, pairs: Sequence[tuple[str, str | None]]) -> dict[str, str]:
+    def patch_ids(
+        self, pairs: Sequence[tuple[str, str | None]], counts: dict[str, int] | None = None,
+    ) -> dict[str, str]:
         """Patch-ids of many commits (each against the given parent) in one pipeline.
 
         `git diff-tree --stdin | git patch-id --verbatim`: two processes for
         any number of commits; a commit with an empty diff gets the hash of
-        no bytes, as `patch_id` gives it.
+        no bytes, as `patch_id` gives it. With `counts`, the patch passes
+        through us on its way to patch-id and counts[commit] gets its added
+        plus removed lines: the diff is computed once for both.
         """
         if not pairs:
             return {}
+        import threading
+
         lines = "".join(f"{c} {p}\n" if p else f"{c}\n" for c, p in pairs).encode()
         diff = subprocess.Popen(
             ("git", *_PINNED_CONFIG, "diff-tree", "--stdin", "--root", *PINNED_DIFF),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=self.cwd, env=scrubbed_env(),
         )
-        pid = subprocess.Popen(
-            ("git", "patch-id", "--verbatim"), stdin=diff.stdout, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, cwd=self.cwd, env=scrubbed_env(),
-        )
         assert diff.stdin is not None and diff.stdout is not None
-        diff.stdout.close()  # patch-id owns the read end now
-        import threading
-
-        feeder = threading.Thread(target=_feed, args=(diff.stdin, lines))
-        feeder.start()
-        out, err = pid.communicate()
-        feeder.join()
+        if counts is None:
+            pid = subprocess.Popen(
+                ("git", "patch-id", "--verbatim"), stdin=diff.stdout, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, cwd=self.cwd, env=scrubbed_env(),
+            )
+            diff.stdout.close()  # patch-id owns the read end now
+            feeder = threading.Thread(target=_feed, args=(diff.stdin, lines))
+            feeder.start()
+            out, err = pid.communicate()
+            feeder.join()
+        else:
+            pid = subprocess.Popen(
+                ("git", "patch-id", "--verbatim"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, cwd=self.cwd, env=scrubbed_env(),
+            )
+            feeder = threading.Thread(target=_feed, args=(diff.stdin, lines))
+            feeder.start()
+            collected: dict[str, bytes] = {}
+            reader = threading.Thread(target=_collect, args=(pid, collected))
+            reader.start()
+            assert pid.stdin is not None
+            _tee_counts(diff.stdout, pid.stdin, counts)
+            reader.join()
+            feeder.join()
+            out, err = collected.get("out", b""), collected.get("err", b"")
+            pid.wait()
         diff_err = diff.stderr.read() if diff.stderr else b""
         if diff.wait() != 0 or pid.returncode != 0:
             message = (diff_err or err).decode("utf-8", "replace").strip()
@@ -491,6 +514,74 @@ class Repo:
 
 def _is_oid(text: str) -> bool:
     return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
+_COMMIT_OR_HUNK = re.compile(
+    rb"^(?:([0-9a-f]{40}|[0-9a-f]{64})|@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@)[^\n]*$",
+    re.MULTILINE,
+)
+
+
+def count_hunks(data: bytes, counts: dict[str, int]) -> None:
+    """Add each commit's added+removed lines, from diff-tree --stdin -p output.
+
+    A hunk `@@ -a,b +c,d @@` spans b old and d new lines, its context lines
+    (those starting with a space) being counted in both: so it changes
+    b + d - 2 * context lines. Counting spaces at line starts is done by C.
+    """
+    current: str | None = None
+    hunk: tuple[int, int, int] | None = None  # (old, new, body start)
+    for m in _COMMIT_OR_HUNK.finditer(data):
+        if hunk is not None and current is not None:
+            old, new, start = hunk
+            context = (b"\n" + data[start:m.start()]).count(b"\n ")
+            counts[current] = counts.get(current, 0) + old + new - 2 * context
+            hunk = None
+        if m.group(1):
+            current = m.group(1).decode()
+            counts.setdefault(current, 0)
+        else:
+            old = int(m.group(2)) if m.group(2) is not None else 1
+            new = int(m.group(3)) if m.group(3) is not None else 1
+            hunk = (old, new, m.end() + 1)
+    if hunk is not None and current is not None:
+        old, new, start = hunk
+        context = (b"\n" + data[start:]).count(b"\n ")
+        counts[current] = counts.get(current, 0) + old + new - 2 * context
+
+
+_COMMIT_LINE = re.compile(rb"^(?:[0-9a-f]{40}|[0-9a-f]{64})$", re.MULTILINE)
+
+
+def _tee_counts(source: IO[bytes], sink: IO[bytes], counts: dict[str, int]) -> None:
+    """Copy diff-tree's output to patch-id, counting each commit's changed lines.
+
+    Only whole commits are counted: the part after the last commit line of a
+    chunk waits for the next chunk.
+    """
+    carry = b""
+    try:
+        while True:
+            chunk = source.read(1 << 20)
+            if not chunk:
+                count_hunks(carry, counts)
+                break
+            sink.write(chunk)
+            data = carry + chunk
+            last = None
+            for last in _COMMIT_LINE.finditer(data):
+                pass
+            cut = last.start() if last is not None and last.start() > 0 else 0
+            count_hunks(data[:cut], counts)
+            carry = data[cut:]
+    finally:
+        sink.close()
+
+
+def _collect(proc: subprocess.Popen[bytes], into: dict[str, bytes]) -> None:
+    assert proc.stdout is not None and proc.stderr is not None
+    into["out"] = proc.stdout.read()
+    into["err"] = proc.stderr.read()
 
 
 def _feed(stream: object, data: bytes) -> None:

@@ -60,24 +60,47 @@ def parse_updates(text: str) -> list[RefUpdate]:
 def load_server_config(repo: Repo) -> config_file.Config:
     """The policy as the protected default branch (HEAD) holds it, never as the pusher sends it."""
     head = repo.resolve("HEAD")
-    if head is None:
-        return config_file.Config()
+    return config_file.Config() if head is None else load_policy_at(repo, head)
+
+
+def load_policy_at(repo: Repo, commit: str) -> config_file.Config:
+    """The policy committed in `commit`: .agentops.toml, else [tool.agentops]; else defaults."""
     for name, key in ((config_file.CONFIG_FILE, None), (config_file.PYPROJECT, "tool.agentops")):
-        raw = repo.git("cat-file", "blob", f"{head}:{name}", ok_codes=(0, 128))
+        raw = repo.git("cat-file", "blob", f"{commit}:{name}", ok_codes=(0, 128))
         if not raw:
             continue
-        table = config_file.parse_toml(raw, f"HEAD:{name}")
+        where = f"{commit[:12]}:{name}"
+        table = config_file.parse_toml(raw, where)
         if key is not None:
             table = table.get("tool", {}).get("agentops")
             if not isinstance(table, dict):
                 continue
-            return config_file.validate(table, where=f"HEAD:{name}", prefix="tool.agentops.")
-        return config_file.validate(table, where=f"HEAD:{name}")
+            return config_file.validate(table, where=where, prefix="tool.agentops.")
+        return config_file.validate(table, where=where)
     return config_file.Config()
 
 
 def _protected(ref: str, patterns: Sequence[str]) -> bool:
     return any(fnmatchcase(ref, p) for p in patterns)
+
+
+def _protected_tips(repo: Repo, patterns: Sequence[str]) -> dict[str, str]:
+    out = repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/")
+    tips = {}
+    for line in out.decode("utf-8", "replace").splitlines():
+        ref, _, oid = line.partition(" ")
+        if _protected(ref, patterns):
+            tips[ref] = oid
+    return tips
+
+
+def _policy_problem(repo: Repo, commit: str) -> str | None:
+    """Why the policy file in `commit` cannot be read (None: it can, or there is none)."""
+    try:
+        load_policy_at(repo, commit)
+    except config_file.ConfigError as e:
+        return str(e)
+    return None
 
 
 def check_notes_update(repo: Repo, update: RefUpdate) -> list[str]:
@@ -107,6 +130,8 @@ def pre_receive(repo: Repo, updates: Sequence[RefUpdate]) -> tuple[bool, str]:
             if update.ref == VERDICTS_REF and not problems and not update.deleted:
                 verdicts_tip = update.new
     gates = [g for g in config.gates if g != "ratchet"]
+    default_branch = repo.git("symbolic-ref", "-q", "HEAD", ok_codes=(0, 1)).decode().strip()
+    protected_tips = _protected_tips(repo, config.protected)
     for update in updates:
         if not _protected(update.ref, config.protected):
             continue
@@ -114,9 +139,25 @@ def pre_receive(repo: Repo, updates: Sequence[RefUpdate]) -> tuple[bool, str]:
             out.append(f"agentops: refused: {update.ref} is protected and cannot be deleted")
             refused = True
             continue
-        revs = [update.new, "--not", "--all"] if update.created else [f"{update.old}..{update.new}"]
+        if update.ref == default_branch:
+            problem = _policy_problem(repo, update.new)
+            if problem:
+                out.append(f"agentops: refused: {update.ref} would get a policy the server "
+                           f"cannot read, which would refuse every later push: {problem}")
+                refused = True
+                continue
+        if update.created:
+            # Everything not yet on a protected ref: commits already on an
+            # unprotected branch were never checked.
+            others = [tip for ref, tip in protected_tips.items() if ref != update.ref]
+            revs = [update.new, "--not", *others] if others else [update.new]
+        else:
+            revs = [f"{update.old}..{update.new}"]
         label = f"{update.ref} ({update.old[:12]}..{update.new[:12]})"
-        report = check_range(repo, config, revs, label, gates, verdicts_tip=verdicts_tip)
+        report = check_range(repo, config, revs, label, gates, verdicts_tip=verdicts_tip,
+                             notes_fix="push the verdict notes together with the commits "
+                                       "(agentops notes push, or git push origin "
+                                       "refs/notes/agentops/verdicts)")
         out.append(render_text(report))
         if "ratchet" in config.gates:
             out.append("agentops: the ratchet needs a work tree and is not checked here "

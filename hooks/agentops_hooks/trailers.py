@@ -8,6 +8,7 @@ above. Character classes are git's ASCII ones, never Unicode's.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -90,14 +91,24 @@ def _last_line(text: str, length: int) -> int:
 
 
 def _is_blank_line(text: str, pos: int) -> bool:
-    n = len(text)
-    while pos < n and text[pos] != "\n" and _is_space(text[pos]):
-        pos += 1
-    return pos >= n or text[pos] == "\n"
+    nl = text.find("\n", pos)
+    return not text[pos:nl if nl >= 0 else len(text)].strip(" \t\r")
+
+
+_SEPARATOR_PATTERNS: dict[str, re.Pattern[str]] = {}
 
 
 def _find_separator(text: str, pos: int, separators: str) -> int:
     """Offset from pos of the key/value separator, or -1 (git's rule)."""
+    pattern = _SEPARATOR_PATTERNS.get(separators)
+    if pattern is None and not any(c in _ALNUM or c in "- \t\n" for c in separators):
+        # Same rule as the loop below: a token of letters, digits and '-',
+        # then (only after a token) spaces or tabs, then a separator.
+        pattern = re.compile(r"(?:[A-Za-z0-9-]+[ \t]*)?[" + re.escape(separators) + "]")
+        _SEPARATOR_PATTERNS[separators] = pattern
+    if pattern is not None:
+        m = pattern.match(text, pos)
+        return m.end() - 1 - pos if m else -1
     whitespace_found = False
     i = pos
     n = len(text)
@@ -117,12 +128,7 @@ def _find_separator(text: str, pos: int, separators: str) -> int:
 
 
 def _strip(s: str) -> str:
-    start, end = 0, len(s)
-    while start < end and _is_space(s[start]):
-        start += 1
-    while end > start and _is_space(s[end - 1]):
-        end -= 1
-    return s[start:end]
+    return s.strip(" \t\n\r")
 
 
 def _token_len_without_separator(token: str) -> int:
