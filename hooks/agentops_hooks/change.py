@@ -338,13 +338,13 @@ class _BatchDiffs:
     are read for the whole batch only if some gate asks for them.
     """
 
-    def __init__(self, repo: Repo, changes: Sequence[CommitChange], stats: bool) -> None:
+    def __init__(self, repo: Repo, pairs: Sequence[tuple[str, str | None]], stats: bool) -> None:
         import threading
 
         self.repo = repo
-        self.changes = changes
+        self.changes: Sequence[CommitChange] = ()
         self.stats = stats
-        self.pairs = [(c.commit or "", c.base) for c in changes]
+        self.pairs = list(pairs)
         self.error: BaseException | None = None
         self.ids: dict[str, str] = {}
         self.counts: dict[str, int] = {}
@@ -384,19 +384,28 @@ def load_commits(repo: Repo, revs: Sequence[str], *, stats: bool = False) -> lis
     changed paths and line counts from one `diff-tree --stdin --raw
     --numstat`, both started at once and waited for on first use.
     """
-    commits = repo.rev_list(*revs)
-    objects = repo.read_blobs(commits)
-    changes = [CommitChange(repo, c, objects[c]) for c in commits]
-    readable = changes
     if repo.is_shallow():
+        commits = repo.rev_list(*revs)
+        objects = repo.read_blobs(commits)
+        changes = [CommitChange(repo, c, objects[c]) for c in commits]
         # A commit whose parent was cut off has no readable change; asking for
         # its patch-id later raises the error that says how to fetch more.
         present = repo.read_blobs(sorted({c.base for c in changes if c.base}))
         readable = [c for c in changes if c.base is None or c.base in present]
-    if readable:
-        batch = _BatchDiffs(repo, readable, stats)
-        for change in readable:
-            change._batch = batch
+        batch = _BatchDiffs(repo, [(c.commit or "", c.base) for c in readable], stats)
+    else:
+        # rev-list names the parents, so git starts on the patches while we
+        # read the messages.
+        listed = [line.split() for line in repo.git("rev-list", "--parents", *revs, "--")
+                  .decode().splitlines() if line]
+        batch = _BatchDiffs(repo, [(ids[0], ids[1] if len(ids) > 1 else None) for ids in listed],
+                            stats)
+        commits = [ids[0] for ids in listed]
+        objects = repo.read_blobs(commits)
+        changes = readable = [CommitChange(repo, c, objects[c]) for c in commits]
+    batch.changes = readable
+    for change in readable:
+        change._batch = batch
     return changes
 
 

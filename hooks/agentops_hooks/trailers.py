@@ -325,6 +325,8 @@ def _ends_with_blank_line(text: str, length: int) -> bool:
 
 def parse(message: str, syntax: TrailerSyntax = DEFAULT_SYNTAX) -> list[tuple[str, str]]:
     """The (key, value) trailers of a message, as ``interpret-trailers --parse``."""
+    if not any(sep in message for sep in syntax.separators):
+        return []  # --parse prints only lines with a separator: there can be none
     return list(find_block(message, syntax).trailers)
 
 
