@@ -264,3 +264,49 @@ def test_no_metrics_configured(repo: GitRepo) -> None:
     code, out = invoke("ratchet", "check")
     assert code == 2
     assert "no metrics configured" in out
+
+
+def test_tolerance_does_not_let_the_baseline_slide(repo: GitRepo) -> None:
+    repo.stage(".agentops.toml", '[ratchet.metrics.cov]\nfile = "cov.txt"\nformat = "number"\n'
+                                 'direction = "higher"\ntolerance = 0.5\n')
+    repo.write("cov.txt", "90\n")
+    repo.commit("base")
+    assert invoke("ratchet", "record")[0] == 0
+    for value in ("89.6", "89.2"):
+        repo.write("cov.txt", value + "\n")
+        repo.stage("x.txt", value)
+        repo.commit(f"at {value}")
+        code, out = invoke("ratchet", "record")
+        if value == "89.6":
+            assert code == 0, out
+    assert code == 1  # 89.2 is more than 0.5 below the kept level of 90
+    code, out = invoke("ratchet", "show", "--format", "json")
+    assert json.loads(out)["values"]["cov"] == 90.0
+
+
+def test_a_reversal_on_a_merged_branch_counts_after_the_merge(repo: GitRepo) -> None:
+    repo.stage(".agentops.toml", '[ratchet.metrics.n]\nfile = "n.txt"\nformat = "number"\ndirection = "higher"\n')
+    repo.stage("n.txt", "5\n")
+    repo.commit("base")
+    assert invoke("ratchet", "record")[0] == 0
+    repo.git("checkout", "-q", "-b", "topic")
+    repo.stage("n.txt", "4\n")
+    repo.commit("Lower n\n\nRatchet-Reversal: n: one case moved elsewhere\n")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge topic", "topic")
+    code, out = invoke("ratchet", "record")
+    assert code == 0, out
+    assert "reversed: n" in out
+
+
+def test_metric_names_must_be_writable_in_a_trailer(repo: GitRepo) -> None:
+    repo.write(".agentops.toml", '[ratchet.metrics."py:lint"]\ncommand = "echo 1"\ndirection = "lower"\n')
+    code, out = invoke("ratchet", "check")
+    assert code == 2
+    assert "a metric name is letters, digits" in out
+
+
+def test_verify_reads_ratchet_records_as_ratchet_records(project: GitRepo) -> None:
+    code, out = invoke("notes", "verify", "ratchet")
+    assert code == 0
+    assert "0 unreadable line(s)" in out

@@ -149,6 +149,11 @@ def check_range(
                 run.append(gate)
         findings = gate_runner.run(ctx, run)
         report.results.append(CommitResult(change, ctx.agent_signals, findings, skipped))
+    if "ratchet" in selected and config.ratchet.metrics and tip.commit != repo.head():
+        report.notices.append(
+            f"the ratchet measured the work tree (HEAD {str(repo.head())[:12]}), not the newest "
+            f"commit of the range ({tip.label}): check out that commit for a true measurement",
+        )
     if not evidence.has_verdict_notes:
         _explain_missing_notes(report, notes_fix or f"fetch the notes first ({NOTES_FETCH}) and run again")
     return report

@@ -245,6 +245,9 @@ def validate(table: dict[str, Any], *, where: str, prefix: str = "") -> Config:
             "(a tracked allowed-signers file)",
         )
     for name, metric in config.ratchet.metrics.items():
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise ConfigError(f"{where}: {prefix}ratchet.metrics.{name}: a metric name is letters, "
+                              "digits, '_', '.' and '-' (it is written in Ratchet-Reversal trailers)")
         problem = metric_problem(metric)
         if problem:
             raise ConfigError(f"{where}: {prefix}ratchet.metrics.{name}: {problem}")

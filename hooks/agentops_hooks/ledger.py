@@ -13,7 +13,10 @@ from agentops_hooks.errors import FatalError
 from agentops_hooks.git import Repo
 from agentops_hooks.notes import CorruptLine
 from agentops_hooks.notes import NotesRef
+from agentops_hooks.notes import VERDICTS_REF
 from agentops_hooks.notes import parse_note
+from agentops_hooks.ratchet import RATCHET_REF
+from agentops_hooks.ratchet import RatchetRecord
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,22 @@ def full_ref(name: str) -> str:
     if "/" not in name:
         return "refs/notes/agentops/" + name
     return "refs/notes/" + name
+
+
+def _unreadable(ref: str, target: str, content: bytes) -> list[CorruptLine]:
+    """Lines of a note that its ref's record format cannot read."""
+    if ref == VERDICTS_REF:
+        return parse_note(target, content)[1]
+    if ref == RATCHET_REF:
+        bad = []
+        for line in content.decode("utf-8", "replace").split("\n"):
+            if line.strip():
+                try:
+                    RatchetRecord.from_line(line)
+                except ValueError as e:
+                    bad.append(CorruptLine(target, line, str(e)))
+        return bad
+    return []
 
 
 def _lines(blob: bytes) -> set[str]:
@@ -103,8 +122,9 @@ def verify(repo: Repo, ref: str, *, tip: str | None = None, since: str | None = 
                     violations.append(Violation(commit, parent, target, tuple(sorted(gone))))
 
     corrupt: list[CorruptLine] = []
-    for target, content in NotesRef(repo, ref).read_all(tip).items():
-        corrupt.extend(parse_note(target, content)[1])
+    if since is None:
+        for target, content in NotesRef(repo, ref).read_all(tip).items():
+            corrupt.extend(_unreadable(ref, target, content))
     return LedgerReport(ref, count, violations, corrupt)
 
 

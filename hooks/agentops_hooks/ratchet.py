@@ -236,11 +236,12 @@ def reversal_trailers(
 def reversals_since(
     repo: Repo, baseline: Baseline | None, start: str | None,
 ) -> tuple[list[Reversal], list[str]]:
-    """Reversal trailers of the first-parent commits after the baseline, up to `start`."""
+    """Reversal trailers of the commits after the baseline, up to `start`."""
     if start is None or baseline is None:
         return [], []
-    out = repo.git("log", "--first-parent", "-z", "--format=%H%n%B",
-                   f"{baseline.commit}..{start}", "--")
+    # Every commit the baseline lacks, merged branches included: a reversal
+    # made on a branch must still count once the branch is merged.
+    out = repo.git("log", "-z", "--format=%H%n%B", f"{baseline.commit}..{start}", "--")
     syntax = trailer_format.TrailerSyntax.from_config(repo.config())
     found: list[Reversal] = []
     problems: list[str] = []
@@ -364,7 +365,17 @@ def record_at(
     evaluation = evaluate(metrics, baseline, measured, reversals, problems)
     if evaluation.regressions:
         return evaluation, None
-    return evaluation, record(repo, commit, measured, evaluation.used_reversals())
+    # The baseline is a high-water mark: a value worse than the baseline but
+    # within tolerance does not lower it, or the tolerance would let it slide.
+    reversed_ = evaluation.used_reversals()
+    level = dict(measured)
+    if baseline is not None:
+        from agentops_hooks.metrics import better
+
+        for name, value in measured.items():
+            if name in baseline.values and name not in reversed_:
+                level[name] = better(value, baseline.values[name], metrics[name])
+    return evaluation, record(repo, commit, level, reversed_)
 
 
 def record(

@@ -20,9 +20,14 @@ FACTOR = "VIII"
 GATE = "ratchet"
 
 
-def findings_for(evaluation: ratchet.Evaluation, commit: str | None) -> list[Finding]:
+def findings_for(
+    evaluation: ratchet.Evaluation, commit: str | None, has_message: bool = True,
+) -> list[Finding]:
     """One finding per regression and per refused reversal."""
     out = []
+    where = ("the commit message" if has_message else
+             "the commit message (at the pre-commit stage there is no message yet: run "
+             "agentops-ratchet at the commit-msg stage so the trailer counts)")
     base = evaluation.baseline
     for r in evaluation.regressions:
         where = f"recorded on {base.commit[:12]}" if base else ""
@@ -32,7 +37,7 @@ def findings_for(evaluation: ratchet.Evaluation, commit: str | None) -> list[Fin
             f"{r.name} is {r.now:g}, worse than the baseline {r.baseline:g} {where} "
             f"(allowed: {r.allowed:g}).{hint}",
             f"bring {r.name} back, or if the regression is intended add the trailer "
-            f"`{ratchet.REVERSAL_KEY}: {r.name}: <why>` to the commit message",
+            f"`{ratchet.REVERSAL_KEY}: {r.name}: <why>` to {where}",
             commit,
         ))
     for problem in evaluation.problems:
@@ -55,4 +60,5 @@ def check(change: Change, ctx: Context) -> list[Finding]:
         repo, config.metrics, change.base, measured, change.trailers,
         range_messages=[(c.commit or "", c.trailers) for c in ctx.range_changes],
     )
-    return findings_for(evaluation, change.commit)
+    has_message = bool(change.commit) or bool(change.raw_message.strip())
+    return findings_for(evaluation, change.commit, has_message)

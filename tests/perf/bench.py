@@ -1,0 +1,176 @@
+"""Benchmarks, measured side by side in one run; results go to docs/performance.md.
+
+    pip install -e '.[test,perf]'
+    python tests/perf/bench.py                    # 10,000 commits, gitlint on all of them
+    python tests/perf/bench.py --commits 2000     # quicker
+
+Compares, on the same generated repository (half agent commits, verdicts in
+trailers and in notes):
+- `agentops check --range` against the floor `git log -p RANGE | git patch-id --verbatim`
+  (no verdict can be checked without reading every patch once), and against
+  `gitlint --commits RANGE`;
+- the commit-msg check (`agentops check --staged`, and the `agentops-hook`
+  entry pre-commit runs) against gitlint's commit-msg check on the same message;
+- peak memory of the range check.
+These are measurements, not tests: nothing here fails a build.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from generate import generate  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull})
+    return env
+
+
+def timed(argv: list[str] | str, cwd: Path, shell: bool = False) -> tuple[float, int]:
+    """(wall seconds, peak resident KB of the process tree's largest child)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, env=_env(), shell=shell,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - start, usage.ru_maxrss
+
+
+def median_of(runs: int, argv: list[str] | str, cwd: Path, shell: bool = False) -> tuple[float, int]:
+    results = [timed(argv, cwd, shell) for _ in range(runs)]
+    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name, path=str(BIN)) or shutil.which(name)
+    if not found:
+        raise SystemExit(f"{name} is not installed: pip install -e '.[test,perf]'")
+    return found
+
+
+def bench_range(repo: Path, runs: int, gitlint_commits: int | None) -> list[tuple[str, str]]:
+    root = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=repo,
+                          capture_output=True, text=True, check=True).stdout.split()[0]
+    rng = f"{root}..HEAD"
+    count = int(subprocess.run(["git", "rev-list", "--count", rng], cwd=repo,
+                               capture_output=True, text=True, check=True).stdout)
+    floor, _ = median_of(runs, f"git log -p {rng} | git patch-id --verbatim", repo, shell=True)
+    ours, memory = median_of(runs, [tool("agentops"), "check", "--range", rng], repo)
+    rows = [
+        ("commits in the range", f"{count:,}"),
+        ("floor: `git log -p RANGE \\| git patch-id --verbatim`", f"{floor:.2f} s"),
+        ("`agentops check --range RANGE`", f"{ours:.2f} s"),
+        ("agentops / floor (target at most 2×)", f"{ours / floor:.2f}×"),
+        ("peak memory of the range check (target under 200 MB)", f"{memory / 1024:.0f} MB"),
+    ]
+    if gitlint_commits != 0:
+        gl_count = min(gitlint_commits or count, count)
+        gl_range = rng if gl_count == count else f"HEAD~{gl_count}..HEAD"
+        gl, _ = timed([tool("gitlint"), "--commits", gl_range], repo)
+        per_commit = gl / gl_count
+        scaled = per_commit * count
+        label = "gitlint --commits RANGE" + ("" if gl_count == count
+                                              else f" (measured on {gl_count:,}, scaled)")
+        rows += [
+            (f"`{label}`", f"{scaled:.1f} s ({1 / per_commit:.0f} commits/s)"),
+            ("gitlint / agentops (target at least 40×)", f"{scaled / ours:.0f}×"),
+        ]
+    return rows
+
+
+def bench_commit_msg(runs: int) -> list[tuple[str, str]]:
+    work = Path(tempfile.mkdtemp(prefix="agentops-bench-msg-"))
+    try:
+        env = _env()
+        for args in (["init", "-q"], ["config", "user.name", "Ada"], ["config", "user.email", "ada@example.com"]):
+            subprocess.run(["git", *args], cwd=work, env=env, check=True)
+        (work / "app.py").write_text("x = 1\n")
+        subprocess.run(["git", "add", "app.py"], cwd=work, env=env, check=True)
+        subprocess.run(["git", "commit", "-qm", "base"], cwd=work, env=env, check=True)
+        (work / "app.py").write_text("x = 2\n")
+        subprocess.run(["git", "add", "app.py"], cwd=work, env=env, check=True)
+        msg = work / "MSG"
+        msg.write_text("Bump x to two\n\nCo-authored-by: Claude <noreply@anthropic.com>\n")
+        gitlint, _ = median_of(runs, [tool("gitlint"), "--msg-filename", str(msg)], work)
+        check, _ = median_of(runs, [tool("agentops"), "check", "--staged", "--message-file", str(msg)], work)
+        hook, _ = median_of(runs, [tool("agentops-hook"), str(msg)], work)
+        python, _ = median_of(runs, [sys.executable, "-c", "pass"], work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return [
+        ("`gitlint --msg-filename MSG` (median)", f"{gitlint * 1000:.0f} ms"),
+        ("`agentops check --staged --message-file MSG` (median)", f"{check * 1000:.0f} ms"),
+        ("agentops check / gitlint (target at most 0.6×)", f"{check / gitlint:.2f}×"),
+        ("`agentops-hook MSG`, the entry pre-commit runs (median)", f"{hook * 1000:.0f} ms"),
+        ("agentops-hook / gitlint", f"{hook / gitlint:.2f}×"),
+        ("for scale: `python -c pass`", f"{python * 1000:.0f} ms"),
+    ]
+
+
+def write_report(path: Path, sections: list[tuple[str, list[tuple[str, str]]]], note: str) -> None:
+    lines = [
+        "# Performance",
+        "",
+        "Measured by `python tests/perf/bench.py` (see its docstring), side by side in one run.",
+        "Numbers below are from the last run; rerun it to measure your machine.",
+        "",
+        note,
+        "",
+    ]
+    for title, rows in sections:
+        lines += [f"## {title}", "", "| what | result |", "|---|---|"]
+        lines += [f"| {what} | {value} |" for what, value in rows]
+        lines.append("")
+    path.write_text("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--commits", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3, help="range runs per tool (median)")
+    parser.add_argument("--msg-runs", type=int, default=21, help="commit-msg runs per tool (median)")
+    parser.add_argument("--gitlint-commits", type=int, default=None,
+                        help="run gitlint on this many commits and scale (0: skip gitlint)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="agentops-bench-"))
+    try:
+        started = time.perf_counter()
+        info = generate(work / "repo", args.commits)
+        made = time.perf_counter() - started
+        range_rows = bench_range(work / "repo", args.runs, args.gitlint_commits)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    msg_rows = bench_commit_msg(args.msg_runs)
+    git_version = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
+    note = (f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"{git_version}. Repository: {info['commits']:,} commits ({info['agent']:,} by agents, "
+            f"{info['verdicts_in_notes']:,} judged in notes, the rest in trailers), generated in "
+            f"{made:.1f} s by tests/perf/generate.py.")
+    sections = [("Range check (CI, pre-push, server)", range_rows),
+                ("Commit-time check (commit-msg)", msg_rows)]
+    for title, rows in sections:
+        print(f"\n{title}")
+        for what, value in rows:
+            print(f"  {what:70s} {value}")
+    write_report(args.out, sections, note)
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
