@@ -98,7 +98,10 @@ class Change:
         """The canonical patch-id a verdict must name."""
         if self._from_batch("patch_id"):
             return str(self.__dict__["patch_id"])
-        return self.repo.patch_id(self.diff)
+        diff = self.diff
+        if "patch_id" in self.__dict__:  # computed alongside the diff
+            return str(self.__dict__["patch_id"])
+        return self.repo.patch_id(diff)
 
     @cached_property
     def paths(self) -> list[ChangedPath]:
@@ -212,7 +215,7 @@ class StagedChange(Change):
     ) -> StagedChange:
         """The staged change with the message in `message_file` (None: no message yet)."""
         repo.require_worktree("checking a staged change")
-        env = dict(os.environ if env is None else env)
+        env = os.environ if env is None else env
         raw = read_message_file(message_file) if message_file is not None else b""
         if amend is None:
             amend = commit_is_amend(repo, env)
@@ -225,7 +228,9 @@ class StagedChange(Change):
         return self.base or self.repo.empty_tree
 
     def _diff(self) -> bytes:
-        return self.repo.diff_index(self._target(), self._index_env)
+        patch, patch_id = self.repo.diff_index_and_patch_id(self._target(), self._index_env)
+        self.__dict__["patch_id"] = patch_id
+        return patch
 
     def _name_status(self) -> bytes:
         return self.repo.staged_name_status(self._target(), self._index_env)

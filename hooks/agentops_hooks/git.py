@@ -133,8 +133,15 @@ def require_version() -> None:
 class Repo:
     """A repository as seen from a working directory, with its settings read once."""
 
-    def __init__(self, cwd: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, cwd: str | os.PathLike[str] | None = None,
+        idents_env: Mapping[str, str] | None = None,
+    ) -> None:
         self.cwd = Path(cwd or os.getcwd())
+        # A commit hook will want `git var -l` too: start it alongside rev-parse.
+        self._var_list: tuple[Mapping[str, str], subprocess.Popen[bytes]] | None = None
+        if idents_env is not None:
+            self._var_list = (idents_env, self._start_var_list(idents_env))
         # One process for the layout and HEAD (which fails, harmlessly, when unborn).
         out = self._run(
             "rev-parse", "--is-bare-repository", "--absolute-git-dir", "--git-common-dir",
@@ -258,11 +265,26 @@ class Repo:
             self._head = self.resolve("HEAD")
         return self._head if isinstance(self._head, str) else None
 
+    def _start_var_list(self, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+        keep = [k for k in env if k.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_"))]
+        return subprocess.Popen(
+            ("git", "var", "-l"), cwd=self.cwd, env=scrubbed_env(keep, env),
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+
     def var_list(self, env: Mapping[str, str]) -> dict[str, str]:
         """`git var -l` under the hook's environment: both identities, and the
         config (kept for `config()`), in one process."""
-        keep = [k for k in env if k.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_"))]
-        out = self._run("var", "-l", env=scrubbed_env(keep, env), ok_codes=(0, 128))
+        started = self._var_list
+        self._var_list = None
+        if started is not None and started[0] is env:
+            proc = started[1]
+        else:
+            if started is not None:
+                started[1].kill()
+                started[1].wait()
+            proc = self._start_var_list(env)
+        out, _ = proc.communicate()
         variables: dict[str, str] = {}
         config: list[tuple[str, str]] = []
         for line in out.decode("utf-8", "replace").split("\n"):
@@ -481,6 +503,32 @@ class Repo:
             elif current is not None:
                 current.append(line)
         return {c: b"".join(parts) for c, parts in result.items()}
+
+    def diff_index_and_patch_id(self, base: str, index_env: Mapping[str, str]) -> tuple[bytes, str]:
+        """The staged patch and its patch-id, with patch-id started while the diff runs."""
+        diff = subprocess.Popen(
+            ("git", *_PINNED_CONFIG, "diff-index", "--cached", *PINNED_DIFF, base, "--"),
+            cwd=self.cwd, env=dict(index_env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        pid = subprocess.Popen(
+            ("git", "patch-id", "--verbatim"), cwd=self.cwd, env=scrubbed_env(),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        patch, diff_err = diff.communicate()
+        if diff.returncode != 0:
+            pid.kill()
+            pid.wait()
+            raise GitError(diff_err.decode("utf-8", "replace").strip() or "git diff-index failed")
+        if not patch.strip():
+            pid.kill()
+            pid.wait()
+            return patch, self.empty_patch_id
+        out, err = pid.communicate(patch)
+        if pid.returncode != 0:
+            require_version()
+            raise GitError(err.decode("utf-8", "replace").strip() or "git patch-id failed")
+        first = out.split(b" ", 1)[0].decode().strip()
+        return patch, first or self.empty_patch_id
 
     def patch_id(self, patch: bytes) -> str:
         """The canonical patch-id of a patch (`git patch-id --verbatim`)."""

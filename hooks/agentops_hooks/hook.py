@@ -51,13 +51,16 @@ def main(argv: Sequence[str] | None = None) -> int:
              "the commit message (commit-msg), other paths are ignored (pre-commit), and with "
              "PRE_COMMIT_TO_REF set (pre-push) the pushed commits are checked",
     )
+    parser.add_argument("--amend", action="store_true",
+                        help="the commit will amend HEAD: judge the index against HEAD's parent")
+    parser.add_argument("--as-check", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("filenames", nargs="*", help="the commit message file (from git)")
     args = parser.parse_args(argv)
 
     if args.record:
         return record_head(args.quiet)
     try:
-        repo = git.Repo()
+        repo = git.Repo(idents_env=os.environ)
         root = repo.require_worktree("agentops-hook")
         config = config_file.load(root)
         selected = args.gate or list(config.gates)
@@ -65,17 +68,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if push is not None or args.push:
             return _check_push(repo, config, push, selected, args.quiet)
         message_file = _message_file(repo, args.filenames, args.any_stage)
-        change = StagedChange.from_message_file(repo, message_file)
+        change = StagedChange.from_message_file(
+            repo, message_file, os.environ, amend=args.amend or None,
+        )
         ctx = gate_runner.Context(change, config)
         findings = gate_runner.run(ctx, selected)
     except FatalError as e:
         print(f"agentops: error: {e}", file=sys.stderr)
         return 2
+    label = "the staged change" if args.as_check else "this commit"
     if findings:
-        print(render.findings_text("this commit", ctx.agent_signals, findings))
+        print(render.findings_text(label, ctx.agent_signals, findings))
         return 1
     if not args.quiet:
-        print(render.passed_text("this commit", ctx.agent_signals, selected))
+        print(render.passed_text(label, ctx.agent_signals, selected))
     return 0
 
 
