@@ -43,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--record", action="store_true",
-        help="post-commit: copy the Verdict trailers of HEAD into refs/notes/agentops/verdicts",
+        help="post-commit: copy the Verdict trailers of HEAD into refs/notes/agentops/verdicts "
+             "(and record a ratchet baseline when HEAD carries Ratchet-Reversal trailers)",
     )
     parser.add_argument(
         "--any-stage", action="store_true",
