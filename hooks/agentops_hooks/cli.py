@@ -523,7 +523,6 @@ def init(remotes: tuple[str, ...]) -> None:
     """
     from agentops_hooks import sync
     from agentops_hooks.notes import NOTES_PREFIX
-    from agentops_hooks.notes import VERDICTS_REF
 
     repo = _repo()
     # A glob: git log stays quiet until the refs exist, and shows them after.

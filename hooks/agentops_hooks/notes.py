@@ -70,27 +70,15 @@ class VerdictRecord:
 
     def to_line(self) -> str:
         """The record as one JSON line, keys in a fixed, legible order."""
-        data = {k: v for k, v in asdict(self).items() if v is not None}
-        return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
+        return record_line(self)
 
     @classmethod
     def from_line(cls, line: str) -> VerdictRecord:
         """Parse and check one line; ValueError says what is wrong with it."""
-        try:
-            data = json.loads(line)
-        except ValueError as e:
-            raise ValueError(f"not JSON: {e}") from None
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
+        data = record_object(
+            line, cls, ("v", "status", "judge", "patch_id", "recorded_at", "source"),
+        )
         known = {f.name for f in fields(cls)}
-        extra = sorted(set(data) - known)
-        if extra:
-            raise ValueError(f"unknown field(s): {', '.join(extra)}")
-        for name in ("v", "status", "judge", "patch_id", "recorded_at", "source"):
-            if name not in data:
-                raise ValueError(f"missing field: {name}")
-        if data["v"] != RECORD_VERSION or isinstance(data["v"], bool):
-            raise ValueError(f"unsupported version v={data['v']!r}")
         if data["status"] not in _STATUSES:
             raise ValueError(f"status {data['status']!r} is not one of {', '.join(_STATUSES)}")
         if data["source"] not in ("trailer", "note"):
@@ -105,6 +93,32 @@ class VerdictRecord:
         if not data["judge"].strip():
             raise ValueError("judge is empty")
         return cls(**data)
+
+
+def record_line(record: Any) -> str:
+    """A record dataclass as one JSON line: fields in order, empty ones left out."""
+    data = {k: v for k, v in asdict(record).items() if v is not None}
+    return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
+
+
+def record_object(line: str, model: type, required: tuple[str, ...]) -> dict[str, Any]:
+    """One note line as a JSON object with only `model`'s fields, the required
+    ones present and version 1; ValueError says what is wrong."""
+    try:
+        data = json.loads(line)
+    except ValueError as e:
+        raise ValueError(f"not JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    extra = sorted(set(data) - {f.name for f in fields(model)})
+    if extra:
+        raise ValueError(f"unknown field(s): {', '.join(extra)}")
+    for name in required:
+        if name not in data:
+            raise ValueError(f"missing field: {name}")
+    if data["v"] != RECORD_VERSION or isinstance(data["v"], bool):
+        raise ValueError(f"unsupported version v={data['v']!r}")
+    return data
 
 
 @dataclass(frozen=True)

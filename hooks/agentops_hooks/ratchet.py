@@ -9,14 +9,11 @@ than its baseline only in a commit that says why with
 """
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from collections.abc import Sequence
-from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
-from dataclasses import fields
 from typing import Any
 from typing import Literal
 
@@ -27,6 +24,8 @@ from agentops_hooks.git import Repo
 from agentops_hooks.notes import NOTES_PREFIX
 from agentops_hooks.notes import NotesRef
 from agentops_hooks.notes import now_utc
+from agentops_hooks.notes import record_line
+from agentops_hooks.notes import record_object
 
 RATCHET_REF = NOTES_PREFIX + "ratchet"
 REVERSAL_KEY = "Ratchet-Reversal"
@@ -54,26 +53,12 @@ class RatchetRecord:
     """Metrics allowed to regress in this record, with the reason from Ratchet-Reversal."""
 
     def to_line(self) -> str:
-        data = {k: v for k, v in asdict(self).items() if v is not None}
-        return json.dumps(data, ensure_ascii=False, separators=(", ", ": "), sort_keys=False)
+        return record_line(self)
 
     @classmethod
     def from_line(cls, line: str) -> RatchetRecord:
         """Parse and check one line; ValueError says what is wrong with it."""
-        try:
-            data = json.loads(line)
-        except ValueError as e:
-            raise ValueError(f"not JSON: {e}") from None
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-        extra = sorted(set(data) - {f.name for f in fields(cls)})
-        if extra:
-            raise ValueError(f"unknown field(s): {', '.join(extra)}")
-        for name in ("v", "metrics", "recorded_at"):
-            if name not in data:
-                raise ValueError(f"missing field: {name}")
-        if data["v"] != 1 or isinstance(data["v"], bool):
-            raise ValueError(f"unsupported version v={data['v']!r}")
+        data = record_object(line, cls, ("v", "metrics", "recorded_at"))
         if not isinstance(data["recorded_at"], str):
             raise ValueError("recorded_at must be a string")
         if data.get("recorded_by") is not None and not isinstance(data["recorded_by"], str):
