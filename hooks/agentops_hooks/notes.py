@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from agentops_hooks.change import Change
     from agentops_hooks.verdicts import Verdict
 
-NOTES_PREFIX = "refs/notes/agentops/"
-VERDICTS_REF = NOTES_PREFIX + "verdicts"
+from agentops_hooks.refs import NOTES_PREFIX as NOTES_PREFIX
+from agentops_hooks.refs import VERDICTS_REF as VERDICTS_REF
 RECORD_VERSION: Literal[1] = 1
 _HEX = frozenset("0123456789abcdef")
 _STATUSES = ("PASS", "FAIL", "NOT_PROVEN")

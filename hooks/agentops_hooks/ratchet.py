@@ -21,13 +21,12 @@ from agentops_hooks import trailers as trailer_format
 from agentops_hooks.config import MetricConfig
 from agentops_hooks.errors import FatalError
 from agentops_hooks.git import Repo
-from agentops_hooks.notes import NOTES_PREFIX
+from agentops_hooks.refs import RATCHET_REF as RATCHET_REF
 from agentops_hooks.notes import NotesRef
 from agentops_hooks.notes import now_utc
 from agentops_hooks.notes import record_line
 from agentops_hooks.notes import record_object
 
-RATCHET_REF = NOTES_PREFIX + "ratchet"
 REVERSAL_KEY = "Ratchet-Reversal"
 
 

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace
+from functools import lru_cache
 
 from agentops_hooks.authorship import Identity
 
@@ -84,8 +84,11 @@ def parse(value: str) -> Verdict:
     return Verdict(status, judge, patch_id)
 
 
+@lru_cache(maxsize=4096)
 def email_key(email: str) -> str:
     """An email as one person: case folded, Unicode-normalised, +tag dropped."""
+    import unicodedata
+
     text = unicodedata.normalize("NFKC", email).strip().casefold()
     local, at, domain = text.rpartition("@")
     if not at:

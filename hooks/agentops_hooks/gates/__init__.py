@@ -65,7 +65,7 @@ class Evidence:
     @property
     def has_verdict_notes(self) -> bool:
         """Are there verdict notes to read (in the clone, or in the push)?"""
-        from agentops_hooks.notes import VERDICTS_REF
+        from agentops_hooks.refs import VERDICTS_REF
 
         return self.verdicts_tip is not None or self.repo.has_ref(VERDICTS_REF)
 
