@@ -140,6 +140,7 @@ def _split_env(spec: str) -> tuple[str, str | None]:
     return var.strip(), (value if sep else None)
 
 
+@functools.lru_cache(maxsize=1024)
 def _trailer_key(key: str) -> str:
     """Normalise a trailer key: stripped, lower-cased, trailing colon dropped."""
     key = key.strip()
@@ -290,6 +291,13 @@ _OTHER_IDENTITY_RULES = tuple(
 )
 
 
+_TRAILER_RULES: dict[str, tuple[_Rule, ...]] = {}
+for _r in _BUILTIN_RULES:
+    if _r.kind in _TRAILER_KINDS:
+        _key = _trailer_key(_r.value)
+        _TRAILER_RULES[_key] = (*_TRAILER_RULES.get(_key, ()), _r)
+
+
 @functools.lru_cache(maxsize=4096)
 def _identity_signals(ident: Identity, role: str) -> tuple[AgentSignal, ...]:
     """Built-in signals of one identity (cached: a range repeats the same people)."""
@@ -309,10 +317,11 @@ def _identity_signals(ident: Identity, role: str) -> tuple[AgentSignal, ...]:
 def _trailer_signals(key: str, value: str) -> list[AgentSignal]:
     signals: list[AgentSignal] = []
     norm = _trailer_key(key)
+    rules = _TRAILER_RULES.get(norm)
+    if not rules:
+        return signals
     value = value.strip()
-    for rule in _BUILTIN_RULES:
-        if rule.kind not in _TRAILER_KINDS or _trailer_key(rule.value) != norm:
-            continue
+    for rule in rules:
         agent = rule.agent
         if rule.kind == "trailer-value" and value:
             agent = value

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from functools import lru_cache
 from typing import TYPE_CHECKING
+from typing import Any
 
 from agentops_hooks.authorship import AgentRules
 from agentops_hooks.authorship import AgentSignal
 from agentops_hooks.authorship import detect_agent
+from agentops_hooks.refs import VERDICTS_REF
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
@@ -65,8 +67,6 @@ class Evidence:
     @property
     def has_verdict_notes(self) -> bool:
         """Are there verdict notes to read (in the clone, or in the push)?"""
-        from agentops_hooks.refs import VERDICTS_REF
-
         return self.verdicts_tip is not None or self.repo.has_ref(VERDICTS_REF)
 
     def patch_for(self, change: Change, pathspecs: Sequence[str]) -> PatchSet:
@@ -146,6 +146,11 @@ def run(ctx: Context, gates: Sequence[str] | None = None) -> list[Finding]:
     """Run the named gates (default: those the config enables) on the context's change."""
     findings: list[Finding] = []
     for name in gates if gates is not None else ctx.config.gates:
-        module = importlib.import_module(f"agentops_hooks.gates.{name}")
+        module = _MODULES.get(name) or _MODULES.setdefault(
+            name, importlib.import_module(f"agentops_hooks.gates.{name}"),
+        )
         findings.extend(module.check(ctx.change, ctx))
     return findings
+
+
+_MODULES: dict[str, Any] = {}
