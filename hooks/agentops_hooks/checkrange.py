@@ -58,7 +58,7 @@ class RangeReport:
 
     @property
     def passed(self) -> bool:
-        return not self.findings
+        return not any(f.severity == "error" for f in self.findings)
 
 
 def resolve_range(repo: Repo, spec: str) -> list[str]:
@@ -192,11 +192,14 @@ def render_text(report: RangeReport, color: bool = False) -> str:
     lines = [f"agentops: checking {report.label}: {len(report.results)} commit(s)"]
     lines += [f"agentops: {n}" for n in report.notices]
     for r in report.results:
-        mark = (style("FAIL", "red", True) if r.findings
+        errors = [f for f in r.findings if f.severity == "error"]
+        mark = (style("FAIL", "red", True) if errors
+                else style("warn", "yellow") if r.findings
                 else style("??", "yellow", True) if r.unjudged else style("ok", "green"))
         lines.append(f"{mark}  {r.change.label}  {r.change.subject[:60]}  ({who(r.signals)})")
         for f in r.findings:
-            lines.append(f"      [{f.factor} {f.gate}] {style(f.rule, 'red')}: {f.message}")
+            kind = "" if f.severity == "error" else "warning: "
+            lines.append(f"      [{f.factor} {f.gate}] {kind}{style(f.rule, 'red')}: {f.message}")
             lines.append(f"      fix: {f.fix}")
     for f in report.range_findings:
         lines.append(f"{style('FAIL', 'red', True)}  [{f.factor} {f.gate}] {f.rule}: {f.message}")
@@ -242,7 +245,8 @@ def render_github(report: RangeReport) -> str:
         for f in r.findings:
             title = _escape_property(f"agentops {f.factor} {f.rule} ({r.change.label})")
             body = _escape_data(f"{r.change.subject}\n{f.message}\nfix: {f.fix}")
-            lines.append(f"::error title={title}::{body}")
+            command = "error" if f.severity == "error" else "warning"
+            lines.append(f"::{command} title={title}::{body}")
     for f in report.range_findings:
         title = _escape_property(f"agentops {f.factor} {f.rule}")
         lines.append(f"::error title={title}::{_escape_data(f.message + chr(10) + 'fix: ' + f.fix)}")

@@ -24,6 +24,7 @@ from agentops_hooks.change import Change
 from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
 from agentops_hooks.errors import FatalError
+from agentops_hooks.findings import refusing
 from agentops_hooks.messages import add_trailers
 from agentops_hooks.messages import add_trailers_to_file
 from agentops_hooks.messages import check_trailer
@@ -169,7 +170,7 @@ def check(
         click.echo(render.findings_text(label, ctx.agent_signals, findings))
     else:
         click.echo(render.passed_text(label, ctx.agent_signals, selected))
-    sys.exit(1 if findings else 0)
+    sys.exit(1 if refusing(findings) else 0)
 
 
 @cli.command()

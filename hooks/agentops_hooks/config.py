@@ -7,6 +7,7 @@ generated from them.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ class VerdictConfig:
 
     required_for: Audience = "agents"
     """Whose changes need a verdict: "agents" or "everyone"."""
+    severity: Severity = "error"
+    """"error" refuses; "warning" only reports."""
     judges: tuple[str, ...] = ()
     """Who may judge: "Name <email>", an email, or a glob such as "*@review.example.com"."""
     aliases: tuple[tuple[str, ...], ...] = ()
@@ -74,6 +77,7 @@ class LearningsConfig:
 
     required_for: Audience = "agents"
     """Whose changes need a learning: "agents" or "everyone"."""
+    severity: Severity = "error"
     min_changed_lines: int = 10
     """A change with more added plus removed lines than this is non-trivial."""
     file: str = "learnings.md"
@@ -94,8 +98,121 @@ class SuperviseConfig:
 
     required_for: Audience = "agents"
     """Whose changes are supervised: "agents" or "everyone"."""
+    severity: Severity = "error"
     max_failures: int = 3
     """FAIL verdicts one worker may collect on one task before it must hand over."""
+
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class ContextConfig:
+    """Gate I: the agent-facing context stays under a token budget."""
+
+    __pydantic_config__ = _STRICT
+
+    required_for: Audience = "agents"
+    """Whose changes are held to it: "agents" or "everyone"."""
+    severity: Severity = "error"
+    """"error" refuses; "warning" only reports."""
+    window_tokens: int = 200_000
+    """The context window the budget is a share of."""
+    budget_percent: float = 40
+    """The share of the window the context files may take together."""
+    files: tuple[str, ...] = (
+        "CLAUDE.md", "AGENTS.md", ".cursorrules", ".github/copilot-instructions.md",
+    )
+    """Agent-facing context files (globs); the learnings files and `@`-included files count too."""
+
+
+@dataclass(frozen=True)
+class TrackConfig:
+    """Gate II: agent state and referenced evidence live in git."""
+
+    __pydantic_config__ = _STRICT
+
+    required_for: Audience = "agents"
+    severity: Severity = "error"
+    state_dir: str = ".agents"
+    """Agent state that must not be left untracked or ignored."""
+    path_trailers: tuple[str, ...] = ("Research", "Verdict-Evidence", "Evidence")
+    """Trailers whose values name files that must exist in the commit's tree (when they look like paths)."""
+
+
+@dataclass(frozen=True)
+class ScopeConfig:
+    """Gate III: one agent change, one task, within size limits."""
+
+    __pydantic_config__ = _STRICT
+
+    required_for: Audience = "agents"
+    severity: Severity = "error"
+    task_pattern: str | None = None
+    """A regular expression that finds a task reference in the subject, besides the Task trailer."""
+    max_files: int = 50
+    """Most files one change may touch (binary files count)."""
+    max_lines: int = 1000
+    """Most changed (added plus removed) lines one change may have."""
+
+
+@dataclass(frozen=True)
+class PrivilegeConfig:
+    """Gate IV: an agent cannot widen its own envelope, and leaks no secrets."""
+
+    __pydantic_config__ = _STRICT
+
+    required_for: Audience = "agents"
+    severity: Severity = "error"
+    protected_paths: tuple[str, ...] = (
+        ".pre-commit-config.yaml", ".agentops.toml", ".github/workflows/**", ".gitlab-ci.yml",
+        "CODEOWNERS", ".github/CODEOWNERS", ".git-hooks/**",
+    )
+    """Globs an agent may change only with a verdict from a human judge (the allowed-signers file is added)."""
+    human_judges: tuple[str, ...] = ()
+    """Judges who are people: "Name <email>", an email, or a glob."""
+    secrets: bool = True
+    """Refuse added lines that look like secrets (keys, tokens, high-entropy assignments)."""
+
+
+@dataclass(frozen=True)
+class ResearchConfig:
+    """Gate V: a large change rests on written-down research."""
+
+    __pydantic_config__ = _STRICT
+
+    required_for: Audience = "agents"
+    severity: Severity = "error"
+    min_changed_lines: int = 200
+    """A change with more changed lines than this needs a Research trailer."""
+
+
+@dataclass(frozen=True)
+class IsolateConfig:
+    """Gate VI: agents work on their own branches and paths."""
+
+    __pydantic_config__ = _STRICT
+
+    required_for: Audience = "agents"
+    severity: Severity = "error"
+    protected_branches: tuple[str, ...] = ("main", "master", "release/*")
+    """Branches (globs) an agent may not commit to directly."""
+    workers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Worker (Agent session or author email) -> the path globs it may change."""
+
+
+@dataclass(frozen=True)
+class KnowledgeConfig:
+    """Gate X: learnings are well formed, unique, reachable and fresh."""
+
+    __pydantic_config__ = _STRICT
+
+    required_for: Audience = "everyone"
+    severity: Severity = "error"
+    stale_days: int = 90
+    """Entries older than this with no `Cites:` in later commits are stale."""
+    stale_severity: Severity = "warning"
+    """How stale entries are reported."""
 
 
 MetricFormat = Literal[
@@ -137,6 +254,7 @@ class RatchetConfig:
     """The ratcheted metrics, by name: [ratchet.metrics.NAME]."""
     required_for: Audience = "everyone"
     """Whose changes the ratchet holds: "everyone" (default) or "agents"."""
+    severity: Severity = "error"
 
 
 @dataclass(frozen=True)
@@ -155,6 +273,13 @@ class Config:
     learnings: LearningsConfig = field(default_factory=LearningsConfig)
     supervise: SuperviseConfig = field(default_factory=SuperviseConfig)
     ratchet: RatchetConfig = field(default_factory=RatchetConfig)
+    context: ContextConfig = field(default_factory=ContextConfig)
+    track: TrackConfig = field(default_factory=TrackConfig)
+    scope: ScopeConfig = field(default_factory=ScopeConfig)
+    privilege: PrivilegeConfig = field(default_factory=PrivilegeConfig)
+    research: ResearchConfig = field(default_factory=ResearchConfig)
+    isolate: IsolateConfig = field(default_factory=IsolateConfig)
+    knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     source: str | None = field(default=None, repr=False, compare=False)
     """Where this config was read from (not a key of the file)."""
 
@@ -260,11 +385,13 @@ def validate(table: dict[str, Any], *, where: str, prefix: str = "") -> Config:
     gates = config.gates
     if "gates" not in table and config.ratchet.metrics:
         gates = (*gates, "ratchet")
-    return Config(
-        gates=gates, protected=config.protected, agents=config.agents, verdict=config.verdict,
-        learnings=config.learnings, supervise=config.supervise, ratchet=config.ratchet,
-        source=where,
-    )
+    if config.scope.task_pattern is not None:
+        try:
+            re.compile(config.scope.task_pattern)
+        except re.error as e:
+            raise ConfigError(f"{where}: {prefix}scope.task_pattern: not a valid regular "
+                              f"expression: {e}") from None
+    return dataclasses.replace(config, gates=gates, source=where)
 
 
 def metric_problem(metric: MetricConfig) -> str | None:

@@ -20,3 +20,10 @@ class Finding:
     """The exact command (or edit) that makes the change pass."""
     commit: str | None = None
     """The commit this finding is about; None for the staged change."""
+    severity: str = "error"
+    """"error" refuses the change; "warning" is reported only."""
+
+
+def refusing(findings: list[Finding]) -> list[Finding]:
+    """The findings that refuse a change (severity "error")."""
+    return [f for f in findings if f.severity == "error"]

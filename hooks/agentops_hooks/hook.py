@@ -19,6 +19,7 @@ from agentops_hooks import render
 from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
 from agentops_hooks.errors import FatalError
+from agentops_hooks.findings import refusing
 
 
 USAGE = "usage: agentops-hook [--gate GATE]... [--quiet] [--amend] [--push | --record | --any-stage] [MSGFILE...]"
@@ -125,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     label = "the staged change" if args.as_check else "this commit"
     if findings:
         print(render.findings_text(label, ctx.agent_signals, findings))
-        return 1
+        return 1 if refusing(findings) else 0
     if not args.quiet:
         print(render.passed_text(label, ctx.agent_signals, selected))
     return 0

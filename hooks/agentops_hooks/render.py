@@ -19,10 +19,13 @@ def who(signals: Sequence[AgentSignal]) -> str:
 
 def findings_text(label: str, signals: Sequence[AgentSignal], findings: Sequence[Finding]) -> str:
     """The refusal a user sees: each finding with its factor, rule and fix."""
-    lines = [f"agentops: refused {label}, {who(signals)}", ""]
+    refused = any(f.severity == "error" for f in findings)
+    verb = "refused" if refused else "warnings for"
+    lines = [f"agentops: {verb} {label}, {who(signals)}", ""]
     for f in findings:
         factor = FACTORS.get(f.gate, (f.factor, ""))[1]
-        lines.append(f"[{f.factor} {factor}] {f.gate}: {f.rule}")
+        kind = "" if f.severity == "error" else "warning: "
+        lines.append(f"[{f.factor} {factor}] {f.gate}: {kind}{f.rule}")
         lines.append(f"  {f.message}")
         lines.append(f"  fix: {f.fix}")
         lines.append("")

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
 from dataclasses import dataclass
+from dataclasses import replace
 from functools import cached_property
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -149,7 +150,11 @@ def run(ctx: Context, gates: Sequence[str] | None = None) -> list[Finding]:
         module = _MODULES.get(name) or _MODULES.setdefault(
             name, importlib.import_module(f"agentops_hooks.gates.{name}"),
         )
-        findings.extend(module.check(ctx.change, ctx))
+        found = module.check(ctx.change, ctx)
+        section = getattr(ctx.config, name, None)
+        if getattr(section, "severity", "error") == "warning":
+            found = [replace(f, severity="warning") for f in found]
+        findings.extend(found)
     return findings
 
 
