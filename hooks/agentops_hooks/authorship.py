@@ -423,6 +423,8 @@ def detect_agent(
                 found.append(signal)
 
     # Configured rules.
+    if not (rules.emails or rules.patterns or rules.trailers or rules.env):
+        return list(dict.fromkeys(found))
     for ident, role in people:
         found.extend(_configured_identity_signals(ident, role, rules))
     configured_keys = {

@@ -432,9 +432,8 @@ def split_commit_object(raw: bytes) -> tuple[list[tuple[str, str]], bytes]:
     """Headers (continuation lines folded) and the message of a raw commit."""
     head, _, message = raw.partition(b"\n\n")
     headers: list[tuple[str, str]] = []
-    for line in head.split(b"\n"):
-        text = line.decode("utf-8", "replace")
-        if text.startswith(" ") and headers:
+    for text in head.decode("utf-8", "replace").split("\n"):
+        if text[:1] == " " and headers:
             key, value = headers[-1]
             headers[-1] = (key, value + "\n" + text[1:])
         elif text:
