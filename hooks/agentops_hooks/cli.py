@@ -513,7 +513,10 @@ def ratchet_history(rev: str, names: tuple[str, ...], fmt: str, svg_file: Path |
 @cli.command()
 @click.option("--remote", "remotes", multiple=True, metavar="NAME",
               help="Also make `git fetch NAME` bring the agentops notes (repeatable).")
-def init(remotes: tuple[str, ...]) -> None:
+@click.option("--phase", type=click.Choice(list(config_file.PHASES)),
+              help="Turn on the gates of this 12-Factor AgentOps phase and the phases before "
+                   "it (writes `gates` in .agentops.toml).")
+def init(remotes: tuple[str, ...], phase: str | None) -> None:
     """Set up this clone: notes follow --amend and rebase, `git log` shows verdicts.
 
     Sets notes.rewriteRef and notes.rewriteMode (a verdict note is copied to
@@ -526,6 +529,10 @@ def init(remotes: tuple[str, ...]) -> None:
     from agentops_hooks.notes import NOTES_PREFIX
 
     repo = _repo()
+    if phase is not None:
+        gates = config_file.gates_for_phase(phase)
+        path = config_file.set_gates(repo.require_worktree("agentops init --phase"), gates)
+        click.echo(f"agentops: {path.name}: gates = {list(gates)} (phase {phase} and before)")
     # A glob: git log stays quiet until the refs exist, and shows them after.
     for var, value in (("notes.rewriteRef", NOTES_PREFIX + "*"),
                        ("notes.rewriteMode", "cat_sort_uniq"),

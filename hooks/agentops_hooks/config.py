@@ -22,6 +22,13 @@ CONFIG_FILE = ".agentops.toml"
 PYPROJECT = "pyproject.toml"
 GATE_NAMES = ("verdict", "learnings", "supervise", "ratchet")
 DEFAULT_GATES = ("verdict", "learnings", "supervise")
+# The doctrine's four phases, in the order it recommends adopting them.
+PHASES = {
+    "prepare": ("context", "track", "scope"),
+    "bound": ("privilege", "research", "isolate"),
+    "select": ("verdict", "ratchet", "learnings"),
+    "govern": ("knowledge", "supervise"),
+}
 Audience = Literal["agents", "everyone"]
 
 _STRICT = {"extra": "forbid", "use_attribute_docstrings": True}
@@ -392,6 +399,58 @@ def validate(table: dict[str, Any], *, where: str, prefix: str = "") -> Config:
             raise ConfigError(f"{where}: {prefix}scope.task_pattern: not a valid regular "
                               f"expression: {e}") from None
     return dataclasses.replace(config, gates=gates, source=where)
+
+
+def gates_for_phase(phase: str) -> tuple[str, ...]:
+    """The gates of `phase` and of every phase before it."""
+    names: list[str] = []
+    for name, gates in PHASES.items():
+        names.extend(gates)
+        if name == phase:
+            return tuple(names)
+    raise ConfigError(f"unknown phase {phase!r} (one of {', '.join(PHASES)})")
+
+
+def set_gates(root: Path, gates: tuple[str, ...]) -> Path:
+    """Write `gates = [...]` into .agentops.toml (created if needed), keeping the rest."""
+    import json as _json
+
+    own = root / CONFIG_FILE
+    if not own.exists() and (root / PYPROJECT).is_file() and find(root) is not None:
+        raise ConfigError(f"the config is [tool.agentops] in {root / PYPROJECT}: set "
+                          f"gates = {_json.dumps(list(gates))} there")
+    line = f"gates = {_json.dumps(list(gates))}\n"
+    text = own.read_text(encoding="utf-8") if own.exists() else ""
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    placed = False
+    in_table = False
+    skipping = False
+    for current in lines:
+        stripped = current.strip()
+        if skipping:  # the rest of a multi-line `gates = [` array
+            skipping = "]" not in stripped
+            continue
+        if stripped.startswith("["):
+            if not placed:
+                out.append(line)
+                placed = True
+            in_table = True
+        if not in_table and stripped.split("=", 1)[0].strip() == "gates":
+            if not placed:
+                out.append(line)
+                placed = True
+            skipping = "]" not in stripped.split("=", 1)[1]
+            continue
+        out.append(current)
+    if not placed:
+        out.append(line)
+    new = "".join(out)
+    validate(parse_toml(new.encode("utf-8"), str(own)), where=str(own))
+    from agentops_hooks.messages import write_atomic
+
+    write_atomic(own, new.encode("utf-8"))
+    return own
 
 
 def metric_problem(metric: MetricConfig) -> str | None:

@@ -34,10 +34,17 @@ if TYPE_CHECKING:
 
 # gate name -> (factor numeral, factor name)
 FACTORS = {
+    "context": ("I", "Context Is Everything"),
+    "track": ("II", "Track Everything in Git"),
+    "scope": ("III", "One Agent, One Job"),
+    "privilege": ("IV", "Enforce Least Privilege"),
+    "research": ("V", "Research Before You Build"),
+    "isolate": ("VI", "Isolate Workers"),
     "verdict": ("VII", "Validate Externally"),
-    "learnings": ("IX", "Extract Learnings"),
-    "supervise": ("XI", "Supervise Hierarchically"),
     "ratchet": ("VIII", "Lock Progress Forward"),
+    "learnings": ("IX", "Extract Learnings"),
+    "knowledge": ("X", "Compound Knowledge"),
+    "supervise": ("XI", "Supervise Hierarchically"),
 }
 
 
