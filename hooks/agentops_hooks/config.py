@@ -20,7 +20,10 @@ from agentops_hooks.errors import FatalError
 
 CONFIG_FILE = ".agentops.toml"
 PYPROJECT = "pyproject.toml"
-GATE_NAMES = ("verdict", "learnings", "supervise", "ratchet")
+GATE_NAMES = (
+    "context", "track", "scope", "privilege", "research", "isolate",
+    "verdict", "ratchet", "learnings", "knowledge", "supervise",
+)
 DEFAULT_GATES = ("verdict", "learnings", "supervise")
 # The doctrine's four phases, in the order it recommends adopting them.
 PHASES = {

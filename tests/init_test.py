@@ -1,0 +1,52 @@
+"""`agentops init --phase`: adopt the factors one phase at a time."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from agentops_hooks import config
+from agentops_hooks.cli import cli
+from conftest import GitRepo
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(("phase", "gates"), [
+    ("prepare", ["context", "track", "scope"]),
+    ("bound", ["context", "track", "scope", "privilege", "research", "isolate"]),
+    ("select", ["context", "track", "scope", "privilege", "research", "isolate",
+                "verdict", "ratchet", "learnings"]),
+    ("govern", ["context", "track", "scope", "privilege", "research", "isolate",
+                "verdict", "ratchet", "learnings", "knowledge", "supervise"]),
+])
+def test_phase_writes_its_gates_and_those_before(repo: GitRepo, phase: str, gates: list[str]) -> None:
+    code, out = invoke("init", "--phase", phase)
+    assert code == 0, out
+    assert config.load(repo.root).gates == tuple(gates)
+
+
+def test_existing_config_is_kept(repo: GitRepo) -> None:
+    repo.write(".agentops.toml", 'gates = [\n  "verdict",\n]\n\n[learnings]\nmin_changed_lines = 3\n')
+    code, out = invoke("init", "--phase", "bound")
+    assert code == 0, out
+    loaded = config.load(repo.root)
+    assert loaded.gates == ("context", "track", "scope", "privilege", "research", "isolate")
+    assert loaded.learnings.min_changed_lines == 3
+
+
+def test_broken_config_is_not_overwritten(repo: GitRepo) -> None:
+    repo.write(".agentops.toml", "[learnings\n")
+    code, out = invoke("init", "--phase", "prepare")
+    assert code == 2
+    assert (repo.root / ".agentops.toml").read_text() == "[learnings\n"
+
+
+def test_pyproject_config_is_not_shadowed(repo: GitRepo) -> None:
+    repo.write("pyproject.toml", "[tool.agentops.learnings]\nmin_changed_lines = 3\n")
+    code, out = invoke("init", "--phase", "prepare")
+    assert code == 2
+    assert "set gates = " in out and "pyproject.toml" in out
+    assert not (repo.root / ".agentops.toml").exists()
