@@ -376,7 +376,10 @@ class _BatchDiffs:
                     change.__dict__["changed_lines"] = self.counts.get(change.commit or "", 0)
             self.done = True
         if name == "paths" and not self.have_paths:
-            for change, (paths, _) in zip(self.changes, self.repo.diff_stats(self.pairs)):
+            # By commit id: callers may reorder the list they were given.
+            stats = dict(zip((c for c, _ in self.pairs), self.repo.diff_stats(self.pairs)))
+            for change in self.changes:
+                paths = stats.get(change.commit or "", ([], 0))[0]
                 change.__dict__["paths"] = [ChangedPath(st, p, o) for st, p, o in paths]
             self.have_paths = True
 
