@@ -38,7 +38,8 @@ def test_version_and_help_on_every_command() -> None:
     code, out = invoke("--version")
     assert code == 0 and "agentops, version" in out
     for command in (["check"], ["verdict"], ["trailer"], ["trailer", "add"], ["learn"],
-                    ["demo"], ["schema"]):
+                    ["demo"], ["schema"], ["report"], ["review"], ["notes"], ["ratchet"], ["init"],
+                    ["pre-receive"]):
         code, out = invoke(*command, "--help")
         assert code == 0, command
         assert "Usage: agentops" in out

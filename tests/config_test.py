@@ -21,7 +21,7 @@ def test_schema_file_is_generated_from_the_model() -> None:
 def test_defaults_without_a_file(tmp_path: Path) -> None:
     loaded = config.load(tmp_path)
     assert loaded == config.Config()
-    assert loaded.gates == ("verdict", "learnings", "supervise")
+    assert loaded.gates == ("verdict", "learnings", "privilege", "supervise")
     assert loaded.learnings.min_changed_lines == 10
     assert loaded.verdict.required_for == "agents"
 

@@ -36,6 +36,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 class AgentopsGroup(click.Group):
     """Turns FatalError into one line on stderr and exit 2, never a traceback."""
 
+    lazy = {"report": ("agentops_hooks.report", "report_command")}
+    """Commands imported only when used (the report pulls in much more than a hook needs)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            import importlib
+
+            module, attr = self.lazy[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

@@ -24,7 +24,7 @@ GATE_NAMES = (
     "context", "track", "scope", "privilege", "research", "isolate",
     "verdict", "ratchet", "learnings", "knowledge", "supervise",
 )
-DEFAULT_GATES = ("verdict", "learnings", "supervise")
+DEFAULT_GATES = ("verdict", "learnings", "privilege", "supervise")
 # The doctrine's four phases, in the order it recommends adopting them.
 PHASES = {
     "prepare": ("context", "track", "scope"),

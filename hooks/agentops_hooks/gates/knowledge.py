@@ -1,0 +1,559 @@
+"""Factor X, Compound Knowledge: the learnings stay fit for the next session to use.
+
+Only a change that touches the learnings (`learnings.file`, the `*.md` files
+directly in `learnings.directory`) or the context files (`context.files`) is
+checked, and it is checked on the learnings as it leaves them (the index, or
+the commit's tree):
+
+- every `## ` section of the learnings file is `## Title (YYYY-MM-DD)` with a
+  real date and at least one non-empty bullet, and every learning file's front
+  matter matches schemas/learning.schema.json (`knowledge-malformed`);
+- no entry says the same thing as another, in either place, once lower-cased
+  with punctuation and repeated whitespace dropped (`knowledge-duplicate`);
+- every context file that exists names the learnings file or directory, so the
+  next session is told to read them (`knowledge-not-linked`);
+- an entry older than `knowledge.stale_days` is cited by title in a `Cites:`
+  trailer of some commit since its date (`knowledge-stale`, reported with
+  `knowledge.stale_severity`).
+
+Patterns are paths from the top of the repository: `*` stays inside one
+directory, `**` spans any number. A range check reads the files of all its
+commits in a constant number of git processes, and history's `Cites:`
+trailers with one `git log`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
+
+from agentops_hooks.findings import Finding
+from agentops_hooks.gates.learnings import BULLET
+from agentops_hooks.gates.learnings import SECTION
+from agentops_hooks.gates.learnings import front_matter
+from agentops_hooks.gates.learnings import learning_file_problems
+from agentops_hooks.trailers import parse
+from agentops_hooks.trailers import values
+
+if TYPE_CHECKING:
+    from agentops_hooks.change import Change
+    from agentops_hooks.config import Config
+    from agentops_hooks.gates import Context
+    from agentops_hooks.git import Repo
+
+FACTOR = "X"
+GATE = "knowledge"
+CITES_KEY = "Cites"
+
+_HEADING = re.compile(r"^(#{1,6})(?:[ \t]|$)")
+_FENCE = re.compile(r"^[ \t]{0,3}(?:```|~~~)")
+_PUNCTUATION = re.compile(r"[^\w\s]|_")
+_DATED = re.compile(r"\s*\(\d{4}-\d{2}-\d{2}\)\s*$")
+_GLOB = frozenset("*?[")
+_REGULAR = ("100644", "100755")
+_TREE = "40000"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One learning: a section of the learnings file, or a learning file."""
+
+    title: str
+    day: dt.date | None
+    text: str
+    """The entry's words, normalised (see `normalise`)."""
+    where: str
+    """`learnings.md:12`, or the learning file's path."""
+    names: frozenset[str]
+    """What a `Cites:` trailer may call it (see `citation_key`)."""
+
+
+@dataclass
+class Learnings:
+    """What one file holds: its entries, and what is wrong with it (where, what)."""
+
+    entries: list[Entry] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+def normalise(text: str) -> str:
+    """Lower-case, punctuation dropped, whitespace collapsed: how duplicates are compared."""
+    return " ".join(_PUNCTUATION.sub("", text.casefold()).split())
+
+
+def citation_key(title: str) -> str:
+    """A title as `Cites:` names it: case-insensitive, spacing and a trailing (date) ignored."""
+    return " ".join(_DATED.sub("", title).casefold().split())
+
+
+def _date(text: object) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(text))
+    except ValueError:
+        return None
+
+
+# --- reading the learnings ---------------------------------------------------------
+
+def parse_learnings_file(path: str, text: str) -> Learnings:
+    """The `## Title (YYYY-MM-DD)` sections of the learnings file, and the broken ones."""
+    found = Learnings()
+    title: str | None = None
+    day: dt.date | None = None
+    start = 0
+    body: list[str] = []
+    bullet = False
+    fenced = False
+
+    def close() -> None:
+        if title is None:
+            return
+        if not bullet:
+            found.problems.append((f"{path}:{start}", f"section `{title}` has no `- ` bullet"))
+        found.entries.append(Entry(
+            title, day, normalise("\n".join(body)), f"{path}:{start}",
+            frozenset({citation_key(title)}),
+        ))
+
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.rstrip("\r")
+        if _FENCE.match(line):
+            fenced = not fenced
+        heading = None if fenced else _HEADING.match(line)
+        if heading is None or len(heading.group(1)) > 2:
+            if title is not None:
+                body.append(line)
+                bullet = bullet or (not fenced and BULLET.match(line) is not None)
+            continue
+        close()
+        title = None
+        if len(heading.group(1)) == 1:
+            continue  # the page title (`# Learnings`): not an entry
+        match = SECTION.match(line)
+        where = f"{path}:{number}"
+        if match is None:
+            found.problems.append((where, f"`{line.strip()}` is not `## Title (YYYY-MM-DD)`"))
+            continue
+        day = _date(match.group("date"))
+        if day is None:
+            found.problems.append((where, f"`{line.strip()}`: {match.group('date')} is not a "
+                                          "real date"))
+            continue
+        title, start, body, bullet = match.group("title"), number, [], False
+    close()
+    return found
+
+
+def parse_learning_file(path: str, text: str) -> Learnings:
+    """One file of the learnings directory: its entry, and its front matter problems."""
+    found = Learnings([], [(path, p) for p in learning_file_problems(text)])
+    parsed = front_matter(text)
+    if parsed is None:
+        return found
+    data, body = parsed
+    stem = path.rsplit("/", 1)[-1]
+    title = data.get("title") if isinstance(data.get("title"), str) else None
+    names = {citation_key(stem), citation_key(stem.rsplit(".", 1)[0]), citation_key(path)}
+    if title:
+        names.add(citation_key(title))
+    text_of = normalise(body)
+    if text_of:
+        found.entries.append(Entry(title or stem, _date(data.get("date")), text_of, path,
+                                   frozenset(names)))
+    return found
+
+
+# --- which paths are ours ---------------------------------------------------------
+
+def _segments(pattern: str) -> tuple[str, ...]:
+    return tuple(p for p in pattern.strip().lstrip("/").split("/") if p and p != ".")
+
+
+def _step(rest: tuple[str, ...], name: str, is_dir: bool) -> tuple[bool, list[tuple[str, ...]]]:
+    """Match one path segment: does a file `name` match, and what is left to match below a
+    directory `name`?"""
+    if not rest:
+        return False, []
+    head, tail = rest[0], rest[1:]
+    if head == "**":
+        matched, below = _step(tail, name, is_dir)  # `**` as no directory at all
+        if is_dir:
+            below.append(rest)
+        return matched or (not tail and not is_dir), below
+    if not fnmatchcase(name, head):
+        return False, []
+    if tail:
+        return False, [tail] if is_dir else []
+    return not is_dir, []
+
+
+def matches(pattern: tuple[str, ...], path: str) -> bool:
+    """Does a path (from the top of the repository) match a pattern's segments?"""
+    parts = path.split("/")
+    states = {pattern}
+    for i, name in enumerate(parts):
+        last = i == len(parts) - 1
+        below: set[tuple[str, ...]] = set()
+        for state in states:
+            hit, more = _step(state, name, not last)
+            if hit and last:
+                return True
+            below.update(more)
+        states = below
+    return False
+
+
+@dataclass(frozen=True)
+class Places:
+    """The patterns of the learnings and context files, from the config."""
+
+    file: str
+    directory: str
+    learnings: tuple[tuple[str, ...], ...]
+    context: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def of(cls, config: Config) -> Places:
+        file = "/".join(_segments(config.learnings.file))
+        directory = "/".join(_segments(config.learnings.directory))
+        learnings = (_segments(file), (*_segments(directory), "*.md") if directory else ())
+        context = tuple(s for s in map(_segments, config.context.files) if s)
+        return cls(file, directory, learnings, context)
+
+    @property
+    def every(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(p for p in (*self.learnings, *self.context) if p and "\n" not in "".join(p))
+
+    def kind(self, path: str) -> str | None:
+        """"file", "directory" or "context" (None: none of ours)."""
+        if path == self.file:
+            return "file"
+        if matches(self.learnings[1], path):
+            return "directory"
+        if any(matches(p, path) for p in self.context):
+            return "context"
+        return None
+
+    def touched_by(self, change: Change) -> bool:
+        return any(self.kind(p) is not None for c in change.paths for p in (c.path, c.old_path) if p)
+
+
+# --- reading the files as the change leaves them ----------------------------------------
+
+class Snapshots:
+    """Learnings and context files of commits and the index, read in batches and kept.
+
+    Lives on the Evidence of a range check, so every commit of the range is
+    read by the same few git processes, and a blob shared by many commits is
+    read and parsed once.
+    """
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self.files: dict[str, dict[str, str]] = {}
+        """{commit: {path: blob id}} of our files."""
+        self.blobs: dict[str, bytes] = {}
+        self.parsed: dict[tuple[str, str, str], Learnings] = {}
+        self.cites: dict[tuple[str, ...], History] = {}
+        self.batch: dict[int, str] | None = None
+        """id() -> commit of the range's changes (None until a range change asks)."""
+
+    def in_batch(self, change: Change, batch: Sequence[Change]) -> bool:
+        """Is the change one of the commits of the range being checked?"""
+        if self.batch is None:
+            self.batch = {id(c): c.commit for c in batch if c.commit}
+        return id(change) in self.batch
+
+    def text(self, oid: str) -> str:
+        return self.blobs.get(oid, b"").decode("utf-8", "replace")
+
+    def read_commits(self, commits: Sequence[str], places: Places) -> None:
+        """Find our files in each commit's tree, walking only the directories that can hold one."""
+        todo = [c for c in dict.fromkeys(commits) if c not in self.files]
+        if not todo:
+            return
+        hash_len = 32 if self.repo.object_format == "sha256" else 20
+        waiting: dict[str, set[tuple[str, str, tuple[str, ...]]]] = {}
+        for commit in todo:
+            self.files[commit] = {}
+            for pattern in places.every:
+                lead = 0
+                while lead < len(pattern) - 1 and not _GLOB & set(pattern[lead]) and pattern[lead] != "**":
+                    lead += 1
+                directory = "/".join(pattern[:lead])
+                spec = f"{commit}:{directory}" if directory else f"{commit}^{{tree}}"
+                waiting.setdefault(spec, set()).add((commit, directory, pattern[lead:]))
+        trees: dict[str, bytes] = {}
+        while waiting:
+            wanted = [spec for spec in waiting if spec not in trees]
+            trees.update({k: v for k, (kind, v) in _cat_batch(self.repo, wanted).items()
+                          if kind == "tree"})
+            below: dict[str, set[tuple[str, str, tuple[str, ...]]]] = {}
+            for spec, states in waiting.items():
+                if spec not in trees:
+                    continue
+                for mode, name, oid in _tree_entries(trees[spec], hash_len):
+                    is_dir = mode == _TREE
+                    if not is_dir and mode not in _REGULAR:
+                        continue  # symlinks and submodules are not read
+                    for commit, directory, rest in states:
+                        path = f"{directory}/{name}" if directory else name
+                        hit, more = _step(rest, name, is_dir)
+                        if hit:
+                            self.files[commit][path] = oid
+                        for state in more:
+                            below.setdefault(oid, set()).add((commit, path, state))
+            waiting = below
+        self._read_blobs([o for c in todo for o in self.files[c].values()])
+
+    def read_index(self, change: Change, places: Places) -> dict[str, str]:
+        """{path: blob id} of our files in the index the commit is being made from."""
+        specs = []
+        for pattern in places.every:
+            lead = 0
+            while lead < len(pattern) and not _GLOB & set(pattern[lead]) and pattern[lead] != "**":
+                lead += 1
+            specs.append(":(top,literal)" + "/".join(pattern[:lead]) if lead else ":(top)")
+        env = self.repo.index_env(change.env or {})
+        out = self.repo.git("ls-files", "--stage", "--full-name", "-z", "--", *dict.fromkeys(specs),
+                            env=env)
+        found = {}
+        for record in out.split(b"\0"):
+            meta, _, raw_path = record.partition(b"\t")
+            parts = meta.split()
+            path = raw_path.decode("utf-8", "surrogateescape")
+            if len(parts) == 3 and parts[0].decode() in _REGULAR and parts[2] == b"0" \
+                    and places.kind(path) is not None:
+                found[path] = parts[1].decode()
+        self._read_blobs(list(found.values()))
+        return found
+
+    def _read_blobs(self, oids: Sequence[str]) -> None:
+        wanted = [o for o in dict.fromkeys(oids) if o not in self.blobs]
+        self.blobs.update({k: v for k, (_, v) in _cat_batch(self.repo, wanted).items()})
+
+    def learnings(self, path: str, oid: str, kind: str) -> Learnings:
+        key = (kind, path, oid)
+        if key not in self.parsed:
+            parse = parse_learnings_file if kind == "file" else parse_learning_file
+            self.parsed[key] = parse(path, self.text(oid))
+        return self.parsed[key]
+
+
+def _cat_batch(repo: Repo, specs: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+    """{spec: (type, content)} of the objects that exist, from one `git cat-file --batch`."""
+    if not specs:
+        return {}
+    out = repo.git("cat-file", "--batch", input="".join(f"{s}\n" for s in specs).encode())
+    found: dict[str, tuple[str, bytes]] = {}
+    pos = 0
+    for spec in specs:
+        end = out.find(b"\n", pos)
+        if end < 0:
+            break
+        header = out[pos:end].decode("utf-8", "replace")
+        pos = end + 1
+        parts = header.rsplit(" ", 2)
+        if len(parts) != 3 or not parts[2].isdigit():
+            continue  # "<spec> missing" or "<spec> ambiguous"
+        size = int(parts[2])
+        found[spec] = (parts[1], out[pos:pos + size])
+        pos += size + 1
+    return found
+
+
+def _tree_entries(raw: bytes, hash_len: int) -> Iterator[tuple[str, str, str]]:
+    """(mode, name, object id) of each entry of a raw tree object."""
+    pos = 0
+    while pos < len(raw):
+        space = raw.find(b" ", pos)
+        nul = raw.find(b"\0", space + 1)
+        if space < 0 or nul < 0:
+            return
+        yield (raw[pos:space].decode(), raw[space + 1:nul].decode("utf-8", "surrogateescape"),
+               raw[nul + 1:nul + 1 + hash_len].hex())
+        pos = nul + 1 + hash_len
+
+
+def _snapshots(ctx: Context) -> Snapshots:
+    found = getattr(ctx.store, "_knowledge", None)
+    if not isinstance(found, Snapshots):
+        found = Snapshots(ctx.store.repo)
+        setattr(ctx.store, "_knowledge", found)  # noqa: B010 - an attribute Evidence does not declare
+    return found
+
+
+def files_left_by(change: Change, ctx: Context, places: Places) -> dict[str, str]:
+    """{path: blob id} of the learnings and context files as the change leaves them."""
+    snapshots = _snapshots(ctx)
+    if change.commit is None:
+        return snapshots.read_index(change, places)
+    commits = [change.commit]
+    if change.commit not in snapshots.files and snapshots.in_batch(change, ctx.store.batch):
+        commits += [c.commit for c in ctx.store.batch if c.commit and places.touched_by(c)]
+    snapshots.read_commits(commits, places)
+    return snapshots.files[change.commit]
+
+
+# --- citations in history --------------------------------------------------------------
+
+@dataclass
+class History:
+    """When each name was cited (`Cites:` trailers), and when each commit was made."""
+
+    cited: dict[str, list[dt.date]] = field(default_factory=dict)
+    made: dict[str, dt.date] = field(default_factory=dict)
+
+    def add(self, trailers: Sequence[tuple[str, str]], day: dt.date) -> None:
+        for value in values(trailers, CITES_KEY):
+            for name in {value, *value.split(";")}:
+                key = citation_key(name)
+                if key:
+                    self.cited.setdefault(key, []).append(day)
+
+    def cited_between(self, names: frozenset[str], since: dt.date, until: dt.date) -> bool:
+        return any(since <= day <= until for n in names for day in self.cited.get(n, ()))
+
+
+def history(ctx: Context, change: Change) -> History:
+    """Every `Cites:` trailer reachable from the change (from all the range's commits, in a
+    range check), with one `git log` per range."""
+    store = _snapshots(ctx)
+    if change.commit is not None and store.in_batch(change, ctx.store.batch):
+        tips: tuple[str, ...] = ("range",)
+        listed = list((store.batch or {}).values())
+    else:
+        tips = tuple(t for t in (change.commit or change.base,) if t)
+        listed = list(tips)
+    if tips not in store.cites:
+        found = History()
+        if listed:
+            out = ctx.store.repo.git("-c", "log.showSignature=false", "log", "-z", "--no-color",
+                                     "--encoding=UTF-8", "--format=%H %ct%n%B", "--stdin",
+                                     input="".join(f"{t}\n" for t in listed).encode())
+            syntax = change.trailer_syntax
+            for record in out.decode("utf-8", "replace").split("\0"):
+                head, _, message = record.lstrip("\n").partition("\n")
+                commit, _, stamp = head.partition(" ")
+                if not stamp.isdigit():
+                    continue
+                day = dt.datetime.fromtimestamp(int(stamp), dt.timezone.utc).date()
+                found.made[commit] = day
+                if "cites" in message.lower():
+                    found.add(parse(message, syntax), day)
+        store.cites[tips] = found
+    return store.cites[tips]
+
+
+# --- the gate ----------------------------------------------------------------------------
+
+def _finding(change: Change, rule: str, message: str, fix: str, severity: str = "error") -> Finding:
+    return Finding(FACTOR, GATE, rule, message, fix, change.commit, severity)
+
+
+def _malformed_fix(where: str, places: Places) -> str:
+    if where.startswith(places.file + ":"):
+        line = where.rsplit(":", 1)[1]
+        return (f"edit {places.file} line {line}: a section is `## Title (YYYY-MM-DD)` followed by "
+                "at least one `- <what was learned>` bullet (`agentops learn` writes one)")
+    return (f"fix the front matter of {where}: `---` lines around date (YYYY-MM-DD), author, area, "
+            "evidence, confidence (low|medium|high or 0-1) and kind (observation|learning|pattern) "
+            "(`agentops schema learning` prints the schema), then the learning itself")
+
+
+def check(change: Change, ctx: Context) -> list[Finding]:
+    """Findings for gate X; none when the change leaves the learnings sound, or touches none."""
+    config = ctx.config.knowledge
+    if not ctx.applies(config.required_for):
+        return []
+    places = Places.of(ctx.config)
+    if not places.touched_by(change):
+        return []
+    files = files_left_by(change, ctx, places)
+    snapshots = _snapshots(ctx)
+    findings: list[Finding] = []
+    entries: list[Entry] = []
+    context: list[str] = []
+    for path, oid in sorted(files.items()):
+        kind = places.kind(path)
+        if kind == "context":
+            context.append(path)
+            continue
+        if kind is None:
+            continue
+        found = snapshots.learnings(path, oid, kind)
+        entries.extend(found.entries)
+        for where, problem in found.problems:
+            findings.append(_finding(
+                change, "knowledge-malformed", f"{where}: {problem}.", _malformed_fix(where, places),
+            ))
+
+    first: dict[str, Entry] = {}
+    # The older entry is the original; on the same day the learnings file's.
+    def age(e: Entry) -> tuple[dt.date, bool]:
+        return e.day or dt.date.max, not e.where.startswith(places.file + ":")
+
+    for entry in sorted(entries, key=age):
+        if not entry.text:
+            continue
+        other = first.setdefault(entry.text, entry)
+        if other is not entry:
+            findings.append(_finding(
+                change, "knowledge-duplicate",
+                f"{entry.where} (`{entry.title}`) says the same as {other.where} (`{other.title}`): "
+                "one lesson, two entries, and citations split between them.",
+                f"delete {entry.where}, or merge the two into {other.where}",
+            ))
+
+    if any(places.kind(p) in ("file", "directory") for p in files):
+        links = tuple(p for p in (places.file, places.directory) if p)
+        for path in context:
+            if not any(link in snapshots.text(files[path]) for link in links):
+                findings.append(_finding(
+                    change, "knowledge-not-linked",
+                    f"context file {path} does not mention {' or '.join(links)}: the next "
+                    "session is never told to read the learnings.",
+                    f"add a line to {path}: `Before you start, read {places.file} and "
+                    f"{places.directory}/; cite each entry you relied on with a "
+                    "`Cites: <title>` trailer.`",
+                ))
+
+    findings.extend(_stale(change, ctx, entries))
+    return findings
+
+
+def _stale(change: Change, ctx: Context, entries: Sequence[Entry]) -> list[Finding]:
+    config = ctx.config.knowledge
+    limit = dt.timedelta(days=config.stale_days)
+    today = dt.date.today()
+    old = [e for e in entries if e.day is not None and e.day < today - limit]
+    if not old:
+        return []  # history is read only when some entry could be stale
+    cites = history(ctx, change)
+    now = cites.made.get(change.commit, today) if change.commit else today
+    own = History()
+    if change.commit is None:
+        own.add(change.trailers, today)  # the message being committed cites too
+    severity = "warning" if config.stale_severity == "warning" else "error"
+    findings = []
+    for entry in old:
+        assert entry.day is not None
+        if entry.day >= now - limit or cites.cited_between(entry.names, entry.day, now) \
+                or own.cited_between(entry.names, entry.day, now):
+            continue
+        age = (now - entry.day).days
+        findings.append(_finding(
+            change, "knowledge-stale",
+            f"{entry.where} `{entry.title}` ({entry.day.isoformat()}) is {age} days old "
+            f"(knowledge.stale_days = {config.stale_days}) and no commit since cites it: "
+            "knowledge nobody uses decays.",
+            f"if it still holds, cite it where it helped (trailer `{CITES_KEY}: {entry.title}`, "
+            f'e.g. agentops trailer add {CITES_KEY} "{entry.title}"); if not, delete or replace it',
+            severity,
+        ))
+    return findings

@@ -1,0 +1,473 @@
+"""Gate IV: protected paths need a human's verdict; added lines hold no secrets.
+
+Every fake secret here is assembled at run time from pieces, so this file
+holds nothing a secret scanner would flag.
+"""
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Callable
+
+import pytest
+from click.testing import CliRunner
+
+from agentops_hooks import gates
+from agentops_hooks.change import CommitChange
+from agentops_hooks.change import StagedChange
+from agentops_hooks.checkrange import check_range
+from agentops_hooks.checkrange import render_json
+from agentops_hooks.checkrange import render_text
+from agentops_hooks.config import Config
+from agentops_hooks.config import PrivilegeConfig
+from agentops_hooks.gates.privilege import is_placeholder
+from agentops_hooks.gates.privilege import is_protected
+from agentops_hooks.gates.privilege import secret_kinds
+from agentops_hooks.gates.privilege import shannon_entropy
+from agentops_hooks.git import Repo
+from conftest import JUDGE
+from conftest import GitRepo
+from conftest import agent_message
+from conftest import run_hook
+
+HUMAN_JUDGE = "Hugo Human <hugo@example.com>"
+POLICY = f'[privilege]\nhuman_judges = ["{HUMAN_JUDGE}", "*@people.example.com"]\n'
+ALNUM = string.ascii_letters + string.digits
+
+
+def rnd(n: int, alphabet: str = ALNUM, seed: int = 7) -> str:
+    """A random-looking string; a fixed seed keeps failures reproducible."""
+    r = random.Random(f"{seed}-{n}-{alphabet}")
+    classes = [c for c in (string.digits, string.ascii_uppercase, string.ascii_lowercase)
+               if set(c) & set(alphabet)]
+    while True:  # every character class of the alphabet shows up, as in real keys
+        text = "".join(r.choice(alphabet) for _ in range(n))
+        if all(set(c) & set(text) for c in classes):
+            return text
+
+
+def begin(kind: str) -> str:
+    return "-----" + "BEGIN " + kind + "PRIVATE" + " KEY-----"
+
+
+# "kind reported: variant" -> (the secret, the text of a file holding it on its first line)
+SECRETS: dict[str, Callable[[], tuple[str, str]]] = {
+    "private key": lambda: (
+        (body := rnd(64, ALNUM + "+/")),
+        f"{begin('OPENSSH ')}\n{body}\n{rnd(40, ALNUM + '+/')}\n-----END OPENSSH PRIVATE KEY-----\n",
+    ),
+    "private key: one line": lambda: (
+        (body := rnd(64, ALNUM + "+/")),
+        f'KEY_PEM = "{begin("RSA ")}\\n{body}\\n-----END RSA PRIVATE KEY-----"\n',
+    ),
+    "AWS access key id": lambda: (
+        (s := "AK" + "IA" + rnd(16, string.ascii_uppercase + string.digits)), f"aws_access_key_id = {s}\n"),
+    "AWS access key id: STS": lambda: (
+        (s := "AS" + "IA" + rnd(16, string.ascii_uppercase + string.digits)), f"id: {s}\n"),
+    "AWS secret access key": lambda: (
+        (s := rnd(40, ALNUM + "/+")), f"aws_secret_access_key = {s}\n"),
+    "GitHub token: ghp": lambda: ((s := "gh" + "p_" + rnd(36)), f'token = "{s}"\n'),
+    "GitHub token: gho": lambda: ((s := "gh" + "o_" + rnd(36)), f"headers = {{'Authorization': 'Bearer {s}'}}\n"),
+    "GitHub token: ghu": lambda: ((s := "gh" + "u_" + rnd(36)), f"GH={s}\n"),
+    "GitHub token: ghs": lambda: ((s := "gh" + "s_" + rnd(36)), f"run: curl -H 'token {s}'\n"),
+    "GitHub token: ghr": lambda: ((s := "gh" + "r_" + rnd(36)), f"refresh = '{s}'\n"),
+    "GitHub token: fine-grained": lambda: (
+        (s := "github" + "_pat_" + rnd(22) + "_" + rnd(59)), f"const t = `{s}`;\n"),
+    "Slack token": lambda: (
+        (s := "xo" + "xb-" + rnd(12, string.digits) + "-" + rnd(13, string.digits) + "-" + rnd(24)),
+        f"SLACK={s}\n"),
+    "Slack webhook URL": lambda: (
+        (s := "T" + rnd(10, string.ascii_uppercase + string.digits) + "/B"
+         + rnd(10, string.ascii_uppercase + string.digits) + "/" + rnd(24)),
+        "url: https://hooks.slack" + f".com/services/{s}\n"),
+    "OpenAI API key": lambda: ((s := "s" + "k-" + rnd(48)), f"OPENAI_API_KEY={s}\n"),
+    "OpenAI API key: project": lambda: (
+        (s := "s" + "k-" + "proj-" + rnd(120, ALNUM + "_-")), f'client = OpenAI(api_key="{s}")\n'),
+    "Anthropic API key": lambda: (
+        (s := "s" + "k-" + "ant-" + "api03-" + rnd(93, ALNUM + "_-")), f"ANTHROPIC_API_KEY: {s}\n"),
+    "high-entropy value assigned to a secret-like name": lambda: (
+        (s := rnd(32)), f'DB_PASSWORD = "{s}"\n'),
+    "high-entropy value assigned to a secret-like name: JSON": lambda: ((s := rnd(24)), f'  "clientSecret": "{s}",\n'),
+    "high-entropy value assigned to a secret-like name: annotated": lambda: ((s := rnd(24)), f'api_token: str = "{s}"\n'),
+    "high-entropy value assigned to a secret-like name: env": lambda: ((s := rnd(20)), f"export STRIPE_KEY={s}\n"),
+}
+
+
+def run(repo: GitRepo, message: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    return run_hook(repo, message, capsys, "--gate", "privilege")
+
+
+def staged_patch_id() -> str:
+    return StagedChange.from_message_file(Repo(), None).patch_id
+
+
+def verdict(judge: str = HUMAN_JUDGE, status: str = "PASS", patch: str | None = None) -> str:
+    return f'Verdict: {status} judge="{judge}" patch={patch or staged_patch_id()}'
+
+
+@pytest.fixture
+def based(repo: GitRepo) -> GitRepo:
+    """A human-made base: the policy naming the human judges, a workflow, some code."""
+    repo.stage(".agentops.toml", POLICY)
+    repo.stage(".github/workflows/ci.yml", "on: push\n")
+    repo.stage("app.py", "print('v1')\n")
+    repo.commit("base")
+    return repo
+
+
+# --- secrets ------------------------------------------------------------------
+
+@pytest.mark.parametrize("label", sorted(SECRETS))
+def test_each_secret_kind_is_caught_and_never_shown(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], label: str,
+) -> None:
+    secret, text = SECRETS[label]()
+    repo.stage("conf/settings.txt", "# settings\n\n" + text)
+    code, out = run(repo, agent_message(), capsys)
+    assert code == 1, out
+    assert "[IV Enforce Least Privilege] privilege: privilege-secret" in out
+    assert f"conf/settings.txt:3 ({label.split(':')[0]})" in out
+    assert secret not in out
+    assert secret[:12] not in out and secret[-12:] not in out
+
+
+def test_secret_is_never_shown_in_range_reports(repo: GitRepo) -> None:
+    secret, text = SECRETS["GitHub token: ghp"]()
+    repo.stage("README.md", "# x\n")
+    repo.commit("base")
+    repo.stage("deploy.sh", text)
+    repo.commit(agent_message("Deploy script"))
+    report = check_range(Repo(), Config(), ["HEAD~1..HEAD"], "HEAD~1..HEAD", ["privilege"])
+    assert [f.rule for f in report.findings] == ["privilege-secret"]
+    for rendered in (render_text(report), render_json(report)):
+        assert "deploy.sh:1 (GitHub token)" in rendered
+        assert secret not in rendered
+
+
+@pytest.mark.parametrize("line", [
+    'api_key = "<your-key>"',
+    "API_KEY=${API_KEY}",
+    'token: "{{ secrets.DEPLOY_TOKEN }}"',
+    'password = "changeme"',
+    'secret = "xxxxxxxxxxxxxxxxxxxxxxxxxxxx"',
+    'secret = "0000000000000000000000000000"',
+    "aws_access_key_id = " + "AK" + "IA" + "IOSFODNN7" + "EXAMPLE",
+    "aws_secret_access_key = " + "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCY" + "EXAMPLEKEY",
+    "id = " + "AK" + "IA" + "X" * 16,
+    "token = " + "gh" + "p_" + "x" * 36,
+    "hook: https://hooks.slack" + ".com/services/T00000000/B00000000/" + "X" * 24,
+    "OPENAI_API_KEY=" + "s" + "k-" + "your-openai-key-here-please",
+    'OPENAI_API_KEY="' + "s" + "k-" + '..."',
+    "password = os.environ['DB_PASSWORD_FOR_SERVICE_2']",
+    "token = get_token_from_vault_v2(config)",
+    "SECRET_KEY = settings.SECRET_KEY_FROM_THE_ENV_2",
+    'token_url = "https://auth2.example.org/oauth/t0ken/endpoint"',
+    'password = "correct horse battery staple 42"',
+    'api_key = "short1"',                              # under 20 characters
+    'api_key = "abababababababababab12"',              # 20+ characters, low entropy
+    'pipeline_name = "build-and-deploy-the-service"',   # no secret-like name
+    "class_name = 'sk-some-long-kebab-identifier-v2'",  # sk- followed by an ordinary word
+    begin("RSA ") + "...",
+    begin("RSA "),                                        # a header alone is not a key
+])
+def test_placeholders_and_ordinary_code_pass(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], line: str,
+) -> None:
+    repo.stage("config.py", line + "\n")
+    code, out = run(repo, agent_message(), capsys)
+    assert code == 0, out
+
+
+def test_private_key_header_with_placeholder_body_passes(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.stage("docs/keys.md", f"```\n{begin('OPENSSH ')}\n...\n-----END OPENSSH PRIVATE KEY-----\n```\n")
+    code, out = run(repo, agent_message(), capsys)
+    assert code == 0, out
+
+
+def test_removed_and_unchanged_secret_lines_pass(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    secret, text = SECRETS["AWS access key id"]()
+    other, other_text = SECRETS["Slack token"]()
+    repo.stage("old.env", text + "A=1\n" + other_text)
+    repo.commit("a human committed this long ago")
+    repo.stage("old.env", "A=2\n" + other_text)  # removes one secret, keeps the other as context
+    code, out = run(repo, agent_message("Remove the leaked key"), capsys)
+    assert code == 0, out
+    assert secret not in out and other not in out
+
+
+def test_binary_files_are_not_read(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    secret, _ = SECRETS["GitHub token: ghp"]()
+    repo.stage("blob.bin", b"\x00\x01" + secret.encode() + b"\x00")
+    code, out = run(repo, agent_message(), capsys)
+    assert code == 0, out
+
+
+def test_every_secret_location_is_listed(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.stage("a.env", SECRETS["OpenAI API key"]()[1] + "\n" + SECRETS["Anthropic API key"]()[1])
+    repo.stage("b/c.yml", "x: 1\n" + SECRETS["Slack token"]()[1])
+    code, out = run(repo, agent_message(), capsys)
+    assert code == 1
+    assert out.count("privilege-secret") == 1
+    for where in ("a.env:1 (OpenAI API key)", "a.env:3 (Anthropic API key)", "b/c.yml:2 (Slack token)"):
+        assert where in out
+
+
+def test_humans_pass_by_default_and_policy_can_hold_everyone(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str],
+) -> None:
+    secret, text = SECRETS["OpenAI API key"]()
+    repo.stage(".github/workflows/ci.yml", "on: push\n")
+    repo.stage("app.env", text)
+    code, out = run(repo, "Human change\n", capsys)
+    assert code == 0, out
+    repo.write(".agentops.toml", '[privilege]\nrequired_for = "everyone"\n')
+    code, out = run(repo, "Human change\n", capsys)
+    assert code == 1
+    assert "every change (policy)" in out
+    assert "privilege-secret" in out and "privilege-protected-path" in out
+    assert secret not in out
+
+
+def test_secret_scan_can_be_switched_off(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.write(".agentops.toml", "[privilege]\nsecrets = false\n")
+    repo.stage("app.env", SECRETS["OpenAI API key"]()[1])
+    code, out = run(repo, agent_message(), capsys)
+    assert code == 0, out
+
+
+def test_severity_warning_reports_without_refusing(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.write(".agentops.toml", '[privilege]\nseverity = "warning"\n')
+    repo.stage("app.env", SECRETS["OpenAI API key"]()[1])
+    code, out = run(repo, agent_message(), capsys)
+    assert code == 0
+    assert "warning: privilege-secret" in out
+
+
+@pytest.mark.parametrize(("text", "low"), [("a" * 30, True), ("ab" * 15, True), (rnd(32), False)])
+def test_entropy_threshold(text: str, low: bool) -> None:
+    assert (shannon_entropy(text) < 3.5) is low
+
+
+def test_secret_kinds_direct() -> None:
+    assert secret_kinds("nothing to see here") == []
+    assert secret_kinds(begin("EC "), rnd(64)) == ["private key"]
+    assert secret_kinds(begin(""), "-----END PRIVATE KEY-----") == []
+    assert is_placeholder("<your-key>") and is_placeholder("${TOKEN}") and is_placeholder("zzzzzzzz")
+    assert not is_placeholder(rnd(24))
+
+
+# --- protected paths ----------------------------------------------------------
+
+@pytest.mark.parametrize(("action", "named"), [
+    (lambda r: r.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n"),
+     ".github/workflows/ci.yml (modified)"),
+    (lambda r: r.stage(".github/workflows/nested/deploy.yml", "on: push\n"),
+     ".github/workflows/nested/deploy.yml (added)"),
+    (lambda r: r.git("rm", "-q", ".github/workflows/ci.yml"), ".github/workflows/ci.yml (deleted)"),
+    (lambda r: r.git("mv", ".github/workflows/ci.yml", "ci-disabled.yml"),
+     ".github/workflows/ci.yml (renamed to ci-disabled.yml)"),
+    (lambda r: r.git("mv", "app.py", ".github/workflows/app.yml"),
+     "app.py (renamed to .github/workflows/app.yml)"),
+    (lambda r: r.stage(".pre-commit-config.yaml", "repos: []\n"), ".pre-commit-config.yaml (added)"),
+    (lambda r: r.stage("docs/CODEOWNERS", "* @agent\n"), "docs/CODEOWNERS (added)"),
+    (lambda r: r.stage(".gitlab-ci.yml", "test: {script: [true]}\n"), ".gitlab-ci.yml (added)"),
+    # Loosening the policy: e.g. dropping a ratchet metric or the human judges.
+    (lambda r: r.stage(".agentops.toml", '[privilege]\nhuman_judges = ["*"]\n'), ".agentops.toml (modified)"),
+    (lambda r: r.git("rm", "-q", ".agentops.toml"), ".agentops.toml (deleted)"),
+])
+def test_protected_path_is_refused_for_an_agent(
+    based: GitRepo, capsys: pytest.CaptureFixture[str], action: Callable[[GitRepo], object], named: str,
+) -> None:
+    action(based)
+    code, out = run(based, agent_message("Tidy CI"), capsys)
+    assert code == 1, out
+    assert "[IV Enforce Least Privilege] privilege: privilege-protected-path" in out
+    assert named in out
+    assert staged_patch_id() in out
+    assert 'agentops verdict pass --judge "Human Name <human@example.com>" --message-file' in out
+    assert "git restore --staged --" in out
+
+
+def test_fix_unstages_both_sides_of_a_rename(based: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    based.git("mv", ".github/workflows/ci.yml", "ci-disabled.yml")
+    code, out = run(based, agent_message("Disable CI"), capsys)
+    assert code == 1
+    assert "git restore --staged -- .github/workflows/ci.yml ci-disabled.yml" in out
+
+
+def test_other_paths_are_not_protected(based: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    based.stage("app.py", "print('v2')\n")
+    based.stage("src/.github/workflows-notes.md", "notes\n")
+    code, out = run(based, agent_message(), capsys)
+    assert code == 0, out
+
+
+def test_human_judges_verdict_bound_to_the_patch_admits(based: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")
+    code, out = run(based, agent_message("Run CI on PRs", verdict()), capsys)
+    assert code == 0, out
+    code, out = run(based, agent_message("Run CI on PRs", verdict("Pat <pat@people.example.com>")), capsys)
+    assert code == 0, out
+
+
+def test_human_verdict_recorded_in_notes_admits(based: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    from agentops_hooks.cli import cli
+
+    based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")
+    result = CliRunner().invoke(cli, ["verdict", "pass", "--judge", HUMAN_JUDGE, "--staged"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    code, out = run(based, agent_message("Run CI on PRs"), capsys)
+    assert code == 0, out
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    (lambda: verdict(JUDGE), f"{JUDGE} (trailer) is not in privilege.human_judges"),
+    (lambda: verdict(patch="ab" * 20), "is bound to patch abab"),
+    (lambda: verdict(status="FAIL"), f"{HUMAN_JUDGE} (trailer) gave FAIL"),
+    (lambda: verdict("Hana <hana@example.com>"), "is the author, committer or a co-author"),
+])
+def test_verdicts_that_do_not_count(
+    based: GitRepo, capsys: pytest.CaptureFixture[str], line: Callable[[], str], reason: str,
+) -> None:
+    based.write(".agentops.toml", f'[privilege]\nhuman_judges = ["{HUMAN_JUDGE}", "hana@example.com"]\n')
+    based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")
+    code, out = run(based, agent_message("Run CI on PRs", line()), capsys)
+    assert code == 1, out
+    assert "privilege-protected-path" in out
+    assert reason in out
+
+
+def test_a_human_fail_outweighs_a_human_pass(based: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")
+    message = agent_message("Run CI", verdict(), verdict("Pat <pat@people.example.com>", "FAIL"))
+    code, out = run(based, message, capsys)
+    assert code == 1
+    assert "gave FAIL" in out
+
+
+def test_no_human_judges_configured_says_so(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.stage(".github/workflows/ci.yml", "on: push\n")
+    code, out = run(repo, agent_message("Add CI", verdict(JUDGE)), capsys)
+    assert code == 1
+    assert "privilege.human_judges lists no one" in out
+
+
+def test_unsigned_human_verdict_does_not_count_when_signatures_are_required(
+    based: GitRepo, capsys: pytest.CaptureFixture[str],
+) -> None:
+    based.stage(".agentops/allowed_signers", "hugo@example.com ssh-ed25519 AAAA\n")
+    based.stage(".agentops.toml", POLICY + '[verdict]\nrequire_signature = true\n'
+                                           'allowed_signers = ".agentops/allowed_signers"\n')
+    based.commit("policy: signed verdicts")
+    based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")
+    code, out = run(based, agent_message("Run CI on PRs", verdict()), capsys)
+    assert code == 1
+    assert "it is not signed" in out
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_allowed_signers_file_is_protected_when_configured(
+    based: GitRepo, capsys: pytest.CaptureFixture[str], configured: bool,
+) -> None:
+    based.stage("keys/allowed_signers", "hugo@example.com ssh-ed25519 AAAA\n")
+    if configured:
+        based.stage(".agentops.toml", POLICY + '[verdict]\nallowed_signers = "./keys/allowed_signers"\n')
+    based.commit("policy")
+    based.stage("keys/allowed_signers", "hugo@example.com ssh-ed25519 AAAA\nagent@x ssh-ed25519 BBBB\n")
+    code, out = run(based, agent_message("Add my key"), capsys)
+    assert code == (1 if configured else 0), out
+    assert ("keys/allowed_signers (modified)" in out) is configured
+
+
+def test_protected_paths_are_configurable(based: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    based.write(".agentops.toml", POLICY + 'protected_paths = ["deploy/", "**/*.pem"]\n')
+    based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")  # no longer protected
+    code, out = run(based, agent_message(), capsys)
+    assert code == 0, out
+    based.stage("infra/certs/server.pem", "cert\n")
+    based.stage("x/deploy/run.sh", "echo\n")
+    code, out = run(based, agent_message(), capsys)
+    assert code == 1
+    assert "infra/certs/server.pem (added), x/deploy/run.sh (added)" in out
+
+
+@pytest.mark.parametrize(("path", "protected"), [
+    (".github/workflows/ci.yml", True),
+    (".github/workflows/a/b.yml", True),
+    ("sub/.github/workflows/ci.yml", False),   # a pattern with a "/" is anchored at the root
+    (".github/workflows.md", False),
+    ("CODEOWNERS", True),
+    ("docs/CODEOWNERS", True),                 # a pattern without "/" matches at any depth
+    (".github/CODEOWNERS", True),
+    ("CODEOWNERS.bak", False),
+    (".git-hooks/pre-push", True),
+    ("src/app.py", False),
+])
+def test_default_protected_globs(path: str, protected: bool) -> None:
+    assert is_protected(path, PrivilegeConfig().protected_paths) is protected
+
+
+@pytest.mark.parametrize(("pattern", "path", "matches"), [
+    ("/CODEOWNERS", "CODEOWNERS", True),
+    ("/CODEOWNERS", "docs/CODEOWNERS", False),
+    ("ci/*.yml", "ci/a.yml", True),
+    ("ci/*.yml", "ci/x/a.yml", False),
+    ("ci/**/*.yml", "ci/x/y/a.yml", True),
+    ("ci/**/*.yml", "ci/a.yml", True),
+    ("secrets/", "a/secrets/k", True),
+    ("key[0-9].txt", "key7.txt", True),
+    ("key[!0-9].txt", "key7.txt", False),
+    ("odd[name", "odd[name", True),
+])
+def test_glob_rules(pattern: str, path: str, matches: bool) -> None:
+    assert is_protected(path, (pattern,)) is matches
+
+
+# --- the committed form, and a range -----------------------------------------
+
+def test_same_verdict_admits_the_committed_change(based: GitRepo) -> None:
+    based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")
+    based.commit(agent_message("Run CI on PRs", verdict()))
+    config = Config(privilege=PrivilegeConfig(human_judges=(HUMAN_JUDGE,)))
+    committed = CommitChange.load(Repo(), "HEAD")
+    assert gates.run(gates.Context(committed, config), ["privilege"]) == []
+    # The policy in force decides who is human: without the list, nobody is.
+    found = gates.run(gates.Context(CommitChange.load(Repo(), "HEAD"), Config()), ["privilege"])
+    assert [f.rule for f in found] == ["privilege-protected-path"]
+    assert found[0].commit == based.head()
+    assert f"--commit {based.head()[:12]}" in found[0].fix
+
+
+def test_range_check_judges_each_commit(based: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    start = based.head()
+    secret, text = SECRETS["Anthropic API key"]()
+    based.stage("app.py", "print('v2')\n")
+    based.commit(agent_message("Clean change"))
+    based.stage("client.py", text)
+    based.commit(agent_message("Leak a key"))
+    based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")
+    based.commit(agent_message("Touch CI"))
+    based.stage(".github/workflows/ci.yml", "on: [push]\n")
+    based.commit("A human may touch CI")
+    based.stage(".github/workflows/ci.yml", "on: [push, workflow_dispatch]\n")
+    based.commit(agent_message("Touch CI with a human verdict", verdict()))
+    config = Config(privilege=PrivilegeConfig(human_judges=(HUMAN_JUDGE,)))
+
+    def one_diff_per_commit(*args: object) -> bytes:
+        raise AssertionError("a range reads its patches in one git diff-tree, not one per commit")
+
+    monkeypatch.setattr(Repo, "diff_tree", one_diff_per_commit)
+    report = check_range(Repo(), config, [f"{start}..HEAD"], "range", ["privilege"])
+    by_subject = {r.change.subject: [f.rule for f in r.findings] for r in report.results}
+    assert by_subject == {
+        "Clean change": [],
+        "Leak a key": ["privilege-secret"],
+        "Touch CI": ["privilege-protected-path"],
+        "A human may touch CI": [],
+        "Touch CI with a human verdict": [],
+    }
+    secret_finding = next(f for f in report.findings if f.rule == "privilege-secret")
+    assert "client.py:1 (Anthropic API key)" in secret_finding.message
+    assert "git rebase -i" in secret_finding.fix
+    assert secret not in render_text(report)
