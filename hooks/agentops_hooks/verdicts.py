@@ -84,12 +84,30 @@ def parse(value: str) -> Verdict:
     return Verdict(status, judge, patch_id)
 
 
+# Letters of other scripts that render like Latin ones (after case folding), a
+# small subset of Unicode's confusables (UTS #39) that covers email addresses.
+_LOOKALIKES = str.maketrans({
+    "\u0430": "a", "\u0435": "e", "\u043e": "o", "\u0440": "p", "\u0441": "c",
+    "\u0445": "x", "\u0443": "y", "\u0456": "i", "\u0458": "j", "\u0455": "s",
+    "\u04bb": "h", "\u0501": "d", "\u051b": "q", "\u051d": "w", "\u04cf": "l",
+    "\u03bf": "o", "\u03b1": "a", "\u03b9": "i", "\u03ba": "k", "\u03bd": "v",
+    "\u03c1": "p", "\u03c4": "t", "\u03c5": "u", "\u03c7": "x", "\u0261": "g",
+    "\u0131": "i", "\u0269": "i", "\u1d0f": "o", "\u0578": "n", "\u057d": "u",
+})
+
+
 @lru_cache(maxsize=4096)
 def email_key(email: str) -> str:
-    """An email as one person: case folded, Unicode-normalised, +tag dropped."""
+    """An email as one person: case folded, Unicode-normalised, look-alike
+    letters mapped to the Latin ones they imitate, +tag dropped."""
     import unicodedata
 
     text = unicodedata.normalize("NFKC", email).strip().casefold()
+    if not text.isascii():
+        # Strip accents, then map Cyrillic/Greek letters that look Latin:
+        # "h\u0430na@" must be the same person as "hana@".
+        text = "".join(c for c in unicodedata.normalize("NFKD", text)
+                       if not unicodedata.combining(c)).translate(_LOOKALIKES)
     local, at, domain = text.rpartition("@")
     if not at:
         return text
