@@ -156,7 +156,14 @@ class NotesRef:
 
     def paths(self, tip: str) -> dict[str, tuple[str, str]]:
         """{annotated object id: (path in the notes tree, note blob id)} at `tip`."""
-        listing = self.repo.git("ls-tree", "-r", "-z", "--full-tree", tip)
+        try:
+            listing = self.repo.git("ls-tree", "-r", "-z", "--full-tree", tip)
+        except GitError as e:
+            raise NotesError(
+                f"{self.ref} ({tip[:12]}) is not a notes commit git can read ({e}); "
+                f"restore it from a clone that has it (agentops notes fetch) or remove it "
+                f"(git update-ref -d {self.ref})",
+            ) from None
         found: dict[str, tuple[str, str]] = {}
         for entry in listing.split(b"\0"):
             if not entry:

@@ -422,6 +422,8 @@ def test_notes_ref_naming_a_blob(based: GitRepo, capsys: pytest.CaptureFixture[s
     got, out = run_hook(based, agent_message(), capsys, "--gate", "verdict")
     assert got == 2, out
     assert clean(out).startswith("agentops: error:")
+    assert f"{NOTES} ({blob[:12]}) is not a notes commit" in out
+    assert f"git update-ref -d {NOTES}" in out
     assert based.out("rev-parse", NOTES) == blob
 
 
