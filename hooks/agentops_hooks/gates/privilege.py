@@ -352,15 +352,17 @@ def secrets_in(patched: PatchedFile) -> list[tuple[int, str]]:
     return found
 
 
-def _whole_patch(change: Change, ctx: Context) -> PatchSet:
-    """The change's patch; in a range check, every commit's diff comes from one git process.
+def _whole_patch(change: Change, ctx: Context) -> PatchSet | None:
+    """The change's patch, or None when no line of it holds a hint of a secret.
 
-    The raw diffs are kept per Evidence and parsed only for the commits this
-    gate reads (a range's human commits are not parsed by default).
+    In a range check every commit's diff comes from one git process; the raw
+    diffs are kept per Evidence and parsed only for the commits this gate
+    reads, and only when a hint word appears at all (most diffs hold none).
     """
     from unidiff.patch import PatchSet
 
     store = ctx.store
+    raw: bytes | None = None
     if change.commit is not None and store.batch:
         diffs = _RANGE_DIFFS.get(store)
         if diffs is None:
@@ -368,17 +370,25 @@ def _whole_patch(change: Change, ctx: Context) -> PatchSet:
             diffs = _RANGE_DIFFS[store] = dict.fromkeys((c for c, _ in pairs), b"")
             diffs.update(store.repo.diff_tree_many(pairs, ()))
         raw = diffs.pop(change.commit, None)  # each commit is read once: free it
-        if raw is not None:
-            return PatchSet(raw.decode("utf-8", "replace"))
-    return change.patch
+    if raw is None:
+        raw = change.diff
+    lowered = raw.lower()
+    if not any(hint.encode() in lowered for hint in _HINTS):
+        return None
+    if raw is change.__dict__.get("diff"):
+        return change.patch
+    return PatchSet(raw.decode("utf-8", "replace"))
 
 
 _RANGE_DIFFS: WeakKeyDictionary[Evidence, dict[str, bytes]] = WeakKeyDictionary()
 
 
 def check_secrets(change: Change, ctx: Context, who: str) -> list[Finding]:
+    patch = _whole_patch(change, ctx)
+    if patch is None:
+        return []
     located = [f"{patched.path}:{line} ({kind})"
-               for patched in _whole_patch(change, ctx) if not patched.is_binary_file
+               for patched in patch if not patched.is_binary_file
                for line, kind in secrets_in(patched)]
     if not located:
         return []
