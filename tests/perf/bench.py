@@ -157,7 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     msg_rows = bench_commit_msg(args.msg_runs)
     git_version = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
-    note = (f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+    from agentops_hooks.config import DEFAULT_GATES
+
+    note = (f"The range check runs the default gates ({', '.join(DEFAULT_GATES)}). "
+            f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
             f"{git_version}. Repository: {info['commits']:,} commits ({info['agent']:,} by agents, "
             f"{info['verdicts_in_notes']:,} judged in notes, the rest in trailers), generated in "
             f"{made:.1f} s by tests/perf/generate.py.")
