@@ -109,6 +109,15 @@ class Change:
             return list(self.__dict__["paths"])
         return [ChangedPath(s, p, o) for s, p, o in parse_name_status(self._name_status())]
 
+    def kept_patch(self) -> bytes | None:
+        """This commit's patch if a batch load kept it; b"" when the batch looked
+        and it holds none of the words; None when no batch kept patches."""
+        batch = self._batch
+        if batch is None or not batch.keep_words:
+            return None
+        batch.fill("patch_id")
+        return batch.kept.get(self.commit or "", b"")
+
     def _from_batch(self, name: str) -> bool:
         """Did a batch load (see load_commits) fill this attribute in?"""
         if self._batch is not None:
@@ -343,12 +352,18 @@ class _BatchDiffs:
     are read for the whole batch only if some gate asks for them.
     """
 
-    def __init__(self, repo: Repo, pairs: Sequence[tuple[str, str | None]], stats: bool) -> None:
+    def __init__(
+        self, repo: Repo, pairs: Sequence[tuple[str, str | None]], stats: bool,
+        keep_words: tuple[bytes, ...] = (),
+    ) -> None:
         import threading
 
         self.repo = repo
         self.changes: Sequence[CommitChange] = ()
         self.stats = stats
+        self.keep_words = keep_words if stats else ()
+        self.kept: dict[str, bytes] = {}
+        """Patches of the commits whose text holds one of keep_words (as diff-tree printed them)."""
         self.pairs = list(pairs)
         self.error: BaseException | None = None
         self.ids: dict[str, str] = {}
@@ -360,7 +375,8 @@ class _BatchDiffs:
 
     def _work(self) -> None:
         try:
-            self.ids = self.repo.patch_ids(self.pairs, self.counts if self.stats else None)
+            keep = (self.kept, self.keep_words) if self.keep_words else None
+            self.ids = self.repo.patch_ids(self.pairs, self.counts if self.stats else None, keep)
         except BaseException as e:  # re-raised in the thread that waits
             self.error = e
 
@@ -384,7 +400,9 @@ class _BatchDiffs:
             self.have_paths = True
 
 
-def load_commits(repo: Repo, revs: Sequence[str], *, stats: bool = False) -> list[CommitChange]:
+def load_commits(
+    repo: Repo, revs: Sequence[str], *, stats: bool = False, keep_words: tuple[bytes, ...] = (),
+) -> list[CommitChange]:
     """Every commit `git rev-list REVS` names, newest first, in a constant number of git processes.
 
     Messages and identities come from one `cat-file --batch`; patch-ids
@@ -400,14 +418,14 @@ def load_commits(repo: Repo, revs: Sequence[str], *, stats: bool = False) -> lis
         # its patch-id later raises the error that says how to fetch more.
         present = repo.read_blobs(sorted({c.base for c in changes if c.base}))
         readable = [c for c in changes if c.base is None or c.base in present]
-        batch = _BatchDiffs(repo, [(c.commit or "", c.base) for c in readable], stats)
+        batch = _BatchDiffs(repo, [(c.commit or "", c.base) for c in readable], stats, keep_words)
     else:
         # rev-list names the parents, so git starts on the patches while we
         # read the messages.
         listed = [line.split() for line in repo.git("rev-list", "--parents", *revs, "--")
                   .decode().splitlines() if line]
         batch = _BatchDiffs(repo, [(ids[0], ids[1] if len(ids) > 1 else None) for ids in listed],
-                            stats)
+                            stats, keep_words)
         commits = [ids[0] for ids in listed]
         objects = repo.read_blobs(commits)
         changes = readable = [CommitChange(repo, c, objects[c]) for c in commits]

@@ -118,8 +118,14 @@ def check_range(
     notes_fix: str | None = None,
 ) -> RangeReport:
     """Run the gates on every commit `git rev-list REVS` names."""
+    selected = list(gates if gates is not None else config.gates)
+    keep_words: tuple[bytes, ...] = ()
+    if "privilege" in selected and config.privilege.secrets:
+        from agentops_hooks.gates.privilege import SECRET_HINTS
+
+        keep_words = tuple(h.encode() for h in SECRET_HINTS)
     try:
-        changes = load_commits(repo, revs, stats=True)
+        changes = load_commits(repo, revs, stats=True, keep_words=keep_words)
     except GitError as e:
         raise FatalError(f"cannot read {label}: {e}") from None
     _require_full_history(repo, changes, label)
@@ -128,7 +134,6 @@ def check_range(
     if not changes:
         report.notices.append(f"{label} holds no commits: nothing to check")
         return report
-    selected = list(gates if gates is not None else config.gates)
     evidence = gate_runner.Evidence(repo)
     evidence.batch = changes
     evidence.verdicts_tip = verdicts_tip

@@ -380,6 +380,7 @@ class Repo:
 
     def patch_ids(
         self, pairs: Sequence[tuple[str, str | None]], counts: dict[str, int] | None = None,
+        keep: tuple[dict[str, bytes], tuple[bytes, ...]] | None = None,
     ) -> dict[str, str]:
         """Patch-ids of many commits (each against the given parent) in one pipeline.
 
@@ -421,7 +422,7 @@ class Repo:
             reader = threading.Thread(target=_collect, args=(pid, collected))
             reader.start()
             assert pid.stdin is not None
-            _tee_counts(diff.stdout, pid.stdin, counts)
+            _tee_counts(diff.stdout, pid.stdin, counts, keep)
             reader.join()
             feeder.join()
             out, err = collected.get("out", b""), collected.get("err", b"")
@@ -601,11 +602,15 @@ def count_hunks(data: bytes, counts: dict[str, int]) -> None:
 _COMMIT_LINE = re.compile(rb"^(?:[0-9a-f]{40}|[0-9a-f]{64})$", re.MULTILINE)
 
 
-def _tee_counts(source: IO[bytes], sink: IO[bytes], counts: dict[str, int]) -> None:
+def _tee_counts(
+    source: IO[bytes], sink: IO[bytes], counts: dict[str, int],
+    keep: tuple[dict[str, bytes], tuple[bytes, ...]] | None = None,
+) -> None:
     """Copy diff-tree's output to patch-id, counting each commit's changed lines.
 
     Only whole commits are counted: the part after the last commit line of a
-    chunk waits for the next chunk.
+    chunk waits for the next chunk. With `keep` = (store, words), the patch of
+    every commit whose text holds one of the (lower-case) words is kept too.
     """
     carry = b""
     try:
@@ -613,6 +618,7 @@ def _tee_counts(source: IO[bytes], sink: IO[bytes], counts: dict[str, int]) -> N
             chunk = source.read(1 << 20)
             if not chunk:
                 count_hunks(carry, counts)
+                _keep_patches(carry, keep)
                 break
             sink.write(chunk)
             data = carry + chunk
@@ -621,9 +627,25 @@ def _tee_counts(source: IO[bytes], sink: IO[bytes], counts: dict[str, int]) -> N
                 pass
             cut = last.start() if last is not None and last.start() > 0 else 0
             count_hunks(data[:cut], counts)
+            _keep_patches(data[:cut], keep)
             carry = data[cut:]
     finally:
         sink.close()
+
+
+def _keep_patches(data: bytes, keep: tuple[dict[str, bytes], tuple[bytes, ...]] | None) -> None:
+    if keep is None or not data:
+        return
+    store, words = keep
+    lowered = data.lower()
+    if not any(w in lowered for w in words):
+        return
+    starts = [m.start() for m in _COMMIT_LINE.finditer(data)] + [len(data)]
+    for start, end in zip(starts, starts[1:]):
+        part = lowered[start:end]
+        if any(w in part for w in words):
+            nl = data.index(b"\n", start)
+            store[data[start:nl].decode()] = data[nl + 1:end]
 
 
 def _collect(proc: subprocess.Popen[bytes], into: dict[str, bytes]) -> None:

@@ -254,7 +254,7 @@ _ASSIGNMENT = re.compile(
     r"(?::\s{0,3}[A-Za-z_][\w.\[\], |]{0,40}?\s{0,3}=(?!=)|:=|=>|==?|:)\s{0,3}"
     r"(?P<value>\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'|`[^`\n]{0,500}`|[^\s\"'`,;()\[\]{}<>]{1,500})")
 # A line worth a closer look holds one of these (lower-cased); most lines hold none.
-_HINTS = ("key", "secret", "token", "passw", "pwd", "akia", "asia", "ghp_", "gho_", "ghu_",
+SECRET_HINTS = _HINTS = ("key", "secret", "token", "passw", "pwd", "akia", "asia", "ghp_", "gho_", "ghu_",
           "ghs_", "ghr_", "github_pat_", "xox", "hooks.slack", "sk-")
 
 # Names that hold a reference to a secret, not the secret (token_url, key_file...).
@@ -362,7 +362,9 @@ def _whole_patch(change: Change, ctx: Context) -> PatchSet | None:
     from unidiff.patch import PatchSet
 
     store = ctx.store
-    raw: bytes | None = None
+    raw: bytes | None = change.kept_patch()
+    if raw is not None:  # the range's patch stream kept exactly the hinted commits
+        return PatchSet(raw.decode("utf-8", "replace")) if raw else None
     if change.commit is not None and store.batch:
         diffs = _RANGE_DIFFS.get(store)
         if diffs is None:
