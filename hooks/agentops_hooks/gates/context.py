@@ -15,22 +15,17 @@ from __future__ import annotations
 
 import posixpath
 import re
-import subprocess
 import weakref
-from collections.abc import Iterable
-from collections.abc import Mapping
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from agentops_hooks.findings import Finding
-from agentops_hooks.git import GitError
+from agentops_hooks.git import ObjectReader
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
     from agentops_hooks.config import Config
     from agentops_hooks.gates import Context
     from agentops_hooks.gates import Evidence
-    from agentops_hooks.git import Repo
 
 FACTOR = "I"
 GATE = "context"
@@ -42,7 +37,6 @@ CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)")
 TRAILING_PUNCTUATION = ".,;:!?)]}>\"'"
 SHOWN_FILES = 10
 """The largest files a finding names; the rest are summed."""
-_CHUNK_BYTES = 8192
 """Requests written to cat-file before reading its answers: well under any pipe buffer."""
 
 
@@ -149,121 +143,6 @@ def _clean(path: str) -> str:
 
 
 # --- reading the tree the change leaves --------------------------------------------
-
-class ObjectReader:
-    """One `git cat-file --batch` process answering every object request of a check.
-
-    Requests are `REV:path`, `:path` (the index) or object ids; answers are
-    cached, and a range check shares one reader, so its cost does not grow
-    with the number of commits. Requests are written in small chunks before
-    their answers are read, so neither pipe can fill up and stall.
-    """
-
-    def __init__(self, repo: Repo, env: Mapping[str, str]) -> None:
-        self.repo = repo
-        self.env = dict(env)
-        self.oid_bytes = 32 if repo.object_format == "sha256" else 20
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._cache: dict[str, tuple[str, bytes] | None] = {}
-
-    def read(self, names: Iterable[str]) -> dict[str, tuple[str, bytes] | None]:
-        """(type, content) for each name, None for a name that names no object."""
-        wanted = list(dict.fromkeys(names))
-        todo = [n for n in wanted if n not in self._cache]
-        for name in todo:
-            if "\n" in name:  # cat-file reads one request a line
-                self._cache[name] = None
-        todo = [n for n in todo if n not in self._cache]
-        chunk: list[str] = []
-        size = 0
-        for name in todo:
-            if chunk and size + len(name) >= _CHUNK_BYTES:
-                self._ask(chunk)
-                chunk, size = [], 0
-            chunk.append(name)
-            size += len(name) + 1
-        if chunk:
-            self._ask(chunk)
-        return {n: self._cache[n] for n in wanted}
-
-    def _ask(self, names: Sequence[str]) -> None:
-        proc = self._process()
-        assert proc.stdin is not None and proc.stdout is not None
-        try:
-            proc.stdin.write(b"".join(n.encode("utf-8", "surrogateescape") + b"\n" for n in names))
-            proc.stdin.flush()
-            for name in names:
-                header = proc.stdout.readline()
-                parts = header.split()
-                if not header.endswith(b"\n"):
-                    raise GitError("git cat-file --batch stopped answering")
-                if len(parts) == 3 and parts[2].isdigit() and not header.endswith(
-                        (b" missing\n", b" ambiguous\n")):
-                    size = int(parts[2])
-                    content = proc.stdout.read(size + 1)[:size]
-                    self._cache[name] = (parts[1].decode("ascii", "replace"), content)
-                else:
-                    self._cache[name] = None
-        except (BrokenPipeError, ValueError) as e:
-            raise GitError(f"git cat-file --batch failed: {e}") from None
-
-    def _process(self) -> subprocess.Popen[bytes]:
-        if self._proc is None:
-            try:
-                self._proc = subprocess.Popen(
-                    ("git", "cat-file", "--batch"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL, cwd=self.repo.cwd, env=self.env,
-                )
-            except FileNotFoundError:
-                raise GitError("git is not installed or not on PATH") from None
-            weakref.finalize(self, _stop, self._proc)
-        return self._proc
-
-    def tree_entries(self, data: bytes) -> list[tuple[str, str, str]]:
-        """(mode, name, object id) of each entry of a raw tree object."""
-        entries = []
-        pos = 0
-        while pos < len(data):
-            space = data.index(b" ", pos)
-            nul = data.index(b"\0", space)
-            oid = data[nul + 1:nul + 1 + self.oid_bytes].hex()
-            entries.append((data[pos:space].decode("ascii"),
-                            data[space + 1:nul].decode("utf-8", "surrogateescape"), oid))
-            pos = nul + 1 + self.oid_bytes
-        return entries
-
-    def list_files(self, commit: str, prefixes: Iterable[str]) -> set[str]:
-        """Every file (blob or symlink) of `commit`'s tree under the prefixes ("": all)."""
-        found: set[str] = set()
-        level = {(f"{commit}:{p}" if p else f"{commit}^{{tree}}"): p for p in set(prefixes)}
-        while level:
-            answers = self.read(level)
-            next_level: dict[str, str] = {}
-            for name, path in level.items():
-                answer = answers[name]
-                if answer is None:
-                    continue
-                kind, data = answer
-                if kind == "blob":
-                    found.add(path)
-                elif kind == "tree":
-                    for mode, entry, oid in self.tree_entries(data):
-                        child = f"{path}/{entry}" if path else entry
-                        if mode == "40000":
-                            next_level[oid] = child
-                        elif mode != "160000":  # a submodule is not a file here
-                            found.add(child)
-            level = next_level
-        return found
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.stdin is not None:
-        proc.stdin.close()
-    if proc.stdout is not None:
-        proc.stdout.close()
-    proc.wait()
-
 
 class _Shared:
     """What a check keeps across the changes of one Evidence (one range)."""
