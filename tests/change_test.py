@@ -140,12 +140,7 @@ def test_author_flag_and_env_are_what_git_writes(repo: GitRepo) -> None:
 
 def test_merge_is_judged_against_first_parent(repo: GitRepo) -> None:
     base_file(repo)
-    repo.git("checkout", "-q", "-b", "side")
-    repo.stage("side.txt", "side\n")
-    repo.commit("side work")
-    repo.git("checkout", "-q", "main")
-    repo.stage("main.txt", "main\n")
-    repo.commit("main work")
+    repo.diverge()
     repo.install_hook("commit-msg", RECORDER)
     repo.git("merge", "-q", "--no-ff", "-m", "merge side", "side")
     staged = json.loads((repo.root / ".git" / "staged.json").read_text())

@@ -61,6 +61,15 @@ class GitRepo:
     def head(self) -> str:
         return self.out("rev-parse", "HEAD")
 
+    def diverge(self) -> None:
+        """A commit on a new branch `side` and one on main, main checked out: ready to merge."""
+        self.git("checkout", "-q", "-b", "side")
+        self.stage("side.txt", "side\n")
+        self.commit("side work")
+        self.git("checkout", "-q", "main")
+        self.stage("main.txt", "main\n")
+        self.commit("main work")
+
     def message_file(self, message: str | bytes, name: str = "COMMIT_EDITMSG") -> Path:
         path = self.root / ".git" / name
         if isinstance(message, str):

@@ -23,6 +23,7 @@ from agentops_hooks.git import Repo
 from agentops_hooks.git import parse_name_status
 
 if TYPE_CHECKING:
+    from agentops_hooks.git import ChangedPaths
     from unidiff.patch import PatchSet
 
 AMEND_ENV = "AGENTOPS_AMEND"
@@ -348,8 +349,9 @@ class _BatchDiffs:
     """Patch-ids (and line counts) of many commits, computed by git in the background.
 
     The git pipeline runs while Python reads messages and authors; a change
-    that needs its patch-id waits for the whole batch, once. Changed paths
-    are read for the whole batch only if some gate asks for them.
+    that needs its patch-id waits for the whole batch, once. With `stats`,
+    the patches pass through Python on their way to patch-id, which counts
+    their changed lines and names their changed paths from the same bytes.
     """
 
     def __init__(
@@ -368,6 +370,7 @@ class _BatchDiffs:
         self.error: BaseException | None = None
         self.ids: dict[str, str] = {}
         self.counts: dict[str, int] = {}
+        self.paths: dict[str, ChangedPaths] = {}
         self.done = False
         self.have_paths = False
         self.thread = threading.Thread(target=self._work, daemon=True)
@@ -376,7 +379,10 @@ class _BatchDiffs:
     def _work(self) -> None:
         try:
             keep = (self.kept, self.keep_words) if self.keep_words else None
-            self.ids = self.repo.patch_ids(self.pairs, self.counts if self.stats else None, keep)
+            if self.stats:
+                self.ids = self.repo.patch_ids(self.pairs, self.counts, keep, self.paths)
+            else:
+                self.ids = self.repo.patch_ids(self.pairs)
         except BaseException as e:  # re-raised in the thread that waits
             self.error = e
 
@@ -392,10 +398,12 @@ class _BatchDiffs:
                     change.__dict__["changed_lines"] = self.counts.get(change.commit or "", 0)
             self.done = True
         if name == "paths" and not self.have_paths:
+            if not self.stats:
+                found = zip((c for c, _ in self.pairs), self.repo.diff_stats(self.pairs))
+                self.paths = {commit: paths for commit, (paths, _) in found}
             # By commit id: callers may reorder the list they were given.
-            stats = dict(zip((c for c, _ in self.pairs), self.repo.diff_stats(self.pairs)))
             for change in self.changes:
-                paths = stats.get(change.commit or "", ([], 0))[0]
+                paths = self.paths.get(change.commit or "", [])
                 change.__dict__["paths"] = [ChangedPath(st, p, o) for st, p, o in paths]
             self.have_paths = True
 

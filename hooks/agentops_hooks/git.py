@@ -372,6 +372,7 @@ class Repo:
     def patch_ids(
         self, pairs: Sequence[tuple[str, str | None]], counts: dict[str, int] | None = None,
         keep: tuple[dict[str, bytes], tuple[bytes, ...]] | None = None,
+        paths: dict[str, ChangedPaths] | None = None,
     ) -> dict[str, str]:
         """Patch-ids of many commits (each against the given parent) in one pipeline.
 
@@ -379,7 +380,8 @@ class Repo:
         any number of commits; a commit with an empty diff gets the hash of
         no bytes, as `patch_id` gives it. With `counts`, the patch passes
         through us on its way to patch-id and counts[commit] gets its added
-        plus removed lines: the diff is computed once for both.
+        plus removed lines, and paths[commit] its changed paths (as `diff-tree
+        --raw` names them): the diff is computed once for all of them.
         """
         if not pairs:
             return {}
@@ -392,7 +394,7 @@ class Repo:
             cwd=self.cwd, env=scrubbed_env(),
         )
         assert diff.stdin is not None and diff.stdout is not None
-        if counts is None:
+        if counts is None and paths is None:
             pid = subprocess.Popen(
                 ("git", "patch-id", "--verbatim"), stdin=diff.stdout, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, cwd=self.cwd, env=scrubbed_env(),
@@ -413,7 +415,7 @@ class Repo:
             reader = threading.Thread(target=_collect, args=(pid, collected))
             reader.start()
             assert pid.stdin is not None
-            _tee_counts(diff.stdout, pid.stdin, counts, keep)
+            _tee_counts(diff.stdout, pid.stdin, {} if counts is None else counts, keep, paths)
             reader.join()
             feeder.join()
             out, err = collected.get("out", b""), collected.get("err", b"")
@@ -556,38 +558,107 @@ def _is_oid(text: str) -> bool:
     return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
 
 
-_COMMIT_OR_HUNK = re.compile(
-    rb"^(?:([0-9a-f]{40}|[0-9a-f]{64})|@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@)[^\n]*$",
+_PATCH_LINE = re.compile(
+    rb"^(?:([0-9a-f]{40}|[0-9a-f]{64})|@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@"
+    rb"|diff --git ([^\n]*)|(n)ew file mode|(d)eleted file mode|rename (from|to) ([^\n]*))[^\n]*$",
     re.MULTILINE,
 )
+"""The lines of diff-tree --stdin -p output that say which commit, hunk or file
+follows. Content lines start with a space, `+`, `-` or `\\`, so none of them
+can look like one of these."""
+
+ChangedPaths = list[tuple[str, str, str | None]]
+"""(status letter, path, old path for a rename), as `diff-tree --raw` says them."""
 
 
-def count_hunks(data: bytes, counts: dict[str, int]) -> None:
-    """Add each commit's added+removed lines, from diff-tree --stdin -p output.
+def scan_patches(data: bytes, counts: dict[str, int], paths: dict[str, ChangedPaths] | None = None) -> None:
+    """Each commit's added+removed lines (and, with `paths`, its changed paths)
+    from diff-tree --stdin -p output: what `--numstat` and `--raw` would say,
+    without a second diff of the same commits.
 
     A hunk `@@ -a,b +c,d @@` spans b old and d new lines, its context lines
     (those starting with a space) being counted in both: so it changes
     b + d - 2 * context lines. Counting spaces at line starts is done by C.
+    A file's status comes from its extended header lines: `new file mode`
+    (A), `deleted file mode` (D), `rename from/to` (R), else M; a type change,
+    which a patch shows as a deletion then an addition of one path, is T.
     """
     current: str | None = None
+    files: ChangedPaths | None = None
     hunk: tuple[int, int, int] | None = None  # (old, new, body start)
-    for m in _COMMIT_OR_HUNK.finditer(data):
+    for m in _PATCH_LINE.finditer(data):
         if hunk is not None and current is not None:
             old, new, start = hunk
             context = (b"\n" + data[start:m.start()]).count(b"\n ")
             counts[current] = counts.get(current, 0) + old + new - 2 * context
             hunk = None
-        if m.group(1):
-            current = m.group(1).decode()
+        commit, old_lines, new_lines, header, added, deleted, side, name = m.groups()
+        if commit:
+            current = commit.decode()
             counts.setdefault(current, 0)
+            if paths is not None:
+                files = paths.setdefault(current, [])
+        elif header is not None:
+            if files is not None:
+                files.append(("M", _header_path(header), None))
+        elif added or deleted:
+            if files:
+                status, path, _ = files[-1]
+                if added and len(files) > 1 and files[-2] == ("D", path, None):
+                    files.pop()
+                    files[-1] = ("T", path, None)
+                else:
+                    files[-1] = ("A" if added else "D", path, None)
+        elif side is not None:
+            if files:
+                status, path, old_path = files[-1]
+                named = c_unquote(name)
+                files[-1] = ("R", named, old_path) if side == b"to" else ("R", path, named)
         else:
-            old = int(m.group(2)) if m.group(2) is not None else 1
-            new = int(m.group(3)) if m.group(3) is not None else 1
+            old = int(old_lines) if old_lines is not None else 1
+            new = int(new_lines) if new_lines is not None else 1
             hunk = (old, new, m.end() + 1)
     if hunk is not None and current is not None:
         old, new, start = hunk
         context = (b"\n" + data[start:]).count(b"\n ")
         counts[current] = counts.get(current, 0) + old + new - 2 * context
+
+
+def _header_path(header: bytes) -> str:
+    """The path of `diff --git a/P b/P` (the same P twice; quoted as a whole
+    when it holds special characters). A rename names two paths; its
+    `rename from/to` lines, which follow, say which."""
+    if header[:1] == b'"':  # "a/Q" "b/Q"
+        return c_unquote(header[:(len(header) - 1) // 2])[2:]
+    return header[2:(len(header) - 1) // 2].decode("utf-8", "surrogateescape")  # a/P b/P
+
+
+_C_ESCAPES = {ord("a"): 7, ord("b"): 8, ord("t"): 9, ord("n"): 10, ord("v"): 11, ord("f"): 12,
+              ord("r"): 13, ord('"'): 34, ord("\\"): 92}
+
+
+def c_unquote(text: bytes) -> str:
+    """A path as git prints it: as is, or C-quoted (`"a\\tb\\303\\251"`) when
+    it holds control, quote, backslash or (core.quotePath) non-ASCII bytes."""
+    if text[:1] != b'"' or text[-1:] != b'"' or len(text) < 2:
+        return text.decode("utf-8", "surrogateescape")
+    out = bytearray()
+    body = text[1:-1]
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch != 92 or i + 1 == len(body):
+            out.append(ch)
+            i += 1
+            continue
+        nxt = body[i + 1]
+        if 48 <= nxt <= 51 and i + 3 < len(body):
+            out.append(int(body[i + 1:i + 4], 8))
+            i += 4
+        else:
+            out.append(_C_ESCAPES.get(nxt, nxt))
+            i += 2
+    return bytes(out).decode("utf-8", "surrogateescape")
 
 
 _COMMIT_LINE = re.compile(rb"^(?:[0-9a-f]{40}|[0-9a-f]{64})$", re.MULTILINE)
@@ -596,8 +667,10 @@ _COMMIT_LINE = re.compile(rb"^(?:[0-9a-f]{40}|[0-9a-f]{64})$", re.MULTILINE)
 def _tee_counts(
     source: IO[bytes], sink: IO[bytes], counts: dict[str, int],
     keep: tuple[dict[str, bytes], tuple[bytes, ...]] | None = None,
+    paths: dict[str, ChangedPaths] | None = None,
 ) -> None:
-    """Copy diff-tree's output to patch-id, counting each commit's changed lines.
+    """Copy diff-tree's output to patch-id, counting each commit's changed lines
+    (and, with `paths`, naming its changed paths).
 
     Only whole commits are counted: the part after the last commit line of a
     chunk waits for the next chunk. With `keep` = (store, words), the patch of
@@ -608,7 +681,7 @@ def _tee_counts(
         while True:
             chunk = source.read(1 << 20)
             if not chunk:
-                count_hunks(carry, counts)
+                scan_patches(carry, counts, paths)
                 _keep_patches(carry, keep)
                 break
             sink.write(chunk)
@@ -617,7 +690,7 @@ def _tee_counts(
             for last in _COMMIT_LINE.finditer(data):
                 pass
             cut = last.start() if last is not None and last.start() > 0 else 0
-            count_hunks(data[:cut], counts)
+            scan_patches(data[:cut], counts, paths)
             _keep_patches(data[:cut], keep)
             carry = data[cut:]
     finally:

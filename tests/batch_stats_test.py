@@ -1,0 +1,161 @@
+"""A range reads its patches once: the changed paths and line counts taken
+from that one patch stream agree with what git's own `--name-status` and
+`--numstat` say of each commit, whatever the paths and the kind of change."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from agentops_hooks.change import CommitChange
+from agentops_hooks.change import load_commits
+from agentops_hooks.git import Repo
+from agentops_hooks.git import c_unquote
+from agentops_hooks.git import parse_name_status
+from conftest import GitRepo
+from conftest import isolated_env
+
+ODD_NAMES = [
+    "plain.txt",
+    "dir with space/naïve 文件.txt",
+    "tab\tname.txt",
+    "new\nline.txt",
+    'quote"d.txt',
+    "back\\slash.txt",
+    "x b/x",              # the header `diff --git a/x b/x b/x b/x` must not be split at the first " b/"
+    "a/b b/c d.txt",
+    "-dash.txt",
+]
+
+
+def numstat_lines(repo: GitRepo, commit: str, parent: str | None) -> int:
+    target = (parent, commit) if parent else ("--root", commit)
+    out = repo.git("diff-tree", "-r", "-M", "-l1000", "--numstat", "-z", "--no-commit-id",
+                   *target).stdout
+    total = 0
+    fields = iter(out.split(b"\0"))
+    for field in fields:
+        if not field:
+            continue
+        added, removed, path = field.split(b"\t", 2)
+        if not path:  # a rename: the old and the new path follow
+            next(fields), next(fields)
+        if added != b"-":
+            total += int(added) + int(removed)
+    return total
+
+
+def assert_batch_agrees_with_git(repo: GitRepo, revs: list[str]) -> list[CommitChange]:
+    r = Repo(repo.root)
+    changes = load_commits(r, revs, stats=True)
+    assert changes, "no commits loaded"
+    for change in changes:
+        assert change.commit is not None
+        expected = parse_name_status(r.tree_name_status(change.commit, change.base))
+        got = [(p.status, p.path, p.old_path) for p in change.paths]
+        assert got == expected, change.label
+        assert change.changed_lines == numstat_lines(repo, change.commit, change.base), change.label
+    return changes
+
+
+def test_every_kind_of_change(repo: GitRepo) -> None:
+    body = "".join(f"line {i}\n" for i in range(40))
+    for name in ODD_NAMES:
+        repo.stage(name, body)
+    repo.stage("bin.dat", b"\x00\x01\x02\x03")
+    repo.stage("script.sh", "echo hi\n")
+    repo.stage("link-me.txt", "soon a link\n")
+    repo.stage("patch.diff", "diff --git a/x b/x\nnew file mode 100644\nrename from x\n@@ -1 +1 @@\n")
+    repo.commit("root: every odd name")
+
+    repo.stage("plain.txt", body.replace("line 3\n", "LINE 3\n"))
+    repo.git("rm", "-q", "bin.dat")
+    repo.stage("fresh.txt", "fresh\n")
+    repo.commit("modify, delete, add")
+
+    repo.git("mv", "tab\tname.txt", "renamed é\t.txt")
+    repo.commit("pure rename between quoted names")
+
+    repo.root.joinpath("x b/x").unlink()
+    repo.write("moved/x b/y", body + "one more\n")
+    repo.git("add", "-A")
+    repo.commit("rename with an edit")
+
+    repo.root.joinpath("script.sh").chmod(0o755)
+    repo.git("add", "script.sh")
+    repo.commit("mode change")
+
+    repo.root.joinpath("link-me.txt").unlink()
+    repo.root.joinpath("link-me.txt").symlink_to("plain.txt")
+    repo.git("add", "link-me.txt")
+    repo.commit("type change: a file becomes a link")
+
+    repo.stage("bin2.dat", b"\x00\x01")
+    repo.commit("binary add")
+    repo.stage("bin2.dat", b"\x00\x02\x03")
+    repo.commit("binary modify")
+
+    repo.commit("empty", "--allow-empty")
+
+    gitlink = repo.head()
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{gitlink},vendor/sub")
+    repo.commit("a submodule")
+
+    repo.stage("patch.diff", "diff --git a/y b/y\ndeleted file mode 100644\nrename to y\n")
+    repo.commit("a patch file edited: its lines are content, not headers")
+
+    repo.diverge()
+    repo.git("merge", "-q", "--no-ff", "-m", "merge side", "side")
+
+    changes = assert_batch_agrees_with_git(repo, ["HEAD"])
+    kinds = {p.status for c in changes for p in c.paths}
+    assert kinds >= {"A", "M", "D", "R", "T"}  # the repo above really holds each kind
+    merge = changes[0]
+    assert merge.is_merge and [p.path for p in merge.paths] == ["side.txt"]
+
+
+def test_c_unquote_reads_what_git_quotes(repo: GitRepo) -> None:
+    for name in ODD_NAMES:
+        repo.stage(name, "x\n")
+    quoted = repo.git("-c", "core.quotePath=true", "ls-files").stdout.splitlines()
+    plain = repo.git("ls-files", "-z").stdout.split(b"\0")[:-1]
+    assert [c_unquote(q) for q in quoted] == [p.decode("utf-8", "surrogateescape") for p in plain]
+    assert any(q.startswith(b'"') for q in quoted)
+
+
+_NAME_CHARS = st.sampled_from([*"ab b/\t\n\"\\é文-_.", "\x01", " a/", " b/"])
+
+
+def _usable(name: str) -> bool:
+    parts = name.split("/")
+    return all(p and p not in (".", "..", ".git") for p in parts)
+
+
+_NAMES = st.lists(_NAME_CHARS, min_size=1, max_size=10).map("".join).filter(_usable)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(_NAMES, min_size=1, max_size=4, unique=True), st.booleans())
+def test_any_path_names(tmp_path_factory: pytest.TempPathFactory, names: list[str], rename: bool) -> None:
+    home = tmp_path_factory.mktemp("home")
+    root = tmp_path_factory.mktemp("r")
+    r = GitRepo(root, isolated_env(home))
+    r.git("init", "-q")
+    dirs = {n.rsplit("/", 1)[0] for n in names if "/" in n}
+    names = [n for n in names if n not in dirs and not any(d.startswith(n + "/") for d in dirs)]
+    if not names:
+        return
+    for i, name in enumerate(names):
+        r.write(name, "".join(f"{name!r} {i} {j}\n" for j in range(12)))
+    r.git("add", "-A")
+    r.git("commit", "-q", "-m", "add")
+    first = names[0]
+    if rename:
+        r.root.joinpath(first).rename(r.root / (first + " moved"))
+        r.git("add", "-A")
+    else:
+        r.write(first, "changed\n")
+        r.git("add", "-A")
+    r.git("commit", "-q", "-m", "change")
+    assert_batch_agrees_with_git(r, ["HEAD"])
