@@ -1,6 +1,7 @@
-"""A range reads its patches once: the changed paths and line counts taken
-from that one patch stream agree with what git's own `--name-status` and
-`--numstat` say of each commit, whatever the paths and the kind of change."""
+"""Changed paths and line counts are read from the patch a change is judged
+by (a range reads its patches once, in one stream): they agree with what git's
+own `--name-status` and `--numstat` say, whatever the paths and the kind of
+change, for a range, a single commit and a staged change."""
 from __future__ import annotations
 
 import pytest
@@ -9,10 +10,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from agentops_hooks.change import CommitChange
+from agentops_hooks.change import StagedChange
 from agentops_hooks.change import load_commits
 from agentops_hooks.git import Repo
 from agentops_hooks.git import c_unquote
-from agentops_hooks.git import parse_name_status
 from conftest import GitRepo
 from conftest import isolated_env
 
@@ -27,6 +28,26 @@ ODD_NAMES = [
     "a/b b/c d.txt",
     "-dash.txt",
 ]
+
+
+def name_status(repo: GitRepo, *args: str) -> list[tuple[str, str, str | None]]:
+    """git's own `--name-status -z`, read into (status, path, old path for a rename)."""
+    fields = iter(repo.git(*args, "-M", "-l1000", "--name-status", "-z").stdout.split(b"\0"))
+    result: list[tuple[str, str, str | None]] = []
+    for status in fields:
+        if not status:
+            continue
+        first = next(fields).decode("utf-8", "surrogateescape")
+        if status[:1] in (b"R", b"C"):
+            result.append((status[:1].decode(), next(fields).decode("utf-8", "surrogateescape"), first))
+        else:
+            result.append((status.decode(), first, None))
+    return result
+
+
+def committed_paths(repo: GitRepo, commit: str, parent: str | None) -> list[tuple[str, str, str | None]]:
+    target = (parent, commit) if parent else ("--root", commit)
+    return name_status(repo, "diff-tree", "-r", "--no-commit-id", *target)
 
 
 def numstat_lines(repo: GitRepo, commit: str, parent: str | None) -> int:
@@ -52,11 +73,18 @@ def assert_batch_agrees_with_git(repo: GitRepo, revs: list[str]) -> list[CommitC
     assert changes, "no commits loaded"
     for change in changes:
         assert change.commit is not None
-        expected = parse_name_status(r.tree_name_status(change.commit, change.base))
-        got = [(p.status, p.path, p.old_path) for p in change.paths]
-        assert got == expected, change.label
-        assert change.changed_lines == numstat_lines(repo, change.commit, change.base), change.label
+        expected = committed_paths(repo, change.commit, change.base)
+        lines = numstat_lines(repo, change.commit, change.base)
+        assert as_tuples(change) == expected, change.label
+        assert change.changed_lines == lines, change.label
+        alone = CommitChange.load(r, change.commit)  # read by itself, not in a batch
+        assert as_tuples(alone) == expected, change.label
+        assert alone.changed_lines == lines, change.label
     return changes
+
+
+def as_tuples(change: CommitChange | StagedChange) -> list[tuple[str, str, str | None]]:
+    return [(p.status, p.path, p.old_path) for p in change.paths]
 
 
 def test_every_kind_of_change(repo: GitRepo) -> None:
@@ -157,5 +185,7 @@ def test_any_path_names(tmp_path_factory: pytest.TempPathFactory, names: list[st
     else:
         r.write(first, "changed\n")
         r.git("add", "-A")
+    staged = StagedChange.from_message_file(Repo(root), None, r.env, amend=False)
+    assert as_tuples(staged) == name_status(r, "diff-index", "--cached", "HEAD")
     r.git("commit", "-q", "-m", "change")
     assert_batch_agrees_with_git(r, ["HEAD"])

@@ -20,7 +20,7 @@ from agentops_hooks.authorship import Identity
 from agentops_hooks.authorship import co_authors
 from agentops_hooks.errors import FatalError
 from agentops_hooks.git import Repo
-from agentops_hooks.git import parse_name_status
+from agentops_hooks.git import paths_of_patch
 
 if TYPE_CHECKING:
     from agentops_hooks.git import ChangedPaths
@@ -108,7 +108,7 @@ class Change:
     def paths(self) -> list[ChangedPath]:
         if self._from_batch("paths"):
             return list(self.__dict__["paths"])
-        return [ChangedPath(s, p, o) for s, p, o in parse_name_status(self._name_status())]
+        return [ChangedPath(s, p, o) for s, p, o in paths_of_patch(self.diff)]
 
     def kept_patch(self) -> bytes | None:
         """This commit's patch if a batch load kept it; b"" when the batch looked
@@ -166,9 +166,6 @@ class Change:
         return f"agentops check {self.selector}" if self.commit else "git commit again"
 
     def _diff(self) -> bytes:
-        raise NotImplementedError
-
-    def _name_status(self) -> bytes:
         raise NotImplementedError
 
 
@@ -242,9 +239,6 @@ class StagedChange(Change):
         self.__dict__["patch_id"] = patch_id
         return patch
 
-    def _name_status(self) -> bytes:
-        return self.repo.staged_name_status(self._target(), self._index_env)
-
 
 class CommitChange(Change):
     """A commit already made, judged against its first parent."""
@@ -283,11 +277,6 @@ class CommitChange(Change):
                 "so its change cannot be read: fetch more history "
                 "(git fetch --unshallow, or fetch-depth: 0 in actions/checkout)",
             )
-
-    def _name_status(self) -> bytes:
-        assert self.commit is not None
-        self._require_parent()
-        return self.repo.tree_name_status(self.commit, self.base)
 
 
 def _display_path(repo: Repo, path: Path) -> str:

@@ -317,26 +317,10 @@ class Repo:
             env=index_env,
         )
 
-    def staged_name_status(self, base: str, index_env: Mapping[str, str]) -> bytes:
-        """`diff-index --name-status -z` of the staged change against `base`."""
-        return self._run(
-            *_PINNED_CONFIG, "diff-index", "--cached", "-M", "-l1000", "--name-status",
-            "-z", "--no-relative", base, "--",
-            env=index_env,
-        )
-
     def diff_tree(self, commit: str, parent: str | None) -> bytes:
         """A committed change against `parent` (None: a root commit), pinned."""
         target = (parent, commit) if parent else ("--root", commit)
         return self._run(*_PINNED_CONFIG, "diff-tree", *PINNED_DIFF, *target, "--")
-
-    def tree_name_status(self, commit: str, parent: str | None) -> bytes:
-        """`diff-tree --name-status -z` of a committed change."""
-        target = (parent, commit) if parent else ("--root", commit)
-        return self._run(
-            *_PINNED_CONFIG, "diff-tree", "-r", "-M", "-l1000", "--name-status", "-z",
-            "--no-relative", "--no-commit-id", *target, "--",
-        )
 
     def read_blobs(self, ids: Sequence[str]) -> dict[str, bytes]:
         """The content of many objects in one `git cat-file --batch`."""
@@ -624,6 +608,14 @@ def scan_patches(data: bytes, counts: dict[str, int], paths: dict[str, ChangedPa
         counts[current] = counts.get(current, 0) + old + new - 2 * context
 
 
+def paths_of_patch(patch: bytes) -> ChangedPaths:
+    """The changed paths of one pinned patch, as `--name-status` names them."""
+    found: dict[str, ChangedPaths] = {}
+    # diff-tree starts a commit's patch with the commit's id; diff-index does not.
+    scan_patches(b"0" * 40 + b"\n" + patch, {}, found)
+    return [entry for entries in found.values() for entry in entries]
+
+
 def _header_path(header: bytes) -> str:
     """The path of `diff --git a/P b/P` (the same P twice; quoted as a whole
     when it holds special characters). A rename names two paths; its
@@ -723,25 +715,6 @@ def _feed(stream: object, data: bytes) -> None:
         stream.write(data)  # type: ignore[attr-defined]
     finally:
         stream.close()  # type: ignore[attr-defined]
-
-
-def parse_name_status(raw: bytes) -> list[tuple[str, str, str | None]]:
-    """(status letter, path, old path for renames/copies) from -z output."""
-    fields = raw.split(b"\0")
-    result: list[tuple[str, str, str | None]] = []
-    i = 0
-    while i < len(fields) and fields[i]:
-        status = fields[i].decode()
-        letter = status[:1]
-        if letter in ("R", "C"):
-            old = fields[i + 1].decode("utf-8", "surrogateescape")
-            new = fields[i + 2].decode("utf-8", "surrogateescape")
-            result.append((letter, new, old))
-            i += 3
-        else:
-            result.append((letter, fields[i + 1].decode("utf-8", "surrogateescape"), None))
-            i += 2
-    return result
 
 
 _CHUNK_BYTES = 8192

@@ -224,35 +224,48 @@ def _shell_quote(text: str) -> str:
 
 # --- Secrets in added lines ---------------------------------------------------
 
-# Each kind: its name in findings, the pattern (group "body" is the random
-# part), and how random the body must look: "any" (not a placeholder), or
-# "mixed" (also upper and lower case letters and digits, for the short
-# `sk-` prefixes that ordinary kebab-case words could follow).
-_TOKEN_KINDS: tuple[tuple[str, re.Pattern[str], str], ...] = (
-    ("AWS access key id", re.compile(
-        r"(?<![A-Za-z0-9])(?:AKIA|ASIA)(?P<body>[A-Z0-9]{16})(?![A-Za-z0-9])"), "any"),
-    ("GitHub token", re.compile(
-        r"(?<![A-Za-z0-9_])gh[pousr]_(?P<body>[A-Za-z0-9]{36,255})(?![A-Za-z0-9_])"), "any"),
-    ("GitHub token", re.compile(
-        r"(?<![A-Za-z0-9_])github_pat_(?P<body>[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])"), "any"),
-    ("Slack token", re.compile(r"(?<![A-Za-z0-9])xox[baprs]-(?P<body>[A-Za-z0-9-]{10,})"), "any"),
-    ("Slack webhook URL", re.compile(
-        r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<body>[A-Za-z0-9_/+-]{20,})"),
-     "any"),
-    ("Anthropic API key", re.compile(
-        r"(?<![A-Za-z0-9_-])sk-ant-(?P<body>[A-Za-z0-9_-]{20,})"), "mixed"),
-    ("OpenAI API key", re.compile(
-        r"(?<![A-Za-z0-9_-])sk-(?!ant-)(?:proj-|svcacct-|admin-)?(?P<body>[A-Za-z0-9_-]{20,})"),
-     "mixed"),
-)
-_PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
-_AWS_SECRET = re.compile(
-    r"(?i)aws[\w.-]{0,20}secret[\w.-]{0,20}[\"']?\s{0,3}(?::=|=>|=|:)\s{0,3}[\"']?"
-    r"(?P<body>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
-_ASSIGNMENT = re.compile(
-    r"(?i)(?:key|secret|token|passw(?:or)?d|pwd)(?P<tail>[A-Za-z0-9_.-]{0,40})[\"']?\s{0,3}"
-    r"(?::\s{0,3}[A-Za-z_][\w.\[\], |]{0,40}?\s{0,3}=(?!=)|:=|=>|==?|:)\s{0,3}"
-    r"(?P<value>\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'|`[^`\n]{0,500}`|[^\s\"'`,;()\[\]{}<>]{1,500})")
+class _Patterns:
+    """The secret detectors, compiled on first use: most changes hold no hint
+    word, and compiling them would cost every commit a few milliseconds."""
+
+    def __init__(self) -> None:
+        # Each kind: its name in findings, the pattern (group "body" is the random
+        # part), and how random the body must look: "any" (not a placeholder), or
+        # "mixed" (also upper and lower case letters and digits, for the short
+        # `sk-` prefixes that ordinary kebab-case words could follow).
+        self.token_kinds: tuple[tuple[str, re.Pattern[str], str], ...] = (
+            ("AWS access key id", re.compile(
+                r"(?<![A-Za-z0-9])(?:AKIA|ASIA)(?P<body>[A-Z0-9]{16})(?![A-Za-z0-9])"), "any"),
+            ("GitHub token", re.compile(
+                r"(?<![A-Za-z0-9_])gh[pousr]_(?P<body>[A-Za-z0-9]{36,255})(?![A-Za-z0-9_])"), "any"),
+            ("GitHub token", re.compile(
+                r"(?<![A-Za-z0-9_])github_pat_(?P<body>[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])"), "any"),
+            ("Slack token", re.compile(r"(?<![A-Za-z0-9])xox[baprs]-(?P<body>[A-Za-z0-9-]{10,})"), "any"),
+            ("Slack webhook URL", re.compile(
+                r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<body>[A-Za-z0-9_/+-]{20,})"),
+             "any"),
+            ("Anthropic API key", re.compile(
+                r"(?<![A-Za-z0-9_-])sk-ant-(?P<body>[A-Za-z0-9_-]{20,})"), "mixed"),
+            ("OpenAI API key", re.compile(
+                r"(?<![A-Za-z0-9_-])sk-(?!ant-)(?:proj-|svcacct-|admin-)?(?P<body>[A-Za-z0-9_-]{20,})"),
+             "mixed"),
+        )
+        self.private_key = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+        self.aws_secret = re.compile(
+            r"(?i)aws[\w.-]{0,20}secret[\w.-]{0,20}[\"']?\s{0,3}(?::=|=>|=|:)\s{0,3}[\"']?"
+            r"(?P<body>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
+        self.assignment = re.compile(
+            r"(?i)(?:key|secret|token|passw(?:or)?d|pwd)(?P<tail>[A-Za-z0-9_.-]{0,40})[\"']?\s{0,3}"
+            r"(?::\s{0,3}[A-Za-z_][\w.\[\], |]{0,40}?\s{0,3}=(?!=)|:=|=>|==?|:)\s{0,3}"
+            r"(?P<value>\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'|`[^`\n]{0,500}`|[^\s\"'`,;()\[\]{}<>]{1,500})")
+        self.dotted_name = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> _Patterns:
+    return _Patterns()
+
+
 # A line worth a closer look holds one of these (lower-cased); most lines hold none.
 SECRET_HINTS = _HINTS = ("key", "secret", "token", "passw", "pwd", "akia", "asia", "ghp_", "gho_", "ghu_",
           "ghs_", "ghr_", "github_pat_", "xox", "hooks.slack", "sk-")
@@ -263,7 +276,6 @@ _REFERENCE_SUFFIXES = ("url", "uri", "path", "file", "dir", "name", "id", "type"
 _PLACEHOLDER_WORDS = ("example", "placeholder", "changeme", "change_me", "change-me", "your_",
                       "your-", "yourkey", "redacted", "dummy", "fake", "sample", "xxxx", "****",
                       "...", "<", "${", "{{", "%(")
-_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 
 
 def shannon_entropy(text: str) -> float:
@@ -296,7 +308,8 @@ def _random_looking(body: str, level: str = "alnum") -> bool:
 
 
 def _assigned_secret(text: str) -> bool:
-    for m in _ASSIGNMENT.finditer(text):
+    patterns = _patterns()
+    for m in patterns.assignment.finditer(text):
         if m.group("tail").lower().endswith(_REFERENCE_SUFFIXES):
             continue
         raw = m.group("value")
@@ -305,7 +318,7 @@ def _assigned_secret(text: str) -> bool:
             continue  # a call or a subscript: code that fetches the secret
         value = raw[1:-1] if quoted else raw
         if (len(value) < MIN_SECRET_LENGTH or any(c.isspace() for c in value) or "://" in value
-                or (not quoted and _DOTTED_NAME.fullmatch(value))
+                or (not quoted and patterns.dotted_name.fullmatch(value))
                 or not _random_looking(value)):
             continue
         if shannon_entropy(value) >= MIN_ENTROPY:
@@ -319,18 +332,19 @@ def secret_kinds(text: str, next_line: str | None = None) -> list[str]:
     lower = text.lower()
     if not any(hint in lower for hint in _HINTS):
         return []
+    patterns = _patterns()
     kinds: list[str] = []
-    header = _PRIVATE_KEY.search(text)
+    header = patterns.private_key.search(text)
     if header is not None:
         rest = text[header.end():].replace("\\n", "").strip(" \t\"'`,;+")
         shown = rest or (next_line or "").strip(" \t\"'`,;+")
         if shown and not shown.startswith("-----END") and not is_placeholder(shown):
             kinds.append("private key")
-    for kind, pattern, level in _TOKEN_KINDS:
+    for kind, pattern, level in patterns.token_kinds:
         if kind not in kinds and any(_random_looking(m.group("body"), level)
                                      for m in pattern.finditer(text)):
             kinds.append(kind)
-    if any(_random_looking(m.group("body"), "any") for m in _AWS_SECRET.finditer(text)):
+    if any(_random_looking(m.group("body"), "any") for m in patterns.aws_secret.finditer(text)):
         kinds.append("AWS secret access key")
     if not kinds and _assigned_secret(text):
         kinds.append("high-entropy value assigned to a secret-like name")
@@ -359,12 +373,10 @@ def _whole_patch(change: Change, ctx: Context) -> PatchSet | None:
     diffs are kept per Evidence and parsed only for the commits this gate
     reads, and only when a hint word appears at all (most diffs hold none).
     """
-    from unidiff.patch import PatchSet
-
     store = ctx.store
     raw: bytes | None = change.kept_patch()
     if raw is not None:  # the range's patch stream kept exactly the hinted commits
-        return PatchSet(raw.decode("utf-8", "replace")) if raw else None
+        return _parse(raw) if raw else None
     if change.commit is not None and store.batch:
         diffs = _RANGE_DIFFS.get(store)
         if diffs is None:
@@ -379,6 +391,12 @@ def _whole_patch(change: Change, ctx: Context) -> PatchSet | None:
         return None
     if raw is change.__dict__.get("diff"):
         return change.patch
+    return _parse(raw)
+
+
+def _parse(raw: bytes) -> PatchSet:
+    from unidiff.patch import PatchSet  # only for the rare patch that hints at a secret
+
     return PatchSet(raw.decode("utf-8", "replace"))
 
 
