@@ -12,7 +12,8 @@ PROBE = """
 import json, sys
 from agentops_hooks import hook
 code = hook.main(sys.argv[1:])
-heavy = sorted(m for m in ("pydantic", "click", "git", "jsonschema", "yaml") if m in sys.modules)
+heavy = sorted(m for m in ("pydantic", "click", "git", "jsonschema", "yaml", "unidiff", "dataclasses")
+               if m in sys.modules)
 print(json.dumps({"code": code, "heavy": heavy}))
 """
 
@@ -35,7 +36,7 @@ def test_pydantic_only_when_a_config_file_exists(repo: GitRepo) -> None:
     repo.write(".agentops.toml", "[learnings]\nmin_changed_lines = 5\n")
     msg = repo.message_file(agent_message())
     result = probe(repo, str(msg))
-    assert result == {"code": 1, "heavy": ["pydantic"]}
+    assert result == {"code": 1, "heavy": ["dataclasses", "pydantic"]}
 
 
 def test_quiet_flag_prints_nothing_on_pass(repo: GitRepo) -> None:

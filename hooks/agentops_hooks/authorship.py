@@ -15,8 +15,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal
+
+from agentops_hooks.record import record
 
 __all__ = [
     "AgentRules",
@@ -41,7 +42,7 @@ _BARE_EMAIL_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@record
 class Identity:
     """A git identity: the ``Name <email>`` of an author, committer or co-author."""
 
@@ -109,7 +110,7 @@ def _parse_identity(text: str) -> Identity | None:
     return Identity._parse_uncached(text)
 
 
-@dataclass(frozen=True)
+@record
 class AgentSignal:
     """One piece of evidence that an agent wrote the commit."""
 
@@ -149,7 +150,7 @@ def _trailer_key(key: str) -> str:
     return key.lower()
 
 
-@dataclass(frozen=True)
+@record
 class AgentRules:
     """Extra identities from the user's config, added to the built-in ones.
 
@@ -197,7 +198,7 @@ _Kind = Literal[
 ]
 
 
-@dataclass(frozen=True)
+@record
 class _Rule:
     agent: str
     kind: _Kind

@@ -10,7 +10,6 @@ import os
 import subprocess
 from collections.abc import Mapping
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from agentops_hooks.authorship import co_authors
 from agentops_hooks.errors import FatalError
 from agentops_hooks.git import Repo
 from agentops_hooks.git import paths_of_patch
+from agentops_hooks.record import record
 
 if TYPE_CHECKING:
     from agentops_hooks.git import ChangedPaths
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 AMEND_ENV = "AGENTOPS_AMEND"
 
 
-@dataclass(frozen=True)
+@record
 class ChangedPath:
     """One path the change touches: status A/M/D/R/C/T, and the old path of a rename."""
 

@@ -1,22 +1,23 @@
 """The project's policy: `.agentops.toml`, or `[tool.agentops]` in pyproject.toml.
 
-The model is plain dataclasses so that a repository without a config file pays
-nothing at commit time; when a file exists, pydantic validates it against the
-same dataclasses (unknown keys refused), and `schemas/config.schema.json` is
-generated from them.
+The model is plain records (see record.py) so that a repository without a
+config file pays next to nothing at commit time; when a file exists, the same
+classes become dataclasses and pydantic validates the file against them
+(unknown keys refused), and `schemas/config.schema.json` is generated from them.
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 import sys
-from dataclasses import dataclass
-from dataclasses import field
 from pathlib import Path
 from typing import Any
 from typing import Literal
 
 from agentops_hooks.errors import FatalError
+from agentops_hooks.record import as_dataclass
+from agentops_hooks.record import field
+from agentops_hooks.record import record
+from agentops_hooks.record import replace
 
 CONFIG_FILE = ".agentops.toml"
 PYPROJECT = "pyproject.toml"
@@ -41,7 +42,7 @@ class ConfigError(FatalError):
     """The config file is unreadable or says something we cannot accept."""
 
 
-@dataclass(frozen=True)
+@record
 class AgentsConfig:
     """Identities, beyond the built-in ones, that mark a change as an agent's."""
 
@@ -57,7 +58,7 @@ class AgentsConfig:
     """Trailer keys whose presence marks an agent's change."""
 
 
-@dataclass(frozen=True)
+@record
 class VerdictConfig:
     """Gate VII: an independent PASS verdict bound to the change."""
 
@@ -79,7 +80,7 @@ class VerdictConfig:
     """Judge merge commits too (against their first parent) in range checks."""
 
 
-@dataclass(frozen=True)
+@record
 class LearningsConfig:
     """Gate IX: a non-trivial change leaves a learning behind."""
 
@@ -100,7 +101,7 @@ class LearningsConfig:
     """Globs that make a path documentation."""
 
 
-@dataclass(frozen=True)
+@record
 class SuperviseConfig:
     """Gate XI: a worker stuck on a task hands it over instead of retrying."""
 
@@ -116,7 +117,7 @@ class SuperviseConfig:
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True)
+@record
 class ContextConfig:
     """Gate I: the agent-facing context stays under a token budget."""
 
@@ -136,7 +137,7 @@ class ContextConfig:
     """Agent-facing context files (globs); the learnings files and `@`-included files count too."""
 
 
-@dataclass(frozen=True)
+@record
 class TrackConfig:
     """Gate II: agent state and referenced evidence live in git."""
 
@@ -150,7 +151,7 @@ class TrackConfig:
     """Trailers whose values name files that must exist in the commit's tree (when they look like paths)."""
 
 
-@dataclass(frozen=True)
+@record
 class ScopeConfig:
     """Gate III: one agent change, one task, within size limits."""
 
@@ -166,7 +167,7 @@ class ScopeConfig:
     """Most changed (added plus removed) lines one change may have."""
 
 
-@dataclass(frozen=True)
+@record
 class PrivilegeConfig:
     """Gate IV: an agent cannot widen its own envelope, and leaks no secrets."""
 
@@ -185,7 +186,7 @@ class PrivilegeConfig:
     """Refuse added lines that look like secrets (keys, tokens, high-entropy assignments)."""
 
 
-@dataclass(frozen=True)
+@record
 class ResearchConfig:
     """Gate V: a large change rests on written-down research."""
 
@@ -197,7 +198,7 @@ class ResearchConfig:
     """A change with more changed lines than this needs a Research trailer."""
 
 
-@dataclass(frozen=True)
+@record
 class IsolateConfig:
     """Gate VI: agents work on their own branches and paths."""
 
@@ -211,7 +212,7 @@ class IsolateConfig:
     """Worker (Agent session or author email) -> the path globs it may change."""
 
 
-@dataclass(frozen=True)
+@record
 class KnowledgeConfig:
     """Gate X: learnings are well formed, unique, reachable and fresh."""
 
@@ -230,7 +231,7 @@ MetricFormat = Literal[
 ]
 
 
-@dataclass(frozen=True)
+@record
 class MetricConfig:
     """One ratcheted metric: where its number comes from, and which way is better."""
 
@@ -254,7 +255,7 @@ class MetricConfig:
     """Seconds a command may run before it is stopped (and the metric fails)."""
 
 
-@dataclass(frozen=True)
+@record
 class RatchetConfig:
     """Factor VIII: metrics may not get worse than the baseline recorded in notes."""
 
@@ -267,7 +268,7 @@ class RatchetConfig:
     severity: Severity = "error"
 
 
-@dataclass(frozen=True)
+@record
 class Config:
     """Everything `.agentops.toml` can say."""
 
@@ -351,7 +352,7 @@ def validate(table: dict[str, Any], *, where: str, prefix: str = "") -> Config:
     from pydantic import ValidationError
 
     try:
-        config = TypeAdapter(Config).validate_python(table, strict=False)
+        config = TypeAdapter(_model()).validate_python(table, strict=False)
     except ValidationError as e:
         raise ConfigError(_describe(e, where, prefix)) from None
     if "source" in table:
@@ -401,7 +402,16 @@ def validate(table: dict[str, Any], *, where: str, prefix: str = "") -> Config:
         except re.error as e:
             raise ConfigError(f"{where}: {prefix}scope.task_pattern: not a valid regular "
                               f"expression: {e}") from None
-    return dataclasses.replace(config, gates=gates, source=where)
+    return replace(config, gates=gates, source=where)
+
+
+def _model() -> type[Config]:
+    """Config and every class it holds, as the dataclasses pydantic reads."""
+    for section in (AgentsConfig, VerdictConfig, LearningsConfig, SuperviseConfig, ContextConfig,
+                    TrackConfig, ScopeConfig, PrivilegeConfig, ResearchConfig, IsolateConfig,
+                    KnowledgeConfig, MetricConfig, RatchetConfig, Config):
+        as_dataclass(section)
+    return Config
 
 
 def gates_for_phase(phase: str) -> tuple[str, ...]:
@@ -509,10 +519,11 @@ def json_schema() -> dict[str, Any]:
 
 
 def schema_of(model: type, file_name: str, title: str) -> dict[str, Any]:
-    """A JSON Schema generated by pydantic from one of our dataclasses."""
+    """A JSON Schema generated by pydantic from one of our models."""
     from pydantic import TypeAdapter
 
-    schema: dict[str, Any] = TypeAdapter(model).json_schema(mode="validation")
+    schema: dict[str, Any] = TypeAdapter(_model() if model is Config else model).json_schema(
+        mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://agentops-hooks.dev/schemas/{file_name}"
     schema["title"] = title

@@ -1,10 +1,10 @@
 """What a gate says about a change: one Finding per broken rule."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from agentops_hooks.record import record
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     """A refused rule: which factor, which rule, what is wrong, and the fix."""
 

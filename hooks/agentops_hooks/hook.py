@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from collections.abc import Sequence
-from dataclasses import dataclass
-from dataclasses import field
+from pathlib import Path
 
 from agentops_hooks import config as config_file
 from agentops_hooks import gates as gate_runner
@@ -20,6 +18,8 @@ from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
 from agentops_hooks.errors import FatalError
 from agentops_hooks.findings import refusing
+from agentops_hooks.record import field
+from agentops_hooks.record import record
 
 
 USAGE = "usage: agentops-hook [--gate GATE]... [--quiet] [--amend] [--push | --record | --any-stage] [MSGFILE...]"
@@ -49,7 +49,7 @@ class UsageError(Exception):
     """The hook's arguments are wrong."""
 
 
-@dataclass
+@record(frozen=False)
 class HookArgs:
     """What `agentops-hook` was asked to do."""
 

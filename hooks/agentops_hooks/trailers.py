@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from agentops_hooks.record import record
 
 # git's sane_ctype: isspace is exactly these four; isalnum is ASCII only.
 _SPACE = frozenset(" \t\n\r")
@@ -22,7 +23,7 @@ _GIT_GENERATED_PREFIXES = ("Signed-off-by: ", "(cherry picked from commit ")
 _CUT_LINE = "------------------------ >8 ------------------------\n"
 
 
-@dataclass(frozen=True)
+@record
 class TrailerSyntax:
     """The repository settings that change how git reads trailers."""
 
@@ -61,7 +62,7 @@ _TRAILER_ITEM_VARS = frozenset(
 DEFAULT_SYNTAX = TrailerSyntax()
 
 
-@dataclass(frozen=True)
+@record
 class TrailerBlock:
     """Where the trailer block sits in a message, and what it holds."""
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from dataclasses import replace
 from functools import lru_cache
 
 from agentops_hooks.authorship import Identity
+from agentops_hooks.record import record
+from agentops_hooks.record import replace
 
 STATUSES = ("PASS", "FAIL", "NOT_PROVEN")
 VERDICT_KEY = "Verdict"
@@ -21,7 +21,7 @@ class VerdictSyntaxError(ValueError):
     """A Verdict trailer we cannot read; the message says which part."""
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """A judge's statement about one patch."""
 
@@ -120,7 +120,7 @@ AGENT_KEY = "Agent"
 ESCALATED_KEY = "Escalated-To"
 
 
-@dataclass(frozen=True)
+@record
 class TrailerVerdict:
     """A Verdict trailer with the Verdict-Evidence and Verdict-Signature that follow it."""
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from collections.abc import Sequence
-from pathlib import Path
-from dataclasses import dataclass
-from dataclasses import replace
 from functools import cached_property
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from pathlib import Path
 from typing import Any
+from typing import TYPE_CHECKING
 
 from agentops_hooks.authorship import AgentRules
 from agentops_hooks.authorship import AgentSignal
 from agentops_hooks.authorship import detect_agent
+from agentops_hooks.record import record
+from agentops_hooks.record import replace
 from agentops_hooks.refs import VERDICTS_REF
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ class Evidence:
         return self._signers[key]
 
 
-@dataclass
+@record(frozen=False)
 class Context:
     """What a gate may consult besides the change: the policy, who wrote it, the evidence."""
 

@@ -11,7 +11,6 @@ A secret is reported by file, line and kind, never by its text.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from collections import Counter
@@ -25,6 +24,7 @@ from agentops_hooks.findings import Finding
 from agentops_hooks.gates.verdict import candidates
 from agentops_hooks.gates.verdict import judge_allowed
 from agentops_hooks.gates.verdict import signature_problem
+from agentops_hooks.record import replace
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -140,7 +140,7 @@ def is_human_judge(email: str, human_judges: Sequence[str], config: VerdictConfi
 
 @lru_cache(maxsize=8)
 def _as_judges(config: VerdictConfig, judges: tuple[str, ...]) -> VerdictConfig:
-    return dataclasses.replace(config, judges=judges)
+    return replace(config, judges=judges)
 
 
 def _people(change: Change, config: VerdictConfig) -> set[str]:

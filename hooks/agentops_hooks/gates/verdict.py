@@ -7,13 +7,13 @@ refuses, so two verdicts that disagree refuse.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 from agentops_hooks import verdicts
 from agentops_hooks.authorship import Identity
 from agentops_hooks.findings import Finding
+from agentops_hooks.record import record
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
@@ -57,7 +57,7 @@ def judge_allowed(judge: Identity, config: VerdictConfig) -> bool:
     return False
 
 
-@dataclass(frozen=True)
+@record
 class Candidate:
     """A verdict offered for this change, from a trailer or from the notes."""
 
