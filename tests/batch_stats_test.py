@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
 from agentops_hooks.change import load_commits
+from agentops_hooks.git import PatchStream
 from agentops_hooks.git import Repo
 from agentops_hooks.git import c_unquote
 from conftest import GitRepo
@@ -189,3 +190,31 @@ def test_any_path_names(tmp_path_factory: pytest.TempPathFactory, names: list[st
     assert as_tuples(staged) == name_status(r, "diff-index", "--cached", "HEAD")
     r.git("commit", "-q", "-m", "change")
     assert_batch_agrees_with_git(r, ["HEAD"])
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 41, 100, 4096])
+def test_the_stream_reads_the_same_whatever_its_chunks(repo: GitRepo, chunk_size: int) -> None:
+    """The patch stream arrives in chunks that cut commits (and their id lines) anywhere."""
+    body = "".join(f"line {i}\n" for i in range(30))
+    repo.stage("a.txt", body)
+    repo.commit("root")
+    repo.commit("empty", "--allow-empty")
+    repo.stage("a.txt", body.replace("line 7\n", "line seven\n"))
+    repo.stage("conf.py", 'api_token = "not a real one"\n')
+    repo.commit("hinted")
+    repo.git("mv", "a.txt", "b c.txt")
+    repo.commit("renamed")
+    repo.commit("empty again", "--allow-empty")
+    r = Repo(repo.root)
+    listed = [line.split() for line in repo.out("rev-list", "--parents", "HEAD").splitlines()]
+    pairs = [(ids[0], ids[1] if len(ids) > 1 else None) for ids in listed]
+    whole = PatchStream([c for c, _ in pairs], (b"token",))
+    expected_ids = r.patch_ids(pairs, whole)
+    cut = PatchStream([c for c, _ in pairs], (b"token",), chunk_size=chunk_size)
+    assert r.patch_ids(pairs, cut) == expected_ids == r.patch_ids(pairs)  # the tee changes no patch-id
+    assert (cut.counts, cut.paths, cut.kept) == (whole.counts, whole.paths, whole.kept)
+    hinted = repo.out("rev-parse", "HEAD~2")
+    assert list(cut.kept) == [hinted] and cut.kept[hinted].startswith(b"diff --git ")
+    assert cut.counts[hinted] == 3 and cut.paths[repo.out("rev-parse", "HEAD~1")] == [
+        ("R", "b c.txt", "a.txt")]
+    assert cut.counts[repo.head()] == 0 and cut.paths[repo.head()] == []

@@ -18,13 +18,15 @@ from agentops_hooks import trailers as trailer_format
 from agentops_hooks.authorship import Identity
 from agentops_hooks.authorship import co_authors
 from agentops_hooks.errors import FatalError
+from agentops_hooks.git import PatchStream
 from agentops_hooks.git import Repo
 from agentops_hooks.git import paths_of_patch
 from agentops_hooks.record import record
 
 if TYPE_CHECKING:
-    from agentops_hooks.git import ChangedPaths
     from unidiff.patch import PatchSet
+
+    from agentops_hooks.git import ChangedPaths
 
 AMEND_ENV = "AGENTOPS_AMEND"
 
@@ -116,13 +118,13 @@ class Change:
         batch = self._batch
         if batch is None or not batch.keep_words:
             return None
-        batch.fill("patch_id")
+        batch.fill(self, "patch_id")
         return batch.kept.get(self.commit or "", b"")
 
     def _from_batch(self, name: str) -> bool:
         """Did a batch load (see load_commits) fill this attribute in?"""
         if self._batch is not None:
-            self._batch.fill(name)
+            self._batch.fill(self, name)
         return name in self.__dict__
 
     @cached_property
@@ -337,10 +339,11 @@ def matches_pathspecs(path: str, pathspecs: Sequence[str]) -> bool:
 class _BatchDiffs:
     """Patch-ids (and line counts) of many commits, computed by git in the background.
 
-    The git pipeline runs while Python reads messages and authors; a change
-    that needs its patch-id waits for the whole batch, once. With `stats`,
-    the patches pass through Python on their way to patch-id, which counts
-    their changed lines and names their changed paths from the same bytes.
+    The git pipeline runs while Python reads messages and authors. With
+    `stats`, the patches pass through Python on their way to patch-id (see
+    git.PatchStream), which reads their changed lines and paths on the way,
+    and a change waits only until the stream has passed it; without, a
+    change that needs its patch-id waits for the whole batch, once.
     """
 
     def __init__(
@@ -350,51 +353,52 @@ class _BatchDiffs:
         import threading
 
         self.repo = repo
-        self.changes: Sequence[CommitChange] = ()
-        self.stats = stats
-        self.keep_words = keep_words if stats else ()
-        self.kept: dict[str, bytes] = {}
-        """Patches of the commits whose text holds one of keep_words (as diff-tree printed them)."""
         self.pairs = list(pairs)
+        self.keep_words = keep_words if stats else ()
+        self.stream = PatchStream([c for c, _ in self.pairs], self.keep_words) if stats else None
         self.error: BaseException | None = None
         self.ids: dict[str, str] = {}
-        self.counts: dict[str, int] = {}
-        self.paths: dict[str, ChangedPaths] = {}
-        self.done = False
-        self.have_paths = False
+        self.paths: dict[str, ChangedPaths] | None = None
         self.thread = threading.Thread(target=self._work, daemon=True)
         self.thread.start()
 
+    @property
+    def kept(self) -> dict[str, bytes]:
+        """Patches of the commits whose text holds one of keep_words."""
+        return self.stream.kept if self.stream is not None else {}
+
     def _work(self) -> None:
         try:
-            keep = (self.kept, self.keep_words) if self.keep_words else None
-            if self.stats:
-                self.ids = self.repo.patch_ids(self.pairs, self.counts, keep, self.paths)
-            else:
-                self.ids = self.repo.patch_ids(self.pairs)
+            self.ids = self.repo.patch_ids(self.pairs, self.stream)
         except BaseException as e:  # re-raised in the thread that waits
             self.error = e
+        finally:
+            if self.stream is not None:
+                self.stream.finish(self.error)
 
-    def fill(self, name: str) -> None:
-        """Put `name` (patch_id, changed_lines, paths) on every change of the batch."""
-        if not self.done:
+    def fill(self, change: Change, name: str) -> None:
+        """Put `name` (patch_id, changed_lines, paths) on the change, once git has it."""
+        commit = change.commit or ""
+        known = change.__dict__
+        stream = self.stream
+        if stream is not None:
+            stream.wait(commit)
+            known.setdefault("patch_id", stream.ids.get(commit, self.repo.empty_patch_id))
+            known.setdefault("changed_lines", stream.counts.get(commit, 0))
+            paths = stream.paths.get(commit, [])
+        else:
             self.thread.join()
             if self.error is not None:
                 raise self.error
-            for change in self.changes:
-                change.__dict__["patch_id"] = self.ids[change.commit or ""]
-                if self.stats:
-                    change.__dict__["changed_lines"] = self.counts.get(change.commit or "", 0)
-            self.done = True
-        if name == "paths" and not self.have_paths:
-            if not self.stats:
+            known.setdefault("patch_id", self.ids[commit])
+            if name != "paths":
+                return
+            if self.paths is None:
                 found = zip((c for c, _ in self.pairs), self.repo.diff_stats(self.pairs))
-                self.paths = {commit: paths for commit, (paths, _) in found}
-            # By commit id: callers may reorder the list they were given.
-            for change in self.changes:
-                paths = self.paths.get(change.commit or "", [])
-                change.__dict__["paths"] = [ChangedPath(st, p, o) for st, p, o in paths]
-            self.have_paths = True
+                self.paths = {c: paths for c, (paths, _) in found}
+            paths = self.paths.get(commit, [])
+        if name == "paths" and "paths" not in known:
+            known["paths"] = [ChangedPath(st, p, o) for st, p, o in paths]
 
 
 def load_commits(
@@ -403,9 +407,9 @@ def load_commits(
     """Every commit `git rev-list REVS` names, newest first, in a constant number of git processes.
 
     Messages and identities come from one `cat-file --batch`; patch-ids
-    from one `diff-tree --stdin | patch-id` pipeline and, with `stats`, the
-    changed paths and line counts from one `diff-tree --stdin --raw
-    --numstat`, both started at once and waited for on first use.
+    (and, with `stats`, changed paths and line counts) from one `diff-tree
+    --stdin | patch-id` pipeline started at once, oldest commit first, and
+    waited for on first use.
     """
     if repo.is_shallow():
         commits = repo.rev_list(*revs)
@@ -415,18 +419,18 @@ def load_commits(
         # its patch-id later raises the error that says how to fetch more.
         present = repo.read_blobs(sorted({c.base for c in changes if c.base}))
         readable = [c for c in changes if c.base is None or c.base in present]
-        batch = _BatchDiffs(repo, [(c.commit or "", c.base) for c in readable], stats, keep_words)
+        batch = _BatchDiffs(repo, [(c.commit or "", c.base) for c in reversed(readable)], stats,
+                            keep_words)
     else:
         # rev-list names the parents, so git starts on the patches while we
         # read the messages.
         listed = [line.split() for line in repo.git("rev-list", "--parents", *revs, "--")
                   .decode().splitlines() if line]
-        batch = _BatchDiffs(repo, [(ids[0], ids[1] if len(ids) > 1 else None) for ids in listed],
-                            stats, keep_words)
+        batch = _BatchDiffs(repo, [(ids[0], ids[1] if len(ids) > 1 else None)
+                                   for ids in reversed(listed)], stats, keep_words)
         commits = [ids[0] for ids in listed]
         objects = repo.read_blobs(commits)
         changes = readable = [CommitChange(repo, c, objects[c]) for c in commits]
-    batch.changes = readable
     for change in readable:
         change._batch = batch
     return changes

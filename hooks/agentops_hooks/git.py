@@ -354,31 +354,29 @@ class Repo:
         return out.decode().split()
 
     def patch_ids(
-        self, pairs: Sequence[tuple[str, str | None]], counts: dict[str, int] | None = None,
-        keep: tuple[dict[str, bytes], tuple[bytes, ...]] | None = None,
-        paths: dict[str, ChangedPaths] | None = None,
+        self, pairs: Sequence[tuple[str, str | None]], stream: PatchStream | None = None,
     ) -> dict[str, str]:
         """Patch-ids of many commits (each against the given parent) in one pipeline.
 
         `git diff-tree --stdin | git patch-id --verbatim`: two processes for
         any number of commits; a commit with an empty diff gets the hash of
-        no bytes, as `patch_id` gives it. With `counts`, the patch passes
-        through us on its way to patch-id and counts[commit] gets its added
-        plus removed lines, and paths[commit] its changed paths (as `diff-tree
-        --raw` names them): the diff is computed once for all of them.
+        no bytes, as `patch_id` gives it. With `stream`, the patches pass
+        through us on their way to patch-id and `stream` reads each commit's
+        changed paths and line count from them: the diff is computed once for all.
         """
         if not pairs:
             return {}
         import threading
 
         lines = "".join(f"{c} {p}\n" if p else f"{c}\n" for c, p in pairs).encode()
+        extra = ("--raw", "--always") if stream is not None else ()
         diff = subprocess.Popen(
-            ("git", *_PINNED_CONFIG, "diff-tree", "--stdin", "--root", *PINNED_DIFF),
+            ("git", *_PINNED_CONFIG, "diff-tree", "--stdin", "--root", *PINNED_DIFF, *extra),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=self.cwd, env=scrubbed_env(),
         )
         assert diff.stdin is not None and diff.stdout is not None
-        if counts is None and paths is None:
+        if stream is None:
             pid = subprocess.Popen(
                 ("git", "patch-id", "--verbatim"), stdin=diff.stdout, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, cwd=self.cwd, env=scrubbed_env(),
@@ -395,14 +393,13 @@ class Repo:
             )
             feeder = threading.Thread(target=_feed, args=(diff.stdin, lines))
             feeder.start()
-            collected: dict[str, bytes] = {}
-            reader = threading.Thread(target=_collect, args=(pid, collected))
+            assert pid.stdin is not None and pid.stdout is not None and pid.stderr is not None
+            reader = threading.Thread(target=stream.read_ids, args=(pid.stdout,))
             reader.start()
-            assert pid.stdin is not None
-            _tee_counts(diff.stdout, pid.stdin, {} if counts is None else counts, keep, paths)
+            stream.tee(diff.stdout, pid.stdin)
             reader.join()
             feeder.join()
-            out, err = collected.get("out", b""), collected.get("err", b"")
+            out, err = b"", pid.stderr.read()
             pid.wait()
         diff_err = diff.stderr.read() if diff.stderr else b""
         if diff.wait() != 0 or pid.returncode != 0:
@@ -411,6 +408,8 @@ class Repo:
                 require_version()
             raise GitError(message or "git diff-tree | git patch-id failed")
         result = {c: self.empty_patch_id for c, _ in pairs}
+        if stream is not None:
+            result.update(stream.ids)
         for line in out.decode().splitlines():
             patch, _, commit = line.partition(" ")
             if commit in result:
@@ -542,78 +541,43 @@ def _is_oid(text: str) -> bool:
     return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
 
 
-_PATCH_LINE = re.compile(
-    rb"^(?:([0-9a-f]{40}|[0-9a-f]{64})|@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@"
-    rb"|diff --git ([^\n]*)|(n)ew file mode|(d)eleted file mode|rename (from|to) ([^\n]*))[^\n]*$",
-    re.MULTILINE,
-)
-"""The lines of diff-tree --stdin -p output that say which commit, hunk or file
-follows. Content lines start with a space, `+`, `-` or `\\`, so none of them
-can look like one of these."""
-
 ChangedPaths = list[tuple[str, str, str | None]]
 """(status letter, path, old path for a rename), as `diff-tree --raw` says them."""
 
+_FILE_HEADER = re.compile(
+    rb"^(?:diff --git ([^\n]*)|(n)ew file mode|(d)eleted file mode|rename (from|to) ([^\n]*))",
+    re.MULTILINE,
+)
+"""A patch's per-file header lines. Content lines start with a space, `+`, `-`
+or `\\`, so none of them can look like one of these."""
 
-def scan_patches(data: bytes, counts: dict[str, int], paths: dict[str, ChangedPaths] | None = None) -> None:
-    """Each commit's added+removed lines (and, with `paths`, its changed paths)
-    from diff-tree --stdin -p output: what `--numstat` and `--raw` would say,
-    without a second diff of the same commits.
 
-    A hunk `@@ -a,b +c,d @@` spans b old and d new lines, its context lines
-    (those starting with a space) being counted in both: so it changes
-    b + d - 2 * context lines. Counting spaces at line starts is done by C.
+def paths_of_patch(patch: bytes) -> ChangedPaths:
+    """The changed paths of one pinned patch, as `--name-status` names them.
+
     A file's status comes from its extended header lines: `new file mode`
     (A), `deleted file mode` (D), `rename from/to` (R), else M; a type change,
     which a patch shows as a deletion then an addition of one path, is T.
     """
-    current: str | None = None
-    files: ChangedPaths | None = None
-    hunk: tuple[int, int, int] | None = None  # (old, new, body start)
-    for m in _PATCH_LINE.finditer(data):
-        if hunk is not None and current is not None:
-            old, new, start = hunk
-            context = (b"\n" + data[start:m.start()]).count(b"\n ")
-            counts[current] = counts.get(current, 0) + old + new - 2 * context
-            hunk = None
-        commit, old_lines, new_lines, header, added, deleted, side, name = m.groups()
-        if commit:
-            current = commit.decode()
-            counts.setdefault(current, 0)
-            if paths is not None:
-                files = paths.setdefault(current, [])
-        elif header is not None:
-            if files is not None:
-                files.append(("M", _header_path(header), None))
+    files: ChangedPaths = []
+    for m in _FILE_HEADER.finditer(patch):
+        header, added, deleted, side, name = m.groups()
+        if header is not None:
+            files.append(("M", _header_path(header), None))
+        elif not files:
+            continue
         elif added or deleted:
-            if files:
-                status, path, _ = files[-1]
-                if added and len(files) > 1 and files[-2] == ("D", path, None):
-                    files.pop()
-                    files[-1] = ("T", path, None)
-                else:
-                    files[-1] = ("A" if added else "D", path, None)
-        elif side is not None:
-            if files:
-                status, path, old_path = files[-1]
-                named = c_unquote(name)
-                files[-1] = ("R", named, old_path) if side == b"to" else ("R", path, named)
+            path = files[-1][1]
+            if added and len(files) > 1 and files[-2] == ("D", path, None):
+                files.pop()
+                files[-1] = ("T", path, None)
+            else:
+                files[-1] = ("A" if added else "D", path, None)
         else:
-            old = int(old_lines) if old_lines is not None else 1
-            new = int(new_lines) if new_lines is not None else 1
-            hunk = (old, new, m.end() + 1)
-    if hunk is not None and current is not None:
-        old, new, start = hunk
-        context = (b"\n" + data[start:]).count(b"\n ")
-        counts[current] = counts.get(current, 0) + old + new - 2 * context
-
-
-def paths_of_patch(patch: bytes) -> ChangedPaths:
-    """The changed paths of one pinned patch, as `--name-status` names them."""
-    found: dict[str, ChangedPaths] = {}
-    # diff-tree starts a commit's patch with the commit's id; diff-index does not.
-    scan_patches(b"0" * 40 + b"\n" + patch, {}, found)
-    return [entry for entries in found.values() for entry in entries]
+            _, path, old_path = files[-1]
+            named = c_unquote(name)
+            files[-1] = ("R", named, old_path) if side == b"to" else ("R", path, named)
+    return files
 
 
 def _header_path(header: bytes) -> str:
@@ -653,61 +617,158 @@ def c_unquote(text: bytes) -> str:
     return bytes(out).decode("utf-8", "surrogateescape")
 
 
-_COMMIT_LINE = re.compile(rb"^(?:[0-9a-f]{40}|[0-9a-f]{64})$", re.MULTILINE)
+_HUNK_HEADER = re.compile(rb"\n@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 
 
-def _tee_counts(
-    source: IO[bytes], sink: IO[bytes], counts: dict[str, int],
-    keep: tuple[dict[str, bytes], tuple[bytes, ...]] | None = None,
-    paths: dict[str, ChangedPaths] | None = None,
-) -> None:
-    """Copy diff-tree's output to patch-id, counting each commit's changed lines
-    (and, with `paths`, naming its changed paths).
+class PatchStream:
+    """What the range's patch stream says of each commit besides its patch-id.
 
-    Only whole commits are counted: the part after the last commit line of a
-    chunk waits for the next chunk. With `keep` = (store, words), the patch of
-    every commit whose text holds one of the (lower-case) words is kept too.
+    diff-tree runs with `--raw --always`, so every commit's part starts with
+    its id and its `--raw` lines (which patch-id skips, as it skips anything
+    before a commit's first `diff` line). On the way to patch-id each part
+    gives the commit's changed paths (from the raw lines, exactly as git names
+    them), its added+removed lines (a hunk `@@ -a,b +c,d @@` spans b old and
+    d new lines, context lines counted in both: b + d - 2 * context lines,
+    the context lines counted by C), and, when it holds one of `keep_words`
+    (lower case), its patch text.
+
+    What is known of a commit is known as soon as the stream has passed it:
+    `wait(commit)` returns then, so the gates can judge the first commits
+    while git still diffs the last ones.
     """
-    carry = b""
-    try:
+
+    def __init__(self, commits: Sequence[str], keep_words: Sequence[bytes] = (),
+                 chunk_size: int = 1 << 20) -> None:
+        import threading
+
+        self.commits = commits
+        self.chunk_size = chunk_size
+        self.ids: dict[str, str] = {}
+        """Patch-ids patch-id printed; a commit without one has an empty diff."""
+        self.counts: dict[str, int] = {}
+        self.paths: dict[str, ChangedPaths] = {}
+        self.kept: dict[str, bytes] = {}
+        self._hint = (re.compile(b"|".join(re.escape(w) for w in keep_words))
+                      if keep_words else None)
+        self._order = {c: i for i, c in enumerate(commits)}
+        self._read_upto = -1  # every part up to this index was read
+        self._named_upto = -1  # patch-id has printed every id up to this index
+        self._finished = False
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+
+    def wait(self, commit: str) -> None:
+        """Until what the stream says of `commit` is known; raises the pipeline's error."""
+        index = self._order[commit]
+        with self._changed:
+            while not self._finished and (index > self._read_upto or index > self._named_upto):
+                self._changed.wait()
+            if self._error is not None:
+                raise self._error
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """The pipeline is over: everything is known, or `error` says why not."""
+        with self._changed:
+            self._finished = True
+            self._error = error
+            self._changed.notify_all()
+
+    def read_ids(self, out: IO[bytes]) -> None:
+        """Read patch-id's `PATCH-ID COMMIT` lines as they come. They come in
+        stream order and a commit with an empty diff gets none, so an id names
+        every commit before it too."""
+        read = getattr(out, "read1", out.read)
+        carry = b""
         while True:
-            chunk = source.read(1 << 20)
+            chunk = read(1 << 16)
+            lines = (carry + chunk).split(b"\n")
+            carry = lines.pop() if chunk else b""
+            named = self._named_upto
+            for line in lines:
+                patch, _, commit = line.decode().partition(" ")
+                index = self._order.get(commit)
+                if index is not None:
+                    self.ids[commit] = patch
+                    named = max(named, index)
+            with self._changed:
+                self._named_upto = named
+                self._changed.notify_all()
             if not chunk:
-                scan_patches(carry, counts, paths)
-                _keep_patches(carry, keep)
-                break
-            sink.write(chunk)
-            data = carry + chunk
-            last = None
-            for last in _COMMIT_LINE.finditer(data):
-                pass
-            cut = last.start() if last is not None and last.start() > 0 else 0
-            scan_patches(data[:cut], counts, paths)
-            _keep_patches(data[:cut], keep)
-            carry = data[cut:]
-    finally:
-        sink.close()
+                return
+
+    def tee(self, source: IO[bytes], sink: IO[bytes]) -> None:
+        """Copy `source` to `sink`, reading each commit's part as it completes."""
+        ids = [c.encode() for c in self.commits]
+        buf = b""
+        k = 0  # the commit whose part starts buf (its id line first)
+        searched = 0  # where the search for the next id line may resume
+        read = getattr(source, "read1", source.read)  # what has come, not a full chunk
+        try:
+            while True:
+                chunk = read(self.chunk_size)
+                if chunk:
+                    sink.write(chunk)
+                    buf += chunk
+                parts: list[tuple[int, int, int]] = []  # (commit index, start, end) in buf
+                start = 0
+                while k + 1 < len(ids):
+                    mark = b"\n" + ids[k + 1] + b"\n"
+                    at = buf.find(mark, max(start, searched))
+                    if at < 0:
+                        searched = max(start, len(buf) - len(mark))
+                        break
+                    parts.append((k, start, at + 1))
+                    start = at + 1
+                    searched = start
+                    k += 1
+                if not chunk and k < len(ids) and buf[start:]:
+                    parts.append((k, start, len(buf)))
+                    start = len(buf)
+                self._read_parts(buf, parts)
+                if parts:
+                    with self._changed:
+                        self._read_upto = parts[-1][0]
+                        self._changed.notify_all()
+                buf = buf[start:]
+                searched -= start
+                if not chunk:
+                    break
+        finally:
+            sink.close()
+
+    def _read_parts(self, buf: bytes, parts: list[tuple[int, int, int]]) -> None:
+        if not parts:
+            return
+        hint = self._hint
+        hinted = hint is not None and hint.search(buf[parts[0][1]:parts[-1][2]].lower()) is not None
+        commits, counts, paths = self.commits, self.counts, self.paths
+        hunks = _HUNK_HEADER.findall
+        for k, start, end in parts:
+            commit = commits[k]
+            body = buf.index(b"\n", start) + 1  # after the id line
+            files: ChangedPaths = []
+            while buf.startswith(b":", body, end):
+                line_end = buf.index(b"\n", body)
+                files.append(_raw_entry(buf[body:line_end]))
+                body = line_end + 1
+            paths[commit] = files
+            changed = 0
+            for old, new in hunks(buf, body, end):
+                changed += (int(old) if old else 1) + (int(new) if new else 1)
+            counts[commit] = changed - 2 * buf.count(b"\n ", body - 1, end)
+            if hinted and hint is not None and hint.search(buf[start:end].lower()) is not None:
+                patch = buf.find(b"diff --git ", body, end)
+                self.kept[commit] = buf[patch:end] if patch >= 0 else b""
 
 
-def _keep_patches(data: bytes, keep: tuple[dict[str, bytes], tuple[bytes, ...]] | None) -> None:
-    if keep is None or not data:
-        return
-    store, words = keep
-    lowered = data.lower()
-    if not any(w in lowered for w in words):
-        return
-    starts = [m.start() for m in _COMMIT_LINE.finditer(data)] + [len(data)]
-    for start, end in zip(starts, starts[1:]):
-        part = lowered[start:end]
-        if any(w in part for w in words):
-            nl = data.index(b"\n", start)
-            store[data[start:nl].decode()] = data[nl + 1:end]
-
-
-def _collect(proc: subprocess.Popen[bytes], into: dict[str, bytes]) -> None:
-    assert proc.stdout is not None and proc.stderr is not None
-    into["out"] = proc.stdout.read()
-    into["err"] = proc.stderr.read()
+def _raw_entry(line: bytes) -> tuple[str, str, str | None]:
+    """(status, path, old path) of one `--raw` line: `:mode mode oid oid STATUS\tpath[\tpath]`."""
+    meta, _, names = line.partition(b"\t")
+    status = meta.rpartition(b" ")[2][:1].decode()
+    if status in ("R", "C"):
+        old, _, new = names.partition(b"\t")
+        return status, c_unquote(new), c_unquote(old)
+    return status, c_unquote(names), None
 
 
 def _feed(stream: object, data: bytes) -> None:

@@ -9,6 +9,7 @@ rare run that needs one (pydantic validating a config file).
 """
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import TypeVar
@@ -94,8 +95,10 @@ def _build(cls: type[T], frozen: bool) -> type[T]:
     exec(source, namespace)  # noqa: S102 - our own generated code, as dataclasses does
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
+    compared = [name for name, spec in specs.items() if spec.compare]
     methods: dict[str, Any] = {
         "__init__": init, "__record_fields__": specs, "__record_frozen__": frozen,
+        "__record_key__": attrgetter(*compared) if len(compared) > 1 else _one_key(compared),
         "__repr__": _repr, "__eq__": _eq,
     }
     if frozen:
@@ -107,9 +110,12 @@ def _build(cls: type[T], frozen: bool) -> type[T]:
     return cls
 
 
-def _key(obj: Any) -> tuple[Any, ...]:
-    values = obj.__dict__
-    return tuple(values[n] for n, spec in obj.__record_fields__.items() if spec.compare)
+def _one_key(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """The key of a record with one compared field or none, a tuple as attrgetter's are."""
+    if not names:
+        return lambda obj: ()
+    get = attrgetter(names[0])
+    return lambda obj: (get(obj),)
 
 
 def _repr(self: Any) -> str:
@@ -120,12 +126,13 @@ def _repr(self: Any) -> str:
 
 def _eq(self: Any, other: Any) -> Any:
     if other.__class__ is self.__class__:
-        return _key(self) == _key(other)
+        key = self.__record_key__
+        return key(self) == key(other)
     return NotImplemented
 
 
 def _hash(self: Any) -> int:
-    return hash(_key(self))
+    return hash(self.__record_key__(self))
 
 
 def _refuse_set(self: Any, name: str, value: Any) -> None:
