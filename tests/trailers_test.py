@@ -228,3 +228,34 @@ def test_add_trailer_refuses_what_git_would_not_read_back(
     with pytest.raises(FatalError):
         add_trailers_to_file(Repo(), path, [(key, value)])
     assert path.read_text() == "subject\n"
+
+
+_trailer_line = st.builds(lambda k, v, sep: f"{k}{sep}{v}", _keys, _values,
+                          st.sampled_from([":", ": ", "="]))
+
+
+@st.composite
+def plain_messages(draw: st.DrawFn) -> str:
+    """Messages near the common shape (title, body, a paragraph of trailers), with
+    the lines that make git read them otherwise mixed in now and then."""
+    odd = draw(st.integers(0, 3)) == 0  # a quarter of them hold an odd line somewhere
+    title = draw(_line if odd else _values.filter(lambda v: v.strip(" \t") != ""))
+    body = draw(st.lists(_line if odd else _values, max_size=3))
+    block = draw(st.lists(st.one_of(_trailer_line, _line) if odd else _trailer_line,
+                          min_size=1, max_size=5))
+    parts = [title, "", *body, "", *block] if body else [title, "", *block]
+    return "\n".join(parts) + draw(st.sampled_from(["", "\n", "\n\n", "\n  \n"]))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(plain_messages(), messages()))
+def test_the_short_way_reads_as_the_long_way(message: str) -> None:
+    """parse() takes a short way for the common shape; it must read what git's rules read."""
+    assert trailers.parse(message) == list(trailers.find_block(message).trailers)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plain_messages())
+def test_plain_messages_agree_with_git(message: str) -> None:
+    assume(not oracle_loops_forever(message))
+    assert ours(message) == oracle(message)

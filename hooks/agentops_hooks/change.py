@@ -10,7 +10,6 @@ import os
 import subprocess
 from collections.abc import Mapping
 from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ from agentops_hooks.errors import FatalError
 from agentops_hooks.git import PatchStream
 from agentops_hooks.git import Repo
 from agentops_hooks.git import paths_of_patch
+from agentops_hooks.record import cached_property
 from agentops_hooks.record import record
 
 if TYPE_CHECKING:
@@ -383,8 +383,10 @@ class _BatchDiffs:
         stream = self.stream
         if stream is not None:
             stream.wait(commit)
-            known.setdefault("patch_id", stream.ids.get(commit, self.repo.empty_patch_id))
-            known.setdefault("changed_lines", stream.counts.get(commit, 0))
+            if "patch_id" not in known:
+                known["patch_id"] = stream.ids.get(commit) or self.repo.empty_patch_id
+            if "changed_lines" not in known:
+                known["changed_lines"] = stream.counts.get(commit, 0)
             paths = stream.paths.get(commit, [])
         else:
             self.thread.join()

@@ -25,10 +25,6 @@ from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
 from agentops_hooks.errors import FatalError
 from agentops_hooks.findings import refusing
-from agentops_hooks.messages import add_trailers
-from agentops_hooks.messages import add_trailers_to_file
-from agentops_hooks.messages import check_trailer
-from agentops_hooks.messages import write_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -212,12 +208,14 @@ def verdict(
     Every verdict is also recorded in the notes (staged ones on the staged
     tree), so FAILs count for gate XI; --no-record skips that.
     """
+    from agentops_hooks import messages
+
     repo = _repo()
     identity = Identity.parse(judge)
     if identity is None or not identity.email:
         raise click.BadParameter('give the judge as "Name <email>"', param_hint="--judge")
     if evidence is not None:
-        check_trailer(verdicts.EVIDENCE_KEY, evidence)
+        messages.check_trailer(verdicts.EVIDENCE_KEY, evidence)
     change = _load_change(repo, staged, message_file, rev, amend, default_commit=False)
     record = verdicts.Verdict(verdicts.normalise_status(status), identity, change.patch_id)
     signature = None
@@ -239,7 +237,7 @@ def verdict(
             "gate VII will not accept a self-judged verdict", err=True,
         )
     if message_file is not None:
-        add_trailers_to_file(repo, message_file, pairs)
+        messages.add_trailers_to_file(repo, message_file, pairs)
         click.echo(f"agentops: added to {message_file}:", err=True)
     if not no_record:
         from agentops_hooks.notes import VERDICTS_REF
@@ -582,13 +580,15 @@ def trailer() -> None:
                    "read the message on stdin, print the result.")
 def trailer_add(key: str, value: str, message_file: Path | None) -> None:
     """Add the trailer KEY: VALUE where git would place it."""
+    from agentops_hooks import messages
+
     repo = _repo()
     if message_file is not None:
-        add_trailers_to_file(repo, message_file, [(key, value)])
+        messages.add_trailers_to_file(repo, message_file, [(key, value)])
         click.echo(f"agentops: added {key}: {value} to {message_file}", err=True)
         return
     message = sys.stdin.buffer.read()
-    sys.stdout.buffer.write(add_trailers(repo, message, [(key, value)]))
+    sys.stdout.buffer.write(messages.add_trailers(repo, message, [(key, value)]))
 
 
 def _default_title(text: str) -> str:
@@ -608,6 +608,8 @@ def learn(text: str, title: str | None, when: str | None, no_stage: bool) -> Non
     Writes a `## Title (YYYY-MM-DD)` section with TEXT as its bullet, the
     shape gate IX looks for.
     """
+    from agentops_hooks import messages
+
     repo = _repo()
     root = repo.require_worktree("agentops learn")
     config = config_file.load(root)
@@ -630,7 +632,7 @@ def learn(text: str, title: str | None, when: str | None, no_stage: bool) -> Non
         existing += "\n"
     entry = f"\n## {title} ({when})\n\n- {text}\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, (existing + entry).encode("utf-8"))
+    messages.write_atomic(path, (existing + entry).encode("utf-8"))
     if not no_stage:
         repo.git("add", "--", str(path))
     click.echo(f"agentops: added \"{title}\" to {config.learnings.file}"

@@ -326,7 +326,8 @@ class Repo:
         """The content of many objects in one `git cat-file --batch`."""
         if not ids:
             return {}
-        out = self._run("cat-file", "--batch", input="".join(f"{i}\n" for i in ids).encode())
+        # --buffer: one-shot, so cat-file need not flush after every object.
+        out = self._run("cat-file", "--batch", "--buffer", input="".join(f"{i}\n" for i in ids).encode())
         result: dict[str, bytes] = {}
         pos = 0
         for oid in ids:
@@ -638,7 +639,7 @@ class PatchStream:
     """
 
     def __init__(self, commits: Sequence[str], keep_words: Sequence[bytes] = (),
-                 chunk_size: int = 1 << 20) -> None:
+                 chunk_size: int = 1 << 16) -> None:
         import threading
 
         self.commits = commits
@@ -660,6 +661,8 @@ class PatchStream:
     def wait(self, commit: str) -> None:
         """Until what the stream says of `commit` is known; raises the pipeline's error."""
         index = self._order[commit]
+        if index <= self._read_upto and index <= self._named_upto:
+            return  # known already: no lock to take
         with self._changed:
             while not self._finished and (index > self._read_upto or index > self._named_upto):
                 self._changed.wait()
@@ -702,10 +705,9 @@ class PatchStream:
         buf = b""
         k = 0  # the commit whose part starts buf (its id line first)
         searched = 0  # where the search for the next id line may resume
-        read = getattr(source, "read1", source.read)  # what has come, not a full chunk
         try:
             while True:
-                chunk = read(self.chunk_size)
+                chunk = source.read(self.chunk_size)
                 if chunk:
                     sink.write(chunk)
                     buf += chunk

@@ -328,7 +328,45 @@ def parse(message: str, syntax: TrailerSyntax = DEFAULT_SYNTAX) -> list[tuple[st
     """The (key, value) trailers of a message, as ``interpret-trailers --parse``."""
     if not any(sep in message for sep in syntax.separators):
         return []  # --parse prints only lines with a separator: there can be none
+    simple = _plain_block(message, syntax)
+    if simple is not None:
+        return simple
     return list(find_block(message, syntax).trailers)
+
+
+def _plain_block(message: str, syntax: TrailerSyntax) -> list[tuple[str, str]] | None:
+    """The trailers of a message of the common shape, or None to take the long way.
+
+    The shape: no comment, divider, conflicts or carriage-return lines, a
+    first line that is not blank, and a last paragraph (not the first) whose
+    every line is `Key<sep>value` without leading whitespace. git's rules
+    then reduce to: the last paragraph is the trailer block, all of it.
+    """
+    lines = message.split("\n")
+    if not lines[0].strip(" \t") or "\r" in message:
+        return None
+    text = "\n" + message
+    if "\n" + syntax.comment_char in text or "\n---" in text or "\nConflicts:" in text:
+        return None
+    end = len(lines)
+    while end and not lines[end - 1].strip(" \t"):
+        end -= 1
+    start = end
+    while start and lines[start - 1].strip(" \t"):
+        start -= 1
+    if start == 0:
+        return None  # the last paragraph is the title's
+    trailers = []
+    separators = syntax.separators
+    for line in lines[start:end]:
+        sep = _find_separator(line, 0, separators)
+        if sep < 1:  # not a trailer (a leading space: a continuation, which has none)
+            return None
+        token = _strip(line[:sep])
+        if syntax.configured:
+            token = _canonical_key(token, syntax)
+        trailers.append((token, _strip(line[sep + 1:])))
+    return trailers
 
 
 def render_parse(trailers: Iterable[tuple[str, str]], separators: str = ":") -> str:

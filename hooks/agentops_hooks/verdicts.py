@@ -15,6 +15,7 @@ EVIDENCE_KEY = "Verdict-Evidence"
 
 _FIELD = re.compile(r'\s*([A-Za-z][A-Za-z0-9_-]*)=(?:"((?:[^"\\]|\\.)*)"|(\S*))')
 _PATCH_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+_UNESCAPE = re.compile(r"\\(.)")
 
 
 class VerdictSyntaxError(ValueError):
@@ -63,7 +64,10 @@ def parse(value: str) -> Verdict:
             raise VerdictSyntaxError(f"cannot read {rest[pos:].strip()!r} (expected key=value)")
         key = m.group(1).lower()
         raw = m.group(2)
-        val = re.sub(r"\\(.)", r"\1", raw) if raw is not None else m.group(3)
+        if raw is None:
+            val = m.group(3)
+        else:
+            val = _UNESCAPE.sub(r"\1", raw) if "\\" in raw else raw
         if key in fields:
             raise VerdictSyntaxError(f"{key}= is given twice")
         fields[key] = val

@@ -349,7 +349,7 @@ def _cat_batch(repo: Repo, specs: Sequence[str]) -> dict[str, tuple[str, bytes]]
     """{spec: (type, content)} of the objects that exist, from one `git cat-file --batch`."""
     if not specs:
         return {}
-    out = repo.git("cat-file", "--batch", input="".join(f"{s}\n" for s in specs).encode())
+    out = repo.git("cat-file", "--batch", "--buffer", input="".join(f"{s}\n" for s in specs).encode())
     found: dict[str, tuple[str, bytes]] = {}
     pos = 0
     for spec in specs:

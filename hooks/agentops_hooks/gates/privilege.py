@@ -114,7 +114,15 @@ def protected_patterns(ctx: Context) -> tuple[str, ...]:
 
 def is_protected(path: str, patterns: Sequence[str]) -> bool:
     """Does the repository-relative path match one of the protected globs?"""
-    return any(_glob_regex(p).match(path) for p in patterns)
+    return _any_glob(tuple(patterns)).match(path) is not None
+
+
+@lru_cache(maxsize=64)
+def _any_glob(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regular expression for all the globs: one match per path, not one per glob."""
+    if not patterns:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(f"(?s:{_glob_regex(p).pattern})" for p in patterns))
 
 
 def touched_protected(paths: Sequence[ChangedPath], patterns: Sequence[str]) -> list[ChangedPath]:

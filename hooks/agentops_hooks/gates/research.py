@@ -62,7 +62,7 @@ def read_objects(
     if not names:
         return {}
     kwargs: dict[str, object] = {} if env is None else {"env": env}
-    out = repo.git("cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode(),
+    out = repo.git("cat-file", "--batch", "--buffer", input="".join(f"{n}\n" for n in names).encode(),
                    **kwargs)
     found: dict[str, _Object | None] = {}
     pos = 0

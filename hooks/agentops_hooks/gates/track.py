@@ -196,7 +196,7 @@ def _files_exist(change: Change, ctx: Context, config: TrackConfig) -> dict[str,
     repo = change.repo
     env = repo.index_env(change.env) if change.commit is None and change.env is not None else None
     out = repo.git(
-        "cat-file", "--batch-check", input="".join(f"{r}\n" for r in todo).encode(),
+        "cat-file", "--batch-check", "--buffer", input="".join(f"{r}\n" for r in todo).encode(),
         **({"env": env} if env is not None else {}),
     )
     lines = out.decode("utf-8", "surrogateescape").split("\n")
