@@ -12,6 +12,8 @@ trailers and in notes):
 - the commit-msg check (`agentops check --staged`, and the `agentops-hook`
   entry pre-commit runs) against gitlint's commit-msg check on the same message;
 - peak memory of the range check.
+The runs of the commands compared are taken in turn and their medians
+compared, so a machine that slows down for a while slows them alike.
 These are measurements, not tests: nothing here fails a build.
 """
 from __future__ import annotations
@@ -49,9 +51,14 @@ def timed(argv: list[str] | str, cwd: Path, shell: bool = False) -> tuple[float,
     return time.perf_counter() - start, usage.ru_maxrss
 
 
-def median_of(runs: int, argv: list[str] | str, cwd: Path, shell: bool = False) -> tuple[float, int]:
-    results = [timed(argv, cwd, shell) for _ in range(runs)]
-    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+def side_by_side(runs: int, commands: list[tuple[list[str] | str, bool]], cwd: Path) -> list[tuple[float, int]]:
+    """(median wall seconds, peak KB) of each command, their runs taken in turn,
+    so that a machine that slows down for a while slows all of them alike."""
+    results: list[list[tuple[float, int]]] = [[] for _ in commands]
+    for _ in range(runs):
+        for i, (argv, shell) in enumerate(commands):
+            results[i].append(timed(argv, cwd, shell))
+    return [(statistics.median(r[0] for r in rs), max(r[1] for r in rs)) for rs in results]
 
 
 def tool(name: str) -> str:
@@ -67,8 +74,10 @@ def bench_range(repo: Path, runs: int, gitlint_commits: int | None) -> list[tupl
     rng = f"{root}..HEAD"
     count = int(subprocess.run(["git", "rev-list", "--count", rng], cwd=repo,
                                capture_output=True, text=True, check=True).stdout)
-    floor, _ = median_of(runs, f"git log -p {rng} | git patch-id --verbatim", repo, shell=True)
-    ours, memory = median_of(runs, [tool("agentops"), "check", "--range", rng], repo)
+    (floor, _), (ours, memory) = side_by_side(runs, [
+        (f"git log -p {rng} | git patch-id --verbatim", True),
+        ([tool("agentops"), "check", "--range", rng], False),
+    ], repo)
     rows = [
         ("commits in the range", f"{count:,}"),
         ("floor: `git log -p RANGE \\| git patch-id --verbatim`", f"{floor:.2f} s"),
@@ -104,10 +113,12 @@ def bench_commit_msg(runs: int) -> list[tuple[str, str]]:
         subprocess.run(["git", "add", "app.py"], cwd=work, env=env, check=True)
         msg = work / "MSG"
         msg.write_text("Bump x to two\n\nCo-authored-by: Claude <noreply@anthropic.com>\n")
-        gitlint, _ = median_of(runs, [tool("gitlint"), "--msg-filename", str(msg)], work)
-        check, _ = median_of(runs, [tool("agentops"), "check", "--staged", "--message-file", str(msg)], work)
-        hook, _ = median_of(runs, [tool("agentops-hook"), str(msg)], work)
-        python, _ = median_of(runs, [sys.executable, "-c", "pass"], work)
+        (gitlint, _), (check, _), (hook, _), (python, _) = side_by_side(runs, [
+            ([tool("gitlint"), "--msg-filename", str(msg)], False),
+            ([tool("agentops"), "check", "--staged", "--message-file", str(msg)], False),
+            ([tool("agentops-hook"), str(msg)], False),
+            ([sys.executable, "-c", "pass"], False),
+        ], work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return [
@@ -140,8 +151,9 @@ def write_report(path: Path, sections: list[tuple[str, list[tuple[str, str]]]], 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commits", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=3, help="range runs per tool (median)")
-    parser.add_argument("--msg-runs", type=int, default=21, help="commit-msg runs per tool (median)")
+    parser.add_argument("--runs", type=int, default=7, help="range runs per tool, taken in turn (median)")
+    parser.add_argument("--msg-runs", type=int, default=21,
+                        help="commit-msg runs per tool, taken in turn (median)")
     parser.add_argument("--gitlint-commits", type=int, default=None,
                         help="run gitlint on this many commits and scale (0: skip gitlint)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
