@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
 from agentops_hooks.cli import cli
 from agentops_hooks.git import Repo
@@ -190,3 +191,34 @@ def test_triple_dot_means_since_the_merge_base(branch: GitRepo) -> None:
     code, out = invoke("check", "--range", "main...other", "--format", "json")
     subjects = [c["subject"] for c in json.loads(out)["commits"]]
     assert subjects == ["Work on the base branch"]
+
+
+def test_only_the_commits_a_gate_judges_are_diffed(branch: GitRepo) -> None:
+    """With the default policy only agent commits are judged, so only theirs are diffed;
+    a human commit's diff is read (in one more pipeline) only if something asks for it."""
+    from agentops_hooks import checkrange
+    from agentops_hooks.config import Config
+
+    report = checkrange.check_range(Repo(), Config(), ["base..HEAD"], "base..HEAD")
+    agents = [r.change for r in report.results if r.signals]
+    human = report.results[1].change
+    batch = agents[0]._batch
+    assert batch is not None and batch.stream is not None
+    assert batch.stream.commits == [c.commit for c in agents]  # what git was given to diff
+    assert human._batch is not None and human._batch is not batch and not human._batch.started
+    assert human.patch_id == CommitChange.load(Repo(), human.commit or "").patch_id
+    assert [p.path for p in human.paths] == ["b.py"] and human.changed_lines == 1
+
+
+def test_a_policy_for_everyone_diffs_every_commit(branch: GitRepo) -> None:
+    from agentops_hooks import checkrange
+    from agentops_hooks.config import Config
+    from agentops_hooks.config import VerdictConfig
+
+    invoke("verdict", "pass", "--judge", JUDGE, "--commit", "base")  # this clone has notes
+    config = Config(verdict=VerdictConfig(required_for="everyone"))
+    report = checkrange.check_range(Repo(), config, ["base..HEAD"], "base..HEAD")
+    assert all("patch_id" in r.change.__dict__ for r in report.results)
+    human = report.results[1]
+    assert human.change.subject == "Human work"
+    assert [f.rule for f in human.findings] == ["verdict-missing"]

@@ -84,7 +84,7 @@ class Change:
     def co_authors(self) -> list[Identity]:
         return co_authors(self.trailers)
 
-    @property
+    @cached_property
     def subject(self) -> str:
         for line in self.message.split("\n"):
             if line.strip() and not line.startswith(self.trailer_syntax.comment_char):
@@ -247,10 +247,16 @@ class CommitChange(Change):
 
     def __init__(self, repo: Repo, commit: str, raw_object: bytes) -> None:
         headers, message = split_commit_object(raw_object)
-        parents = [v for k, v in headers if k == "parent"]
+        parents: list[str] = []
+        author = committer = None
+        for key, value in headers:  # one pass: a range builds thousands of these
+            if key == "parent":
+                parents.append(value)
+            elif key == "author" and author is None:
+                author = Identity.parse(value)
+            elif key == "committer" and committer is None:
+                committer = Identity.parse(value)
         self.parents = parents
-        author = next((Identity.parse(v) for k, v in headers if k == "author"), None)
-        committer = next((Identity.parse(v) for k, v in headers if k == "committer"), None)
         super().__init__(
             repo, message, author, committer, parents[0] if parents else None, None, commit,
         )
@@ -348,19 +354,37 @@ class _BatchDiffs:
 
     def __init__(
         self, repo: Repo, pairs: Sequence[tuple[str, str | None]], stats: bool,
-        keep_words: tuple[bytes, ...] = (),
+        keep_words: tuple[bytes, ...] = (), *, start: bool = True, more: bool = False,
     ) -> None:
         import threading
 
         self.repo = repo
         self.pairs = list(pairs)
         self.keep_words = keep_words if stats else ()
-        self.stream = PatchStream([c for c, _ in self.pairs], self.keep_words) if stats else None
+        self.stream = PatchStream(self.keep_words) if stats else None
+        if self.stream is not None:  # fed now, so that their order is known before git runs
+            self.stream.feed(self.pairs)
+            if not more:  # `more`: add() brings the commits, close() ends them
+                self.stream.end_input()
         self.error: BaseException | None = None
         self.ids: dict[str, str] = {}
         self.paths: dict[str, ChangedPaths] | None = None
         self.thread = threading.Thread(target=self._work, daemon=True)
-        self.thread.start()
+        self.started = start
+        if start:
+            self.thread.start()
+
+    def add(self, changes: Sequence[CommitChange]) -> None:
+        """Give git more commits to diff (a batch started with none, stats on)."""
+        assert self.stream is not None
+        self.stream.feed([(c.commit or "", c.base) for c in changes])
+        for change in changes:
+            change._batch = self
+
+    def close(self) -> None:
+        """No more commits to add."""
+        if self.stream is not None:
+            self.stream.end_input()
 
     @property
     def kept(self) -> dict[str, bytes]:
@@ -369,7 +393,7 @@ class _BatchDiffs:
 
     def _work(self) -> None:
         try:
-            self.ids = self.repo.patch_ids(self.pairs, self.stream)
+            self.ids = self.repo.patch_ids(self.pairs if self.stream is None else (), self.stream)
         except BaseException as e:  # re-raised in the thread that waits
             self.error = e
         finally:
@@ -378,6 +402,9 @@ class _BatchDiffs:
 
     def fill(self, change: Change, name: str) -> None:
         """Put `name` (patch_id, changed_lines, paths) on the change, once git has it."""
+        if not self.started:  # a batch kept for later: someone asks, so it starts now
+            self.started = True
+            self.thread.start()
         commit = change.commit or ""
         known = change.__dict__
         stream = self.stream
@@ -405,37 +432,78 @@ class _BatchDiffs:
 
 def load_commits(
     repo: Repo, revs: Sequence[str], *, stats: bool = False, keep_words: tuple[bytes, ...] = (),
+    defer: bool = False,
 ) -> list[CommitChange]:
     """Every commit `git rev-list REVS` names, newest first, in a constant number of git processes.
 
     Messages and identities come from one `cat-file --batch`; patch-ids
     (and, with `stats`, changed paths and line counts) from one `diff-tree
     --stdin | patch-id` pipeline started at once, oldest commit first, and
-    waited for on first use.
+    waited for on first use. With `defer`, no diff is started: the caller
+    asks for them through a DiffFeed.
     """
     if repo.is_shallow():
         commits = repo.rev_list(*revs)
         objects = repo.read_blobs(commits)
         changes = [CommitChange(repo, c, objects[c]) for c in commits]
+        if defer:
+            return changes
         # A commit whose parent was cut off has no readable change; asking for
         # its patch-id later raises the error that says how to fetch more.
         present = repo.read_blobs(sorted({c.base for c in changes if c.base}))
         readable = [c for c in changes if c.base is None or c.base in present]
-        batch = _BatchDiffs(repo, [(c.commit or "", c.base) for c in reversed(readable)], stats,
-                            keep_words)
-    else:
-        # rev-list names the parents, so git starts on the patches while we
-        # read the messages.
-        listed = [line.split() for line in repo.git("rev-list", "--parents", *revs, "--")
-                  .decode().splitlines() if line]
-        batch = _BatchDiffs(repo, [(ids[0], ids[1] if len(ids) > 1 else None)
-                                   for ids in reversed(listed)], stats, keep_words)
-        commits = [ids[0] for ids in listed]
-        objects = repo.read_blobs(commits)
-        changes = readable = [CommitChange(repo, c, objects[c]) for c in commits]
-    for change in readable:
+        cut = _BatchDiffs(repo, [(c.commit or "", c.base) for c in reversed(readable)], stats,
+                          keep_words)
+        for change in readable:
+            change._batch = cut
+        return changes
+    # rev-list names the parents, so git starts on the patches while we read the messages.
+    listed = [line.split() for line in repo.git("rev-list", "--parents", *revs, "--")
+              .decode().splitlines() if line]
+    batch = None if defer else _BatchDiffs(
+        repo, [(ids[0], ids[1] if len(ids) > 1 else None) for ids in reversed(listed)],
+        stats, keep_words)
+    commits = [ids[0] for ids in listed]
+    objects = repo.read_blobs(commits)
+    changes = [CommitChange(repo, c, objects[c]) for c in commits]
+    for change in changes:
         change._batch = batch
     return changes
+
+
+class DiffFeed:
+    """The diffs of a range, asked for commit by commit as the caller decides.
+
+    `want` sends commits to one pipeline that git starts on at once (each
+    known as soon as git has passed it); `later` gives the others a second
+    pipeline, started only if one of them is asked for its diff. Two
+    pipelines at most, whatever the count.
+    """
+
+    def __init__(self, repo: Repo, *, stats: bool = True, keep_words: tuple[bytes, ...] = ()) -> None:
+        self.repo = repo
+        self.stats = stats
+        self.keep_words = keep_words
+        self.now = _BatchDiffs(repo, [], True, keep_words, more=True)
+        self.pending: list[CommitChange] = []
+
+    def want(self, change: CommitChange) -> None:
+        self.pending.append(change)
+        if len(self.pending) >= 256:  # a few lines at a time, not a write per commit
+            self.now.add(self.pending)
+            self.pending = []
+
+    def later(self, changes: Sequence[CommitChange]) -> None:
+        """The rest, and the end of the input."""
+        if self.pending:
+            self.now.add(self.pending)
+            self.pending = []
+        self.now.close()
+        if changes:
+            batch = _BatchDiffs(self.repo, [(c.commit or "", c.base) for c in changes], self.stats,
+                                self.keep_words, start=False)
+            for change in changes:
+                change._batch = batch
 
 
 def prefetch_patches(repo: Repo, changes: Sequence[Change], pathspecs: Sequence[str]) -> None:

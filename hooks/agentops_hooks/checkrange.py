@@ -17,6 +17,7 @@ from typing import Any
 from agentops_hooks import gates as gate_runner
 from agentops_hooks.authorship import AgentSignal
 from agentops_hooks.change import CommitChange
+from agentops_hooks.change import DiffFeed
 from agentops_hooks.change import load_commits
 from agentops_hooks.config import Config
 from agentops_hooks.errors import FatalError
@@ -141,7 +142,7 @@ def _check_range(
 
         keep_words = tuple(h.encode() for h in SECRET_HINTS)
     try:
-        changes = load_commits(repo, revs, stats=True, keep_words=keep_words)
+        changes = load_commits(repo, revs, defer=True)
     except GitError as e:
         raise FatalError(f"cannot read {label}: {e}") from None
     _require_full_history(repo, changes, label)
@@ -154,20 +155,20 @@ def _check_range(
     evidence.batch = changes
     evidence.verdicts_tip = verdicts_tip
     tip = changes[-1]
-    # Who wrote what needs only messages: read them while git computes the patch-ids.
     contexts = [gate_runner.Context(c, config, evidence, range_changes=changes) for c in changes]
-    for ctx in contexts:
-        ctx.agent_signals  # noqa: B018 - computed now, on purpose
-    for change, ctx in zip(changes, contexts):
-        skipped = []
-        run = []
-        for gate in selected:
-            if gate == "ratchet" and change is not tip:
-                skipped.append("ratchet (measured once, on the newest commit)")
-            elif change.is_merge and gate in _WORK_GATES and not config.verdict.merges:
-                skipped.append(f"{gate} (merge commit; verdict.merges = false)")
-            else:
-                run.append(gate)
+    # Who wrote what needs only messages. git diffs the commits some gate
+    # applies to (with the default policy, the agents') as soon as that is
+    # known, in the order they are judged; the others only if asked.
+    feed = DiffFeed(repo, keep_words=keep_words)
+    plans: list[tuple[list[str], list[str]]] = []
+    try:
+        for change, ctx in zip(changes, contexts):
+            plans.append(_plan(change, ctx, selected, tip))
+            if plans[-1][0]:
+                feed.want(change)
+    finally:  # always end git's input, or its pipeline waits for more
+        feed.later([change for change, (run, _) in zip(changes, plans) if not run])
+    for change, ctx, (run, skipped) in zip(changes, contexts, plans):
         findings = gate_runner.run(ctx, run)
         report.results.append(CommitResult(change, ctx.agent_signals, findings, skipped))
     if "ratchet" in selected and config.ratchet.metrics and tip.commit != repo.head():
@@ -178,6 +179,23 @@ def _check_range(
     if not evidence.has_verdict_notes:
         _explain_missing_notes(report, notes_fix or f"fetch the notes first ({NOTES_FETCH}) and run again")
     return report
+
+
+def _plan(
+    change: CommitChange, ctx: gate_runner.Context, selected: Sequence[str], tip: CommitChange,
+) -> tuple[list[str], list[str]]:
+    """The gates that apply to this commit, and why the others are skipped."""
+    config = ctx.config
+    run: list[str] = []
+    skipped: list[str] = []
+    for gate in selected:
+        if gate == "ratchet" and change is not tip:
+            skipped.append("ratchet (measured once, on the newest commit)")
+        elif change.is_merge and gate in _WORK_GATES and not config.verdict.merges:
+            skipped.append(f"{gate} (merge commit; verdict.merges = false)")
+        elif gate_runner.applies(ctx, gate):
+            run.append(gate)
+    return run, skipped
 
 
 def _explain_missing_notes(report: RangeReport, fix: str) -> None:

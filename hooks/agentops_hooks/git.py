@@ -365,7 +365,7 @@ class Repo:
         through us on their way to patch-id and `stream` reads each commit's
         changed paths and line count from them: the diff is computed once for all.
         """
-        if not pairs:
+        if not pairs and stream is None:
             return {}
         import threading
 
@@ -392,10 +392,13 @@ class Repo:
                 ("git", "patch-id", "--verbatim"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, cwd=self.cwd, env=scrubbed_env(),
             )
-            feeder = threading.Thread(target=_feed, args=(diff.stdin, lines))
+            if pairs:  # else the stream was (or is being) fed by its owner
+                stream.feed(pairs)
+                stream.end_input()
+            feeder = threading.Thread(target=stream.write_input, args=(diff.stdin,), daemon=True)
             feeder.start()
             assert pid.stdin is not None and pid.stdout is not None and pid.stderr is not None
-            reader = threading.Thread(target=stream.read_ids, args=(pid.stdout,))
+            reader = threading.Thread(target=stream.read_ids, args=(pid.stdout,), daemon=True)
             reader.start()
             stream.tee(diff.stdout, pid.stdin)
             reader.join()
@@ -410,6 +413,7 @@ class Repo:
             raise GitError(message or "git diff-tree | git patch-id failed")
         result = {c: self.empty_patch_id for c, _ in pairs}
         if stream is not None:
+            result.update((c, self.empty_patch_id) for c in stream.commits)
             result.update(stream.ids)
         for line in out.decode().splitlines():
             patch, _, commit = line.partition(" ")
@@ -635,14 +639,18 @@ class PatchStream:
 
     What is known of a commit is known as soon as the stream has passed it:
     `wait(commit)` returns then, so the gates can judge the first commits
-    while git still diffs the last ones.
+    while git still diffs the last ones. Commits may be fed while the
+    pipeline runs (`feed`, then `end_input`): git starts on the first ones
+    while the caller is still choosing the next.
     """
 
-    def __init__(self, commits: Sequence[str], keep_words: Sequence[bytes] = (),
-                 chunk_size: int = 1 << 16) -> None:
+    def __init__(self, keep_words: Sequence[bytes] = (), chunk_size: int = 1 << 16) -> None:
+        import queue
         import threading
 
-        self.commits = commits
+        self.commits: list[str] = []
+        """In the order they were fed (and diffed)."""
+        self._input: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.chunk_size = chunk_size
         self.ids: dict[str, str] = {}
         """Patch-ids patch-id printed; a commit without one has an empty diff."""
@@ -651,12 +659,38 @@ class PatchStream:
         self.kept: dict[str, bytes] = {}
         self._hint = (re.compile(b"|".join(re.escape(w) for w in keep_words))
                       if keep_words else None)
-        self._order = {c: i for i, c in enumerate(commits)}
+        self._order: dict[str, int] = {}
         self._read_upto = -1  # every part up to this index was read
         self._named_upto = -1  # patch-id has printed every id up to this index
         self._finished = False
         self._error: BaseException | None = None
         self._changed = threading.Condition()
+
+    def feed(self, pairs: Sequence[tuple[str, str | None]]) -> None:
+        """Queue commits (each with the parent to diff against) for diff-tree, in order."""
+        with self._changed:
+            for commit, _ in pairs:
+                self._order[commit] = len(self.commits)
+                self.commits.append(commit)
+        self._input.put("".join(f"{c} {p}\n" if p else f"{c}\n" for c, p in pairs).encode())
+
+    def end_input(self) -> None:
+        """No more commits: diff-tree may finish."""
+        self._input.put(None)
+
+    def write_input(self, sink: IO[bytes]) -> None:
+        """The pipeline's feeder: the queued commits to diff-tree, until the input ends."""
+        try:
+            while (data := self._input.get()) is not None:
+                sink.write(data)
+                sink.flush()
+        except OSError:
+            pass  # diff-tree stopped early: the pipeline reports its error
+        finally:
+            try:
+                sink.close()
+            except OSError:
+                pass
 
     def wait(self, commit: str) -> None:
         """Until what the stream says of `commit` is known; raises the pipeline's error."""
@@ -701,7 +735,7 @@ class PatchStream:
 
     def tee(self, source: IO[bytes], sink: IO[bytes]) -> None:
         """Copy `source` to `sink`, reading each commit's part as it completes."""
-        ids = [c.encode() for c in self.commits]
+        commits = self.commits  # grows while the pipeline runs (see feed)
         buf = b""
         k = 0  # the commit whose part starts buf (its id line first)
         searched = 0  # where the search for the next id line may resume
@@ -713,8 +747,8 @@ class PatchStream:
                     buf += chunk
                 parts: list[tuple[int, int, int]] = []  # (commit index, start, end) in buf
                 start = 0
-                while k + 1 < len(ids):
-                    mark = b"\n" + ids[k + 1] + b"\n"
+                while k + 1 < len(commits):
+                    mark = b"\n" + commits[k + 1].encode() + b"\n"
                     at = buf.find(mark, max(start, searched))
                     if at < 0:
                         searched = max(start, len(buf) - len(mark))
@@ -723,7 +757,7 @@ class PatchStream:
                     start = at + 1
                     searched = start
                     k += 1
-                if not chunk and k < len(ids) and buf[start:]:
+                if not chunk and k < len(commits) and buf[start:]:
                     parts.append((k, start, len(buf)))
                     start = len(buf)
                 self._read_parts(buf, parts)

@@ -150,10 +150,19 @@ def _agent_rules(agents: AgentsConfig) -> AgentRules:
     return AgentRules(agents.emails, agents.patterns, agents.env, agents.trailers)
 
 
+def applies(ctx: Context, gate: str) -> bool:
+    """Does the gate judge this change? Its section's `required_for` says whose
+    changes it judges: "agents" (theirs only) or "everyone"."""
+    section = getattr(ctx.config, gate, None)
+    return ctx.applies(getattr(section, "required_for", "everyone"))
+
+
 def run(ctx: Context, gates: Sequence[str] | None = None) -> list[Finding]:
     """Run the named gates (default: those the config enables) on the context's change."""
     findings: list[Finding] = []
     for name in gates if gates is not None else ctx.config.gates:
+        if not applies(ctx, name):
+            continue
         module = _MODULES.get(name) or _MODULES.setdefault(
             name, importlib.import_module(f"agentops_hooks.gates.{name}"),
         )
