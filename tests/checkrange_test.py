@@ -222,3 +222,14 @@ def test_a_policy_for_everyone_diffs_every_commit(branch: GitRepo) -> None:
     human = report.results[1]
     assert human.change.subject == "Human work"
     assert [f.rule for f in human.findings] == ["verdict-missing"]
+
+
+def test_the_base_policy_needs_nothing_from_the_work_tree(branch: GitRepo) -> None:
+    """With the base's policy, the work tree's config (perhaps the change being
+    judged, perhaps broken) is not even read."""
+    invoke("verdict", "pass", "--judge", JUDGE, "--commit", "base")
+    branch.write(".agentops.toml", "gates = [\n")  # not TOML
+    code, out = invoke("check", "--range", "base..HEAD")
+    assert code == 1 and "Unjudged agent work" in out and "not valid TOML" not in out
+    code, out = invoke("check", "--range", "base..HEAD", "--policy", "worktree")
+    assert code == 2 and "not valid TOML" in out

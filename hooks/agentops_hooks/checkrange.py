@@ -141,27 +141,30 @@ def _check_range(
         from agentops_hooks.gates.privilege import SECRET_HINTS
 
         keep_words = tuple(h.encode() for h in SECRET_HINTS)
-    try:
-        changes = load_commits(repo, revs, defer=True)
-    except GitError as e:
-        raise FatalError(f"cannot read {label}: {e}") from None
-    _require_full_history(repo, changes, label)
-    changes.reverse()  # oldest first, as people read history
-    report = RangeReport(label, [])
-    if not changes:
-        report.notices.append(f"{label} holds no commits: nothing to check")
-        return report
-    evidence = gate_runner.Evidence(repo)
-    evidence.batch = changes
-    evidence.verdicts_tip = verdicts_tip
-    tip = changes[-1]
-    contexts = [gate_runner.Context(c, config, evidence, range_changes=changes) for c in changes]
-    # Who wrote what needs only messages. git diffs the commits some gate
-    # applies to (with the default policy, the agents') as soon as that is
-    # known, in the order they are judged; the others only if asked.
+    # git's diff pipeline starts now and waits for the commits to diff, which
+    # are known once the messages say who wrote what: the commits some gate
+    # applies to (with the default policy, the agents'), in the order they
+    # are judged. The others get a second pipeline, only if asked.
     feed = DiffFeed(repo, keep_words=keep_words)
+    changes: list[CommitChange] = []
     plans: list[tuple[list[str], list[str]]] = []
     try:
+        try:
+            changes = load_commits(repo, revs, defer=True)
+        except GitError as e:
+            raise FatalError(f"cannot read {label}: {e}") from None
+        _require_full_history(repo, changes, label)
+        changes.reverse()  # oldest first, as people read history
+        report = RangeReport(label, [])
+        if not changes:
+            report.notices.append(f"{label} holds no commits: nothing to check")
+            return report
+        evidence = gate_runner.Evidence(repo)
+        evidence.batch = changes
+        evidence.verdicts_tip = verdicts_tip
+        tip = changes[-1]
+        contexts = [gate_runner.Context(c, config, evidence, range_changes=changes)
+                    for c in changes]
         for change, ctx in zip(changes, contexts):
             plans.append(_plan(change, ctx, selected, tip))
             if plans[-1][0]:

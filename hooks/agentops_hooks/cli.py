@@ -136,7 +136,6 @@ def check(
     --range BASE..HEAD in CI (on a pull request: base.sha..head.sha).
     """
     repo = _repo()
-    config = config_file.load(repo.root)
     if range_spec is not None:
         if staged or message_file is not None or rev is not None or amend:
             raise click.UsageError("--range cannot be combined with --staged, --message-file, "
@@ -144,10 +143,9 @@ def check(
         from agentops_hooks import checkrange
 
         revs = checkrange.resolve_range(repo, range_spec)
-        if policy == "base":
-            base = checkrange.range_base(repo, range_spec)
-            if base is not None:
-                config = _policy_at(repo, base)
+        base = checkrange.range_base(repo, range_spec) if policy == "base" else None
+        # The base's policy only: the work tree's may be the very change being judged.
+        config = _policy_at(repo, base) if base is not None else config_file.load(repo.root)
         report = checkrange.check_range(
             repo, config, revs, range_spec, list(gates) or None,
         )
@@ -164,6 +162,7 @@ def check(
         sys.exit(0 if report.passed else 1)
     if fmt in ("github", "markdown"):
         raise click.UsageError(f"--format {fmt} goes with --range")
+    config = config_file.load(repo.root)
     change = _load_change(repo, staged, message_file, rev, amend, default_commit=True)
     selected = list(gates) or list(config.gates)
     ctx = gate_runner.Context(change, config)
