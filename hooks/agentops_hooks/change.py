@@ -26,6 +26,8 @@ from agentops_hooks.record import record
 if TYPE_CHECKING:
     from unidiff.patch import PatchSet
 
+    from agentops_hooks.git import StagedDiff
+
     from agentops_hooks.git import ChangedPaths
 
 AMEND_ENV = "AGENTOPS_AMEND"
@@ -190,6 +192,7 @@ class StagedChange(Change):
         committer = Identity.parse(idents.get("GIT_COMMITTER_IDENT", ""))
         super().__init__(repo, raw_message, author, committer, base, env)
         self._index_env = repo.index_env(env)
+        self._staged: StagedDiff | None = None
         self.message_file: str | None = None
 
     @property
@@ -236,8 +239,16 @@ class StagedChange(Change):
     def _target(self) -> str:
         return self.base or self.repo.empty_tree
 
+    def prefetch(self) -> None:
+        """Start git on the diff now (it is wanted): Python goes on meanwhile."""
+        if self._staged is None and "diff" not in self.__dict__:
+            self._staged = self.repo.start_diff_index(self._target(), self._index_env)
+
     def _diff(self) -> bytes:
-        patch, patch_id = self.repo.diff_index_and_patch_id(self._target(), self._index_env)
+        self.prefetch()
+        assert self._staged is not None
+        patch, patch_id = self._staged.result()
+        self._staged = None
         self.__dict__["patch_id"] = patch_id
         return patch
 

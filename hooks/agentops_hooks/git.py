@@ -488,29 +488,11 @@ class Repo:
 
     def diff_index_and_patch_id(self, base: str, index_env: Mapping[str, str]) -> tuple[bytes, str]:
         """The staged patch and its patch-id, with patch-id started while the diff runs."""
-        diff = subprocess.Popen(
-            ("git", *_PINNED_CONFIG, "diff-index", "--cached", *PINNED_DIFF, base, "--"),
-            cwd=self.cwd, env=dict(index_env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        pid = subprocess.Popen(
-            ("git", "patch-id", "--verbatim"), cwd=self.cwd, env=scrubbed_env(),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        patch, diff_err = diff.communicate()
-        if diff.returncode != 0:
-            pid.kill()
-            pid.wait()
-            raise GitError(diff_err.decode("utf-8", "replace").strip() or "git diff-index failed")
-        if not patch.strip():
-            pid.kill()
-            pid.wait()
-            return patch, self.empty_patch_id
-        out, err = pid.communicate(patch)
-        if pid.returncode != 0:
-            require_version()
-            raise GitError(err.decode("utf-8", "replace").strip() or "git patch-id failed")
-        first = out.split(b" ", 1)[0].decode().strip()
-        return patch, first or self.empty_patch_id
+        return self.start_diff_index(base, index_env).result()
+
+    def start_diff_index(self, base: str, index_env: Mapping[str, str]) -> StagedDiff:
+        """Start git on the staged patch and its patch-id; `result()` waits for them."""
+        return StagedDiff(self, base, index_env)
 
     def patch_id(self, patch: bytes) -> str:
         """The canonical patch-id of a patch (`git patch-id --verbatim`)."""
@@ -540,6 +522,40 @@ class Repo:
         out = scrubbed_env()
         out["GIT_INDEX_FILE"] = str(path)
         return out
+
+
+class StagedDiff:
+    """The staged patch and its patch-id, computed by git from the moment it is made."""
+
+    def __init__(self, repo: Repo, base: str, index_env: Mapping[str, str]) -> None:
+        self.repo = repo
+        self.diff = subprocess.Popen(
+            ("git", *_PINNED_CONFIG, "diff-index", "--cached", *PINNED_DIFF, base, "--"),
+            cwd=repo.cwd, env=dict(index_env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        self.pid = subprocess.Popen(
+            ("git", "patch-id", "--verbatim"), cwd=repo.cwd, env=scrubbed_env(),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+
+    def result(self) -> tuple[bytes, str]:
+        """(patch, patch-id), or GitError with git's words."""
+        diff, pid = self.diff, self.pid
+        patch, diff_err = diff.communicate()
+        if diff.returncode != 0:
+            pid.kill()
+            pid.wait()
+            raise GitError(diff_err.decode("utf-8", "replace").strip() or "git diff-index failed")
+        if not patch.strip():
+            pid.kill()
+            pid.wait()
+            return patch, self.repo.empty_patch_id
+        out, err = pid.communicate(patch)
+        if pid.returncode != 0:
+            require_version()
+            raise GitError(err.decode("utf-8", "replace").strip() or "git patch-id failed")
+        first = out.split(b" ", 1)[0].decode().strip()
+        return patch, first or self.repo.empty_patch_id
 
 
 def _is_oid(text: str) -> bool:

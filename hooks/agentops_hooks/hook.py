@@ -119,6 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             repo, message_file, os.environ, amend=args.amend or None,
         )
         ctx = gate_runner.Context(change, config)
+        judged = [g for g in selected if gate_runner.applies(ctx, g)]
+        if judged:
+            change.prefetch()  # git diffs while the gates are imported
+            for name in judged:
+                gate_runner.module(name)
         findings = gate_runner.run(ctx, selected)
     except FatalError as e:
         print(f"agentops: error: {e}", file=sys.stderr)

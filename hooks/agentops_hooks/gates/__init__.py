@@ -157,16 +157,21 @@ def applies(ctx: Context, gate: str) -> bool:
     return ctx.applies(getattr(section, "required_for", "everyone"))
 
 
+def module(name: str) -> Any:
+    """The gate's module, imported on first use."""
+    found = _MODULES.get(name)
+    if found is None:
+        found = _MODULES[name] = importlib.import_module(f"agentops_hooks.gates.{name}")
+    return found
+
+
 def run(ctx: Context, gates: Sequence[str] | None = None) -> list[Finding]:
     """Run the named gates (default: those the config enables) on the context's change."""
     findings: list[Finding] = []
     for name in gates if gates is not None else ctx.config.gates:
         if not applies(ctx, name):
             continue
-        module = _MODULES.get(name) or _MODULES.setdefault(
-            name, importlib.import_module(f"agentops_hooks.gates.{name}"),
-        )
-        found = module.check(ctx.change, ctx)
+        found = module(name).check(ctx.change, ctx)
         section = getattr(ctx.config, name, None)
         if getattr(section, "severity", "error") == "warning":
             found = [replace(f, severity="warning") for f in found]

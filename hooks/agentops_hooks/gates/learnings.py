@@ -8,8 +8,6 @@ Added lines are read from the unidiff view of the patch.
 """
 from __future__ import annotations
 
-import datetime as dt
-import json
 import re
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
@@ -50,6 +48,8 @@ def is_docs(path: str, config: LearningsConfig) -> bool:
 
 
 def _valid_date(text: str) -> bool:
+    import datetime as dt  # here: most commits never reach a learning's date
+
     try:
         dt.date.fromisoformat(text)
     except ValueError:
@@ -87,6 +87,8 @@ def front_matter(text: str) -> tuple[dict[str, Any], str] | None:
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         return None
+    import json
+
     data: dict[str, Any] = {}
     for i, line in enumerate(lines[1:], start=1):
         if line.strip() == "---":
