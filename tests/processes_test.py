@@ -42,12 +42,16 @@ def repos(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
     return {n: (generate(base / str(n), n), base / str(n))[1] for n in (10, 1000)}
 
 
-def test_git_processes_do_not_grow_with_the_range(repos: dict[int, Path], shim: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["text", "json"])  # json names every commit's patch-id
+def test_git_processes_do_not_grow_with_the_range(
+    repos: dict[int, Path], shim: Path, tmp_path: Path, fmt: str,
+) -> None:
     counts = {}
     for n, repo in repos.items():
         root = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=repo,
                               capture_output=True, text=True, check=True).stdout.split()[0]
-        calls = git_calls(repo, shim, tmp_path / "log", "check", "--range", f"{root}..HEAD")
+        calls = git_calls(repo, shim, tmp_path / "log", "check", "--range", f"{root}..HEAD",
+                          "--format", fmt)
         counts[n] = calls
     assert len(counts[10]) == len(counts[1000]), counts
     # layout, range ends, policy at the base, rev-list, cat-file, diff-tree|patch-id,
