@@ -638,6 +638,9 @@ def c_unquote(text: bytes) -> str:
     return bytes(out).decode("utf-8", "surrogateescape")
 
 
+_LONGEST_HINT = 32
+"""Bytes kept from one chunk to the next, so that a hint word cut in two is still found."""
+
 _HUNK_HEADER = re.compile(rb"\n@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 
 
@@ -675,6 +678,8 @@ class PatchStream:
         self.kept: dict[str, bytes] = {}
         self._hint = (re.compile(b"|".join(re.escape(w) for w in keep_words))
                       if keep_words else None)
+        if keep_words and max(map(len, keep_words)) > _LONGEST_HINT:
+            raise ValueError(f"keep words are at most {_LONGEST_HINT} bytes")
         self._order: dict[str, int] = {}
         self._read_upto = -1  # every part up to this index was read
         self._named_upto = -1  # patch-id has printed every id up to this index
@@ -752,14 +757,22 @@ class PatchStream:
     def tee(self, source: IO[bytes], sink: IO[bytes]) -> None:
         """Copy `source` to `sink`, reading each commit's part as it completes."""
         commits = self.commits  # grows while the pipeline runs (see feed)
-        buf = b""
+        buf = bytearray()  # grows in place: one commit's patch may be hundreds of MB
+        offset = 0  # where buf starts in the stream
         k = 0  # the commit whose part starts buf (its id line first)
         searched = 0  # where the search for the next id line may resume
+        hints: list[int] = []  # stream offsets of hint words not yet passed
+        tail = b""  # the end of the last chunk: a hint word may straddle two
         try:
             while True:
                 chunk = source.read(self.chunk_size)
                 if chunk:
                     sink.write(chunk)
+                    if self._hint is not None:  # chunk by chunk: no copy of a whole patch
+                        window = tail + chunk
+                        base = offset + len(buf) - len(tail)
+                        hints += [base + m.start() for m in self._hint.finditer(window.lower())]
+                        tail = window[-_LONGEST_HINT:]
                     buf += chunk
                 parts: list[tuple[int, int, int]] = []  # (commit index, start, end) in buf
                 start = 0
@@ -773,26 +786,26 @@ class PatchStream:
                     start = at + 1
                     searched = start
                     k += 1
-                if not chunk and k < len(commits) and buf[start:]:
+                if not chunk and k < len(commits) and start < len(buf):
                     parts.append((k, start, len(buf)))
                     start = len(buf)
-                self._read_parts(buf, parts)
+                self._read_parts(buf, parts, {h - offset for h in hints if h < offset + start})
                 if parts:
                     with self._changed:
                         self._read_upto = parts[-1][0]
                         self._changed.notify_all()
-                buf = buf[start:]
+                del buf[:start]
+                offset += start
+                hints = [h for h in hints if h >= offset]
                 searched -= start
                 if not chunk:
                     break
         finally:
             sink.close()
 
-    def _read_parts(self, buf: bytes, parts: list[tuple[int, int, int]]) -> None:
-        if not parts:
-            return
-        hint = self._hint
-        hinted = hint is not None and hint.search(buf[parts[0][1]:parts[-1][2]].lower()) is not None
+    def _read_parts(self, buf: bytearray, parts: list[tuple[int, int, int]], hints: set[int]) -> None:
+        """Each part's paths and line count; its patch too when a hint word (at
+        one of the `hints` offsets in buf) lies in it."""
         commits, counts, paths = self.commits, self.counts, self.paths
         hunks = _HUNK_HEADER.findall
         for k, start, end in parts:
@@ -801,16 +814,16 @@ class PatchStream:
             files: ChangedPaths = []
             while buf.startswith(b":", body, end):
                 line_end = buf.index(b"\n", body)
-                files.append(_raw_entry(buf[body:line_end]))
+                files.append(_raw_entry(bytes(buf[body:line_end])))
                 body = line_end + 1
             paths[commit] = files
             changed = 0
             for old, new in hunks(buf, body, end):
                 changed += (int(old) if old else 1) + (int(new) if new else 1)
             counts[commit] = changed - 2 * buf.count(b"\n ", body - 1, end)
-            if hinted and hint is not None and hint.search(buf[start:end].lower()) is not None:
+            if hints and any(start <= h < end for h in hints):
                 patch = buf.find(b"diff --git ", body, end)
-                self.kept[commit] = buf[patch:end] if patch >= 0 else b""
+                self.kept[commit] = bytes(buf[patch:end]) if patch >= 0 else b""
 
 
 def _raw_entry(line: bytes) -> tuple[str, str, str | None]:

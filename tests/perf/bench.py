@@ -106,6 +106,39 @@ def bench_range(repo: Path, runs: int, gitlint_commits: int | None) -> list[tupl
     return rows
 
 
+def bench_huge_commit(work: Path, runs: int, lines: int = 1_500_000) -> list[tuple[str, str]]:
+    """One agent commit adding a file of `lines` lines: a patch of tens of MB read in one stream."""
+    repo = work / "huge"
+    env = _env()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], env=env, check=True)
+    body = "".join(f"line {i} {i * 7919 % 1000003}\n" for i in range(lines)).encode()
+    def data(raw: bytes) -> bytes:
+        return f"data {len(raw)}\n".encode() + raw + b"\n"
+
+    stream = b"".join([
+        b"commit refs/heads/main\nmark :1\n",
+        b"author Hana <hana@example.com> 1700000000 +0000\n",
+        b"committer Hana <hana@example.com> 1700000000 +0000\n", data(b"base\n"),
+        b"M 100644 inline a.txt\n", data(b"a\n"),
+        b"commit refs/heads/main\nmark :2\n",
+        b"author Ada <ada@example.com> 1700000001 +0000\n",
+        b"committer Ada <ada@example.com> 1700000001 +0000\n",
+        data(b"Add a big file\n\nCo-authored-by: Claude <noreply@anthropic.com>\n"),
+        b"from :1\n", b"M 100644 inline big.txt\n", data(body),
+    ])
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=stream, env=env, check=True)
+    (floor, _), (ours, memory) = side_by_side(runs, [
+        ("git log -p HEAD~1..HEAD | git patch-id --verbatim", True),
+        ([tool("agentops"), "check", "--range", "HEAD~1..HEAD"], False),
+    ], repo)
+    return [
+        ("patch size", f"{len(body) / 1e6:.0f} MB ({lines:,} added lines)"),
+        ("floor: `git log -p RANGE \\| git patch-id --verbatim`", f"{floor:.2f} s"),
+        ("`agentops check --range RANGE`", f"{ours:.2f} s ({ours / floor:.2f}×)"),
+        ("peak memory of the range check", f"{memory / 1024:.0f} MB"),
+    ]
+
+
 def bench_commit_msg(runs: int) -> list[tuple[str, str]]:
     work = Path(tempfile.mkdtemp(prefix="agentops-bench-msg-"))
     try:
@@ -196,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         info = generate(work / "repo", args.commits)
         made = time.perf_counter() - started
         range_rows = bench_range(work / "repo", args.runs, args.gitlint_commits)
+        huge_rows = bench_huge_commit(work, 3)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     msg_rows = bench_commit_msg(args.msg_runs)
@@ -208,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{info['verdicts_in_notes']:,} judged in notes, the rest in trailers), generated in "
             f"{made:.1f} s by tests/perf/generate.py.")
     sections = [("Range check (CI, pre-push, server)", range_rows),
+                ("One huge commit", huge_rows),
                 ("Commit-time check (commit-msg)", msg_rows)]
     for title, rows in sections:
         print(f"\n{title}")
