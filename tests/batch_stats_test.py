@@ -218,3 +218,14 @@ def test_the_stream_reads_the_same_whatever_its_chunks(repo: GitRepo, chunk_size
     assert cut.counts[hinted] == 3 and cut.paths[repo.out("rev-parse", "HEAD~1")] == [
         ("R", "b c.txt", "a.txt")]
     assert cut.counts[repo.head()] == 0 and cut.paths[repo.head()] == []
+
+
+def test_a_hint_word_is_found_wherever_the_reading_windows_cut_it() -> None:
+    """A huge patch is searched a window at a time; a word across two windows still counts."""
+    stream = PatchStream((b"token",))
+    for at in (0, 65531, 65534, 65536, 131070, 199995):
+        buf = bytearray(b"x" * 200_000)
+        buf[at:at + 5] = b"ToKeN"
+        assert stream._hinted(buf, 0, len(buf)), at
+        assert not stream._hinted(buf, at + 1, len(buf))  # the word itself is cut off
+    assert not stream._hinted(bytearray(b"x" * 200_000), 0, 200_000)

@@ -639,7 +639,7 @@ def c_unquote(text: bytes) -> str:
 
 
 _LONGEST_HINT = 32
-"""Bytes kept from one chunk to the next, so that a hint word cut in two is still found."""
+"""How far windows overlap, so that a hint word cut in two is still found."""
 
 _HUNK_HEADER = re.compile(rb"\n@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 
@@ -758,21 +758,13 @@ class PatchStream:
         """Copy `source` to `sink`, reading each commit's part as it completes."""
         commits = self.commits  # grows while the pipeline runs (see feed)
         buf = bytearray()  # grows in place: one commit's patch may be hundreds of MB
-        offset = 0  # where buf starts in the stream
         k = 0  # the commit whose part starts buf (its id line first)
         searched = 0  # where the search for the next id line may resume
-        hints: list[int] = []  # stream offsets of hint words not yet passed
-        tail = b""  # the end of the last chunk: a hint word may straddle two
         try:
             while True:
                 chunk = source.read(self.chunk_size)
                 if chunk:
                     sink.write(chunk)
-                    if self._hint is not None:  # chunk by chunk: no copy of a whole patch
-                        window = tail + chunk
-                        base = offset + len(buf) - len(tail)
-                        hints += [base + m.start() for m in self._hint.finditer(window.lower())]
-                        tail = window[-_LONGEST_HINT:]
                     buf += chunk
                 parts: list[tuple[int, int, int]] = []  # (commit index, start, end) in buf
                 start = 0
@@ -789,23 +781,23 @@ class PatchStream:
                 if not chunk and k < len(commits) and start < len(buf):
                     parts.append((k, start, len(buf)))
                     start = len(buf)
-                self._read_parts(buf, parts, {h - offset for h in hints if h < offset + start})
+                self._read_parts(buf, parts)
                 if parts:
                     with self._changed:
                         self._read_upto = parts[-1][0]
                         self._changed.notify_all()
                 del buf[:start]
-                offset += start
-                hints = [h for h in hints if h >= offset]
                 searched -= start
                 if not chunk:
                     break
         finally:
             sink.close()
 
-    def _read_parts(self, buf: bytearray, parts: list[tuple[int, int, int]], hints: set[int]) -> None:
-        """Each part's paths and line count; its patch too when a hint word (at
-        one of the `hints` offsets in buf) lies in it."""
+    def _read_parts(self, buf: bytearray, parts: list[tuple[int, int, int]]) -> None:
+        """Each part's paths and line count; its patch too when it holds a hint word."""
+        if not parts:
+            return
+        hinted = self._hinted(buf, parts[0][1], parts[-1][2])  # most stretches hold none
         commits, counts, paths = self.commits, self.counts, self.paths
         hunks = _HUNK_HEADER.findall
         for k, start, end in parts:
@@ -821,9 +813,22 @@ class PatchStream:
             for old, new in hunks(buf, body, end):
                 changed += (int(old) if old else 1) + (int(new) if new else 1)
             counts[commit] = changed - 2 * buf.count(b"\n ", body - 1, end)
-            if hints and any(start <= h < end for h in hints):
+            if hinted and self._hinted(buf, start, end):
                 patch = buf.find(b"diff --git ", body, end)
                 self.kept[commit] = bytes(buf[patch:end]) if patch >= 0 else b""
+
+
+    def _hinted(self, buf: bytearray, start: int, end: int) -> bool:
+        """Does buf[start:end] hold a hint word (in any case)? Read a window at a
+        time, so a huge patch is never copied whole."""
+        hint = self._hint
+        if hint is None:
+            return False
+        step = 1 << 16
+        for pos in range(start, end, step):
+            if hint.search(buf[pos:min(end, pos + step + _LONGEST_HINT)].lower()):
+                return True
+        return False
 
 
 def _raw_entry(line: bytes) -> tuple[str, str, str | None]:
