@@ -39,6 +39,33 @@ def test_pydantic_only_when_a_config_file_exists(repo: GitRepo) -> None:
     assert result == {"code": 1, "heavy": ["dataclasses", "pydantic"]}
 
 
+def test_a_checked_config_is_not_checked_again_until_it_changes(repo: GitRepo) -> None:
+    """pydantic costs a commit a quarter of a second: once per config content, not per commit."""
+    repo.stage("a.py", "\n".join(f"x{i} = {i}" for i in range(8)) + "\n")  # 8 changed lines
+    repo.write(".agentops.toml", "[learnings]\nmin_changed_lines = 5\n")
+    msg = repo.message_file(agent_message())
+    first = probe(repo, str(msg))
+    again = probe(repo, str(msg))
+    assert "pydantic" in first["heavy"] and "pydantic" not in again["heavy"]
+    assert first["code"] == again["code"] == 1
+    out = subprocess.run([sys.executable, "-m", "agentops_hooks.hook", str(msg)], cwd=repo.root,
+                         env=repo.env, capture_output=True, text=True, check=False).stdout
+    assert "learning-missing" in out  # the cached policy is the file's (8 > 5 lines)
+    repo.write(".agentops.toml", "[learnings]\nmin_changed_lines = 50\n")
+    out = subprocess.run([sys.executable, "-m", "agentops_hooks.hook", str(msg)], cwd=repo.root,
+                         env=repo.env, capture_output=True, text=True, check=False).stdout
+    assert "learning-missing" not in out  # changed bytes: checked again, and the new value holds
+    repo.write(".agentops.toml", "[learnings]\nmin_changed_lines = -1\n")
+    for _ in range(2):  # a policy that fails the check is never kept
+        proc = subprocess.run([sys.executable, "-m", "agentops_hooks.hook", str(msg)],
+                              cwd=repo.root, env=repo.env, capture_output=True, text=True, check=False)
+        assert proc.returncode == 2 and "min_changed_lines" in proc.stderr
+    for cached in (repo.root / ".git" / "agentops").glob("config-*.pickle"):
+        cached.write_bytes(b"not a pickle")
+    repo.write(".agentops.toml", "[learnings]\nmin_changed_lines = 5\n")
+    assert probe(repo, str(msg))["code"] == 1  # a broken cache file is only a miss
+
+
 def test_quiet_flag_prints_nothing_on_pass(repo: GitRepo) -> None:
     repo.stage("a.py", "x = 1\n")
     msg = repo.message_file("Human\n")

@@ -145,7 +145,8 @@ def check(
         revs = checkrange.resolve_range(repo, range_spec)
         base = checkrange.range_base(repo, range_spec) if policy == "base" else None
         # The base's policy only: the work tree's may be the very change being judged.
-        config = _policy_at(repo, base) if base is not None else config_file.load(repo.root)
+        config = (_policy_at(repo, base) if base is not None
+                  else config_file.load(repo.root, repo.cache_dir))
         report = checkrange.check_range(
             repo, config, revs, range_spec, list(gates) or None,
         )
@@ -162,7 +163,7 @@ def check(
         sys.exit(0 if report.passed else 1)
     if fmt in ("github", "markdown"):
         raise click.UsageError(f"--format {fmt} goes with --range")
-    config = config_file.load(repo.root)
+    config = config_file.load(repo.root, repo.cache_dir)
     change = _load_change(repo, staged, message_file, rev, amend, default_commit=True)
     selected = list(gates) or list(config.gates)
     ctx = gate_runner.Context(change, config)
@@ -279,7 +280,7 @@ def review_command(revisions: tuple[str, ...], max_count: int | None, fmt: str) 
     from agentops_hooks.review import table
 
     repo = _repo()
-    config = config_file.load(repo.root)
+    config = config_file.load(repo.root, repo.cache_dir)
     revs = list(revisions) or ["HEAD"]
     if max_count is None and not revisions:
         max_count = 20
@@ -381,7 +382,7 @@ def ratchet_group() -> None:
 def _ratchet_setup() -> tuple[git.Repo, Path, config_file.Config]:
     repo = _repo()
     root = repo.require_worktree("the ratchet")
-    config = config_file.load(root)
+    config = config_file.load(root, repo.cache_dir)
     if not config.ratchet.metrics:
         where = config.source or ".agentops.toml"
         raise FatalError(f"no metrics configured: add [ratchet.metrics.NAME] to {where}")
@@ -611,7 +612,7 @@ def learn(text: str, title: str | None, when: str | None, no_stage: bool) -> Non
 
     repo = _repo()
     root = repo.require_worktree("agentops learn")
-    config = config_file.load(root)
+    config = config_file.load(root, repo.cache_dir)
     text = " ".join(text.split())
     if not text:
         raise click.BadParameter("the learning is empty", param_hint="TEXT")

@@ -7,8 +7,11 @@ classes become dataclasses and pydantic validates the file against them
 """
 from __future__ import annotations
 
+import os
+import pickle
 import re
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 from typing import Literal
@@ -335,15 +338,77 @@ def find(root: Path) -> tuple[Path, dict[str, Any]] | None:
     return None
 
 
-def load(root: Path | None) -> Config:
-    """The config of the repository at `root`; defaults when it has none."""
-    found = find(root) if root is not None else None
-    if found is None:
+def load(root: Path | None, cache_dir: Path | None = None) -> Config:
+    """The config of the repository at `root`; defaults when it has none.
+
+    With `cache_dir`, a file validated once is not validated again while its
+    bytes stay the same (see `from_toml`).
+    """
+    if root is None:
         return Config()
-    path, table = found
-    prefix = "tool.agentops." if path.name == PYPROJECT else ""
-    config = validate(table, where=str(path), prefix=prefix)
+    own = root / CONFIG_FILE
+    if own.is_file():
+        return from_toml(_read(own), str(own), "", cache_dir)
+    pyproject = root / PYPROJECT
+    if pyproject.is_file():
+        try:
+            raw = pyproject.read_bytes()
+        except OSError:
+            return Config()
+        if b"tool.agentops" in raw:
+            return from_toml(raw, str(pyproject), "tool.agentops.", cache_dir)
+    return Config()
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def from_toml(raw: bytes, where: str, prefix: str = "", cache_dir: Path | None = None) -> Config:
+    """The policy a TOML document states (under [tool.agentops] when `prefix`
+    says so; defaults when that table is missing), checked against the model.
+
+    Checking imports pydantic, which costs a commit a quarter of a second; so
+    with `cache_dir` the checked policy is kept there with the exact bytes it
+    came from, and the next run with the same bytes (and the same agentops)
+    takes it from there. A document that fails the check is never kept.
+    """
+    key = (_model_version(), where, prefix, raw)
+    cache = cache_dir / f"config-{zlib.crc32(where.encode('utf-8', 'surrogateescape')):08x}.pickle" \
+        if cache_dir is not None else None
+    if cache is not None:
+        try:  # the git directory is written only by whoever may write the repository's hooks
+            stored_key, stored = pickle.loads(cache.read_bytes())
+            if stored_key == key and isinstance(stored, Config):
+                return stored
+        except Exception:  # noqa: BLE001 - a missing or unreadable cache is only a miss
+            pass
+    table = parse_toml(raw, where)
+    if prefix:
+        table = table.get("tool", {}).get("agentops")
+        if not isinstance(table, dict):
+            return Config()
+    config = validate(table, where=where, prefix=prefix)
+    if cache is not None:
+        try:
+            from agentops_hooks.messages import write_atomic
+
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(cache, pickle.dumps((key, config)))
+        except OSError:
+            pass  # a read-only repository: check again next time
     return config
+
+
+def _model_version() -> tuple[str, int, int]:
+    """The agentops version and this file's identity: a changed model invalidates caches."""
+    from agentops_hooks import __version__
+
+    stat = os.stat(__file__)
+    return __version__, stat.st_mtime_ns, stat.st_size
 
 
 def validate(table: dict[str, Any], *, where: str, prefix: str = "") -> Config:

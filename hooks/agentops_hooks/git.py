@@ -179,6 +179,11 @@ class Repo:
         return self.root
 
     @property
+    def cache_dir(self) -> Path:
+        """Where agentops keeps what it need not work out twice (one per repository)."""
+        return self.common_dir / "agentops"
+
+    @property
     def empty_tree(self) -> str:
         return EMPTY_TREE.get(self.object_format, EMPTY_TREE["sha1"])
 

@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         repo = git.Repo(idents_env=os.environ)
         root = repo.require_worktree("agentops-hook")
-        config = config_file.load(root)
+        config = config_file.load(root, repo.cache_dir)
         selected = args.gate or list(config.gates)
         push = _push_revs(repo) if args.push or args.any_stage else None
         if push is not None or args.push:
@@ -210,7 +210,7 @@ def _record_reversal_baseline(repo: git.Repo, head: CommitChange) -> str | None:
 
     if not values(head.trailers, ratchet.REVERSAL_KEY) or repo.root is None:
         return None
-    config = config_file.load(repo.root)
+    config = config_file.load(repo.root, repo.cache_dir)
     metrics = config.ratchet.metrics
     if not metrics or head.commit is None:
         return None

@@ -509,7 +509,7 @@ def report_command(revisions: tuple[str, ...], fmt: str, output: Path | None) ->
             if rev.startswith("-"):
                 raise click.UsageError(f"{rev!r} is not a revision")
         repo = Repo()
-        config = config_file.load(repo.root)
+        config = config_file.load(repo.root, repo.cache_dir)
         revs = list(revisions) or [f"--max-count={DEFAULT_COUNT}", "HEAD"]
         label = " ".join(revisions) or f"the last {DEFAULT_COUNT} commits of HEAD"
         if not revisions and repo.head() is None:

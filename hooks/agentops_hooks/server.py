@@ -65,18 +65,11 @@ def load_server_config(repo: Repo) -> config_file.Config:
 
 def load_policy_at(repo: Repo, commit: str) -> config_file.Config:
     """The policy committed in `commit`: .agentops.toml, else [tool.agentops]; else defaults."""
-    for name, key in ((config_file.CONFIG_FILE, None), (config_file.PYPROJECT, "tool.agentops")):
+    for name, prefix in ((config_file.CONFIG_FILE, ""), (config_file.PYPROJECT, "tool.agentops.")):
         raw = repo.git("cat-file", "blob", f"{commit}:{name}", ok_codes=(0, 128))
-        if not raw:
+        if not raw or (prefix and b"tool.agentops" not in raw):
             continue
-        where = f"{commit[:12]}:{name}"
-        table = config_file.parse_toml(raw, where)
-        if key is not None:
-            table = table.get("tool", {}).get("agentops")
-            if not isinstance(table, dict):
-                continue
-            return config_file.validate(table, where=where, prefix="tool.agentops.")
-        return config_file.validate(table, where=where)
+        return config_file.from_toml(raw, f"{commit[:12]}:{name}", prefix, repo.cache_dir)
     return config_file.Config()
 
 
