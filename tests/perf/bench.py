@@ -159,6 +159,13 @@ def bench_commit_msg(runs: int) -> list[tuple[str, str]]:
             ([tool("agentops-hook"), str(msg)], False),
             ([sys.executable, "-c", "pass"], False),
         ], work)
+        # A configured repository: the first commit checks .agentops.toml, the next ones reuse it.
+        (work / ".agentops.toml").write_text('[learnings]\nmin_changed_lines = 20\n')
+        first, _ = timed([tool("agentops-hook"), str(msg)], work)
+        (gitlint2, _), (configured, _) = side_by_side(runs, [
+            ([tool("gitlint"), "--msg-filename", str(msg)], False),
+            ([tool("agentops-hook"), str(msg)], False),
+        ], work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return [
@@ -167,6 +174,10 @@ def bench_commit_msg(runs: int) -> list[tuple[str, str]]:
         ("agentops check / gitlint (target at most 0.6×)", f"{check / gitlint:.2f}×"),
         ("`agentops-hook MSG`, the entry pre-commit runs (median)", f"{hook * 1000:.0f} ms"),
         ("agentops-hook / gitlint", f"{hook / gitlint:.2f}×"),
+        ("`agentops-hook MSG` with a .agentops.toml, first commit (pydantic checks it)",
+         f"{first * 1000:.0f} ms"),
+        ("`agentops-hook MSG` with a .agentops.toml, later commits (median)",
+         f"{configured * 1000:.0f} ms ({configured / gitlint2:.2f}× gitlint)"),
         ("for scale: `python -c pass`", f"{python * 1000:.0f} ms"),
     ]
 
