@@ -220,7 +220,10 @@ exists: the value classes are records (`record.py`, one compiled method a class,
 where a dataclass compiles six and `import dataclasses` brings in `inspect`),
 gate IV compiles its secret detectors and imports unidiff only for a patch that
 holds a hint of a secret, and git starts on the staged diff as soon as a gate
-is known to judge the change, while the gate modules are imported.
+is known to judge the change, while the gate modules are imported. In a
+configured repository, pydantic checks `.agentops.toml` on the first commit
+after it changes; later commits reuse the checked policy, kept in
+`.git/agentops/` with the file's exact bytes (see docs/formats.md).
 """
 
 
