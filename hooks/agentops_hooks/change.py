@@ -26,9 +26,8 @@ from agentops_hooks.record import record
 if TYPE_CHECKING:
     from unidiff.patch import PatchSet
 
-    from agentops_hooks.git import StagedDiff
-
     from agentops_hooks.git import ChangedPaths
+    from agentops_hooks.git import StagedDiff
 
 AMEND_ENV = "AGENTOPS_AMEND"
 
