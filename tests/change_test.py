@@ -267,7 +267,7 @@ def test_changed_line_count_agrees_with_unidiff(
 ) -> None:
     from unidiff import PatchSet
 
-    from agentops_hooks.change import count_changed_lines
+    from agentops_hooks.git import count_changed_lines
     from conftest import isolated_env
 
     home = tmp_path_factory.mktemp("home")

@@ -19,6 +19,7 @@ from agentops_hooks.authorship import co_authors
 from agentops_hooks.errors import FatalError
 from agentops_hooks.git import PatchStream
 from agentops_hooks.git import Repo
+from agentops_hooks.git import count_changed_lines
 from agentops_hooks.git import paths_of_patch
 from agentops_hooks.record import cached_property
 from agentops_hooks.record import record
@@ -309,42 +310,6 @@ def _shell_quote(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
-
-
-def count_changed_lines(patch: bytes) -> int:
-    """Added plus removed lines of a unified diff, read hunk by hunk.
-
-    Each `@@ -a,b +c,d @@` header says how many old and new lines follow,
-    so content that happens to start with `+++` or `---` is counted right.
-    """
-    total = 0
-    old = new = 0
-    for line in patch.split(b"\n"):
-        if old > 0 or new > 0:
-            first = line[:1]
-            if first == b"-":
-                total += 1
-                old -= 1
-            elif first == b"+":
-                total += 1
-                new -= 1
-            elif first == b"\\":
-                continue  # "\ No newline at end of file"
-            else:
-                old -= 1
-                new -= 1
-        elif line.startswith(b"@@ "):
-            old, new = _hunk_sizes(line)
-    return total
-
-
-def _hunk_sizes(header: bytes) -> tuple[int, int]:
-    parts = header.split(b" ")
-    sizes = []
-    for part in parts[1:3]:
-        _, _, count = part[1:].partition(b",")
-        sizes.append(int(count) if count else 1)
-    return sizes[0], sizes[1]
 
 
 def matches_pathspecs(path: str, pathspecs: Sequence[str]) -> bool:

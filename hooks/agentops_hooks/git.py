@@ -649,6 +649,22 @@ _LONGEST_HINT = 32
 _HUNK_HEADER = re.compile(rb"\n@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 
 
+def count_changed_lines(patch: bytes | bytearray, start: int = 0, end: int | None = None) -> int:
+    """Added plus removed lines of a unified diff (or of patch[start:end], which
+    starts at a line that is not a context line), read from its hunk headers.
+
+    A hunk `@@ -a,b +c,d @@` spans b old and d new lines, its context lines
+    (those starting with a space) being counted in both: so it changes
+    b + d - 2 * context lines. Content that starts with `+++` or `---` is
+    counted right, and the counting of context lines is done by C.
+    """
+    end = len(patch) if end is None else end
+    changed = 0
+    for old, new in _HUNK_HEADER.findall(patch, start, end):
+        changed += (int(old) if old else 1) + (int(new) if new else 1)
+    return changed - 2 * patch.count(b"\n ", start, end)
+
+
 class PatchStream:
     """What the range's patch stream says of each commit besides its patch-id.
 
@@ -656,10 +672,8 @@ class PatchStream:
     its id and its `--raw` lines (which patch-id skips, as it skips anything
     before a commit's first `diff` line). On the way to patch-id each part
     gives the commit's changed paths (from the raw lines, exactly as git names
-    them), its added+removed lines (a hunk `@@ -a,b +c,d @@` spans b old and
-    d new lines, context lines counted in both: b + d - 2 * context lines,
-    the context lines counted by C), and, when it holds one of `keep_words`
-    (lower case), its patch text.
+    them), its added+removed lines (count_changed_lines), and, when it holds
+    one of `keep_words` (lower case), its patch text.
 
     What is known of a commit is known as soon as the stream has passed it:
     `wait(commit)` returns then, so the gates can judge the first commits
@@ -804,7 +818,6 @@ class PatchStream:
             return
         hinted = self._hinted(buf, parts[0][1], parts[-1][2])  # most stretches hold none
         commits, counts, paths = self.commits, self.counts, self.paths
-        hunks = _HUNK_HEADER.findall
         for k, start, end in parts:
             commit = commits[k]
             body = buf.index(b"\n", start) + 1  # after the id line
@@ -814,10 +827,7 @@ class PatchStream:
                 files.append(_raw_entry(bytes(buf[body:line_end])))
                 body = line_end + 1
             paths[commit] = files
-            changed = 0
-            for old, new in hunks(buf, body, end):
-                changed += (int(old) if old else 1) + (int(new) if new else 1)
-            counts[commit] = changed - 2 * buf.count(b"\n ", body - 1, end)
+            counts[commit] = count_changed_lines(buf, body, end)
             if hinted and self._hinted(buf, start, end):
                 patch = buf.find(b"diff --git ", body, end)
                 self.kept[commit] = bytes(buf[patch:end]) if patch >= 0 else b""
