@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -147,6 +148,19 @@ def run_hook(
     code = hook.main([*args, str(path)])
     out = capsys.readouterr()
     return code, out.out + out.err
+
+
+def gate_findings(gate: str, rev: str = "HEAD", config: Any = None) -> list[Any]:
+    """One gate's findings on a commit already made, as a range check judges it
+    (the policy: `config`, else the work tree's)."""
+    from agentops_hooks import gates
+    from agentops_hooks.change import CommitChange
+    from agentops_hooks.config import load
+    from agentops_hooks.git import Repo
+
+    repo = Repo()
+    change = CommitChange.load(repo, rev)
+    return gates.run(gates.Context(change, config or load(repo.root)), [gate])
 
 
 def agent_message(subject: str = "Add feature", *trailers: str) -> str:

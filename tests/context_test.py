@@ -19,6 +19,7 @@ from agentops_hooks.gates.context import resolve_include
 from agentops_hooks.git import Repo
 from conftest import GitRepo
 from conftest import agent_message
+from conftest import gate_findings
 from conftest import run_hook
 
 SMALL_WINDOW = "[context]\nwindow_tokens = 1000\n"   # budget: 400 tokens
@@ -35,9 +36,7 @@ def run(repo: GitRepo, message: str, capsys: pytest.CaptureFixture[str]) -> tupl
 
 
 def committed(repo: GitRepo, rev: str = "HEAD") -> list[Any]:
-    change = CommitChange.load(Repo(), rev)
-    config = config_file.load(repo.root)
-    return gates.run(gates.Context(change, config), ["context"])
+    return gate_findings("context", rev)
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from pathlib import Path
 import pytest
 
 from agentops_hooks import config as config_file
-from agentops_hooks import gates
-from agentops_hooks.change import CommitChange
 from agentops_hooks.checkrange import check_range
 from agentops_hooks.findings import Finding
 from agentops_hooks.gates.isolate import glob_match
@@ -15,6 +13,7 @@ from agentops_hooks.gates.isolate import worker_key
 from agentops_hooks.git import Repo
 from conftest import GitRepo
 from conftest import agent_message
+from conftest import gate_findings
 from conftest import run_hook
 
 SESSION = "Agent: claude-code session=s1"
@@ -26,8 +25,7 @@ def run(repo: GitRepo, message: str, capsys: pytest.CaptureFixture[str]) -> tupl
 
 
 def judged(repo: GitRepo, rev: str = "HEAD") -> list[Finding]:
-    change = CommitChange.load(Repo(), rev)
-    return gates.run(gates.Context(change, config_file.load(Path(repo.root))), ["isolate"])
+    return gate_findings("isolate", rev)
 
 
 @pytest.fixture

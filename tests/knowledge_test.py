@@ -7,10 +7,8 @@ import pytest
 
 from agentops_hooks import gates
 from agentops_hooks import git as git_module
-from agentops_hooks.change import CommitChange
 from agentops_hooks.change import load_commits
 from agentops_hooks.config import Config
-from agentops_hooks.config import load
 from agentops_hooks.findings import Finding
 from agentops_hooks.gates.knowledge import _segments
 from agentops_hooks.gates.knowledge import matches
@@ -19,6 +17,7 @@ from agentops_hooks.gates.knowledge import parse_learnings_file
 from agentops_hooks.git import Repo
 from conftest import GitRepo
 from conftest import agent_message
+from conftest import gate_findings
 from conftest import run_hook
 
 TODAY = dt.date.today().isoformat()
@@ -55,9 +54,7 @@ def kept(repo: GitRepo) -> GitRepo:
 
 
 def commit_findings(rev: str = "HEAD", config: Config | None = None) -> list[Finding]:
-    repo = Repo()
-    change = CommitChange.load(repo, rev)
-    return gates.run(gates.Context(change, config or load(repo.root)), ["knowledge"])
+    return gate_findings("knowledge", rev, config)
 
 
 def test_sound_learnings_pass(kept: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,6 +15,7 @@ from agentops_hooks.gates.research import note_path
 from agentops_hooks.git import Repo
 from conftest import GitRepo
 from conftest import agent_message
+from conftest import gate_findings
 from conftest import run_hook
 
 NOTE = ".agents/research/2026-11-21-auth.md"
@@ -32,8 +33,7 @@ def research(*paths: str) -> str:
 
 def committed(repo: GitRepo, message: str, rev: str = "HEAD") -> list[Finding]:
     repo.commit(message)
-    change = CommitChange.load(Repo(), rev)
-    return gates.run(gates.Context(change, config_file.load(Path(repo.root))), ["research"])
+    return gate_findings("research", rev)
 
 
 @pytest.fixture

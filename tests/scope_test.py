@@ -6,13 +6,12 @@ from pathlib import Path
 import pytest
 
 from agentops_hooks import config as config_file
-from agentops_hooks import gates
-from agentops_hooks.change import CommitChange
 from agentops_hooks.checkrange import check_range
 from agentops_hooks.findings import Finding
 from agentops_hooks.git import Repo
 from conftest import GitRepo
 from conftest import agent_message
+from conftest import gate_findings
 from conftest import run_hook
 
 PATTERN = '[scope]\ntask_pattern = "PROJ-[0-9]+"\n'
@@ -25,8 +24,7 @@ def run(repo: GitRepo, message: str, capsys: pytest.CaptureFixture[str]) -> tupl
 def committed(repo: GitRepo, message: str) -> list[Finding]:
     """Commit what is staged with `message`, then judge the commit as a range check does."""
     repo.commit(message)
-    change = CommitChange.load(Repo(), "HEAD")
-    return gates.run(gates.Context(change, config_file.load(Path(repo.root))), ["scope"])
+    return gate_findings("scope")
 
 
 @pytest.fixture

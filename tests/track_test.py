@@ -8,12 +8,12 @@ import pytest
 
 from agentops_hooks import config as config_file
 from agentops_hooks import gates
-from agentops_hooks.change import CommitChange
 from agentops_hooks.change import load_commits
 from agentops_hooks.gates.track import evidence_path
 from agentops_hooks.git import Repo
 from conftest import GitRepo
 from conftest import agent_message
+from conftest import gate_findings
 from conftest import run_hook
 
 
@@ -22,8 +22,7 @@ def run(repo: GitRepo, message: str, capsys: pytest.CaptureFixture[str]) -> tupl
 
 
 def committed(repo: GitRepo, rev: str = "HEAD") -> list[Any]:
-    change = CommitChange.load(Repo(), rev)
-    return gates.run(gates.Context(change, config_file.load(repo.root)), ["track"])
+    return gate_findings("track", rev)
 
 
 @pytest.fixture
