@@ -152,7 +152,8 @@ def _agent_rules(agents: AgentsConfig) -> AgentRules:
 
 def applies(ctx: Context, gate: str) -> bool:
     """Does the gate judge this change? Its section's `required_for` says whose
-    changes it judges: "agents" (theirs only) or "everyone"."""
+    changes it judges: "agents" (theirs only) or "everyone". Every gate's
+    check() begins with this question; callers ask it to plan (what to diff)."""
     section = getattr(ctx.config, gate, None)
     return ctx.applies(getattr(section, "required_for", "everyone"))
 
@@ -169,9 +170,7 @@ def run(ctx: Context, gates: Sequence[str] | None = None) -> list[Finding]:
     """Run the named gates (default: those the config enables) on the context's change."""
     findings: list[Finding] = []
     for name in gates if gates is not None else ctx.config.gates:
-        if not applies(ctx, name):
-            continue
-        found = module(name).check(ctx.change, ctx)
+        found = module(name).check(ctx.change, ctx)  # each gate first asks if it applies
         section = getattr(ctx.config, name, None)
         if getattr(section, "severity", "error") == "warning":
             found = [replace(f, severity="warning") for f in found]
