@@ -81,7 +81,7 @@ def test_patch_id_same_before_and_after(repo: GitRepo, name: str) -> None:
     assert staged["amend"] is False
     # The patch-id is git's own, not something we invented.
     expected = repo.git("patch-id", "--verbatim", input=repo.git(
-        "diff-tree", "-p", "-M", "--full-index", "HEAD").stdout).stdout.split()[0].decode()
+        "diff-tree", "-p", "-M", "--full-index", "--text", "HEAD").stdout).stdout.split()[0].decode()
     assert committed.patch_id == expected
 
 

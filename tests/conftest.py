@@ -167,3 +167,44 @@ def agent_message(subject: str = "Add feature", *trailers: str) -> str:
     """A commit message that marks the change as Claude Code's."""
     lines = [subject, "", CLAUDE_TRAILER, *trailers]
     return "\n".join(lines) + "\n"
+
+
+# --- a server: a bare repository with agentops pre-receive installed ---------------
+
+PRE_RECEIVE_HOOK = f"""#!/bin/sh
+exec "{sys.executable}" -m agentops_hooks.cli pre-receive
+"""
+
+
+@pytest.fixture
+def server(repo: GitRepo, tmp_path: Path) -> tuple[Path, GitRepo]:
+    """A bare repository with the hook, and a clone (`repo`) that pushes to it."""
+    bare = tmp_path / "server.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    repo.stage("a.py", "a = 0\n")
+    repo.commit("base")
+    repo.git("remote", "add", "origin", f"file://{bare}")
+    repo.git("push", "-q", "origin", "main")
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text(PRE_RECEIVE_HOOK)
+    hook.chmod(0o755)
+    return bare, repo
+
+
+def push(repo: GitRepo, *refs: str, force: bool = False) -> subprocess.CompletedProcess[bytes]:
+    return repo.git("push", *(["--force"] if force else []), "origin", *refs, check=False)
+
+
+def remote(bare: Path, ref: str) -> str:
+    proc = subprocess.run(["git", "rev-parse", "-q", "--verify", ref], cwd=bare, capture_output=True, text=True)
+    return proc.stdout.strip()
+
+
+def agentops(repo: GitRepo, *args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.cli", *args], cwd=repo.root,
+                          env=repo.env, capture_output=True, text=True, check=True)
+    return proc.stdout
+
+
+def text(proc: subprocess.CompletedProcess[bytes]) -> str:
+    return proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")

@@ -195,11 +195,20 @@ def test_removed_and_unchanged_secret_lines_pass(repo: GitRepo, capsys: pytest.C
     assert secret not in out and other not in out
 
 
-def test_binary_files_are_not_read(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("attributes", ["", "*.bin binary\n"])
+def test_a_secret_in_a_binary_file_is_found(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], attributes: str,
+) -> None:
+    """Patches are read as text, whatever the content or .gitattributes say."""
     secret, _ = SECRETS["GitHub token: ghp"]()
+    if attributes:
+        repo.stage(".gitattributes", attributes)
+        repo.commit("attributes")
     repo.stage("blob.bin", b"\x00\x01" + secret.encode() + b"\x00")
     code, out = run(repo, agent_message(), capsys)
-    assert code == 0, out
+    assert code == 1, out
+    assert "blob.bin:1 (GitHub token)" in out
+    assert secret not in out
 
 
 def test_every_secret_location_is_listed(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,45 +10,10 @@ import pytest
 from conftest import JUDGE
 from conftest import GitRepo
 from conftest import agent_message
-
-HOOK = f"""#!/bin/sh
-exec "{sys.executable}" -m agentops_hooks.cli pre-receive
-"""
-
-
-@pytest.fixture
-def server(repo: GitRepo, tmp_path: Path) -> tuple[Path, GitRepo]:
-    """A bare repository with the hook, and a clone (`repo`) that pushes to it."""
-    bare = tmp_path / "server.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
-    repo.stage("a.py", "a = 0\n")
-    repo.commit("base")
-    repo.git("remote", "add", "origin", f"file://{bare}")
-    repo.git("push", "-q", "origin", "main")
-    hook = bare / "hooks" / "pre-receive"
-    hook.write_text(HOOK)
-    hook.chmod(0o755)
-    return bare, repo
-
-
-def push(repo: GitRepo, *refs: str, force: bool = False) -> subprocess.CompletedProcess[bytes]:
-    return repo.git("push", *(["--force"] if force else []), "origin", *refs, check=False)
-
-
-def remote(bare: Path, ref: str) -> str:
-    proc = subprocess.run(["git", "rev-parse", "-q", "--verify", ref], cwd=bare, capture_output=True, text=True)
-    return proc.stdout.strip()
-
-
-def agentops(repo: GitRepo, *args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.cli", *args], cwd=repo.root,
-                          env=repo.env, capture_output=True, text=True, check=True)
-    return proc.stdout
-
-
-def text(proc: subprocess.CompletedProcess[bytes]) -> str:
-    return proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
-
+from conftest import agentops
+from conftest import push
+from conftest import remote
+from conftest import text
 
 def test_good_push_lands(server: tuple[Path, GitRepo]) -> None:
     bare, repo = server

@@ -117,15 +117,19 @@ def _require_full_history(repo: Repo, changes: Sequence[CommitChange], label: st
 def check_range(
     repo: Repo, config: Config, revs: Sequence[str], label: str,
     gates: Sequence[str] | None = None, verdicts_tip: str | None = None,
-    notes_fix: str | None = None,
+    notes_fix: str | None = None, trust_commit: str | None = None,
 ) -> RangeReport:
-    """Run the gates on every commit `git rev-list REVS` names."""
+    """Run the gates on every commit `git rev-list REVS` names.
+
+    `trust_commit` holds the trust roots every commit is checked against (the
+    range's base, the protected ref's old tip); without one, each commit's parent.
+    """
     # A range makes a few objects per commit and no cycles: the cyclic
     # collector would only walk them again and again (a tenth of the run).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _check_range(repo, config, revs, label, gates, verdicts_tip, notes_fix)
+        return _check_range(repo, config, revs, label, gates, verdicts_tip, notes_fix, trust_commit)
     finally:
         if collecting:
             gc.enable()
@@ -134,6 +138,7 @@ def check_range(
 def _check_range(
     repo: Repo, config: Config, revs: Sequence[str], label: str,
     gates: Sequence[str] | None, verdicts_tip: str | None, notes_fix: str | None,
+    trust_commit: str | None,
 ) -> RangeReport:
     selected = list(gates if gates is not None else config.gates)
     keep_words: tuple[bytes, ...] = ()
@@ -162,6 +167,7 @@ def _check_range(
         evidence = gate_runner.Evidence(repo)
         evidence.batch = changes
         evidence.verdicts_tip = verdicts_tip
+        evidence.trust_commit = trust_commit
         tip = changes[-1]
         contexts = [gate_runner.Context(c, config, evidence, range_changes=changes)
                     for c in changes]

@@ -143,12 +143,12 @@ def check(
         from agentops_hooks import checkrange
 
         revs = checkrange.resolve_range(repo, range_spec)
-        base = checkrange.range_base(repo, range_spec) if policy == "base" else None
+        base = checkrange.range_base(repo, range_spec)
         # The base's policy only: the work tree's may be the very change being judged.
-        config = (_policy_at(repo, base) if base is not None
+        config = (_policy_at(repo, base) if base is not None and policy == "base"
                   else config_file.load(repo.root, repo.cache_dir))
         report = checkrange.check_range(
-            repo, config, revs, range_spec, list(gates) or None,
+            repo, config, revs, range_spec, list(gates) or None, trust_commit=base,
         )
         if fmt == "markdown" or os.environ.get("GITHUB_STEP_SUMMARY"):
             markdown = checkrange.render_markdown(report)

@@ -35,8 +35,25 @@ _KEPT_ALWAYS = frozenset((
     "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM",
 ))
 
-# Every option that user config could otherwise change in a patch.
+# What git shows must be what the repository stores, in every clone and on the
+# server: no replace refs (an ordinary ref a push can create), no grafts, no
+# mailmap, no signature lines mixed into log output. Set for every git process.
+_STORED_OBJECTS_ENV = {
+    "GIT_NO_REPLACE_OBJECTS": "1",
+    # A path under /dev/null can never exist (ENOTDIR), and git is silent about that.
+    "GIT_GRAFT_FILE": os.path.join(os.devnull, "agentops-no-grafts"),
+    "GIT_ATTR_NOSYSTEM": "1",
+}
+_STORED_OBJECTS_CONFIG = (
+    ("core.useReplaceRefs", "false"),
+    ("log.showSignature", "false"),
+    ("log.mailMap", "false"),
+)
+
+# Every option that user config or attributes could otherwise change in a patch.
 _PINNED_CONFIG = (
+    "-c", "core.attributesFile=" + os.devnull,
+    "-c", "core.bigFileThreshold=512m",
     "-c", "core.quotePath=true",
     "-c", "diff.noprefix=false",
     "-c", "diff.mnemonicPrefix=false",
@@ -45,8 +62,11 @@ _PINNED_CONFIG = (
     "-c", "diff.interHunkContext=0",
     "-c", "core.abbrev=no",
 )
+# --text: a file is diffed as text whatever .gitattributes (`-diff`, `binary`)
+# or config (core.bigFileThreshold, diff.<driver>.binary) say, so a patch and
+# its patch-id are a function of the commits alone.
 PINNED_DIFF = (
-    "-p", "-M", "--full-index", "--no-color", "--no-ext-diff", "--no-textconv",
+    "-p", "-M", "--full-index", "--text", "--no-color", "--no-ext-diff", "--no-textconv",
     "--src-prefix=a/", "--dst-prefix=b/", "-U3", "--inter-hunk-context=0",
     "--diff-algorithm=myers", "--indent-heuristic", "--no-relative",
     "-l1000", "-O/dev/null",
@@ -74,15 +94,25 @@ def scrubbed_env(
     keep: Sequence[str] = (),
     base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment without the GIT_* variables hooks inherit, but `keep`."""
+    """The environment without the GIT_* variables hooks inherit, but `keep`;
+    and git told to show the objects as stored (see _STORED_OBJECTS_ENV)."""
     env = os.environ if base is None else base
     kept = _KEPT_ALWAYS.union(keep, _kept_for_session)
-    return {
+    out = {
         k: v for k, v in env.items()
         if not k.startswith("GIT_")
         or k in kept
         or k.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
     }
+    out.update(_STORED_OBJECTS_ENV)
+    # Appended to any config the environment already passes: the last value wins.
+    count = out.get("GIT_CONFIG_COUNT", "0")
+    first = int(count) if count.isdigit() else 0
+    for i, (key, value) in enumerate(_STORED_OBJECTS_CONFIG, start=first):
+        out[f"GIT_CONFIG_KEY_{i}"] = key
+        out[f"GIT_CONFIG_VALUE_{i}"] = value
+    out["GIT_CONFIG_COUNT"] = str(first + len(_STORED_OBJECTS_CONFIG))
+    return out
 
 
 def run(
@@ -659,6 +689,19 @@ def count_changed_lines(patch: bytes | bytearray, start: int = 0, end: int | Non
     counted right, and the counting of context lines is done by C.
     """
     end = len(patch) if end is None else end
+    if patch.find(b"\0", start, end) < 0:  # no binary file: the common case
+        return _count_hunk_lines(patch, start, end)
+    # Patches are diffed --text; a file whose diff holds a NUL byte is binary
+    # (git's own test of content, not of attributes) and counts no lines.
+    bounds = [m.start() for m in _FILE_START.finditer(patch, start, end)] + [end]
+    return sum(_count_hunk_lines(patch, a, b) for a, b in zip([start, *bounds], bounds)
+               if patch.find(b"\0", a, b) < 0)
+
+
+_FILE_START = re.compile(rb"(?<=\n)diff --git ")
+
+
+def _count_hunk_lines(patch: bytes | bytearray, start: int, end: int) -> int:
     changed = 0
     for old, new in _HUNK_HEADER.findall(patch, start, end):
         changed += (int(old) if old else 1) + (int(new) if new else 1)

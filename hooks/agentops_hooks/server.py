@@ -2,9 +2,13 @@
 
 Installed as a bare repository's `pre-receive` hook, it reads one
 `<old> <new> <ref>` line per updated ref and refuses the whole push when a
-protected ref would gain a commit the gates refuse, when a protected ref would
-be deleted, or when an update to refs/notes/agentops/* is anything but an
-append (not a fast-forward, a deletion, or a commit that removes a line).
+protected ref (the configured patterns, the server's default branch, every
+tag) would gain a commit the gates refuse, would be deleted, rewound or
+rewritten, or would name something other than a commit; when a tag would
+move; when a replace ref would be written; or when an update to
+refs/notes/agentops/* is anything but an append (not a fast-forward, a
+deletion, or a commit that removes a line). Policy and trust roots come from
+the protected side: the updated ref's old tip, or the default branch.
 It fails closed: an internal error refuses the push and says why.
 """
 from __future__ import annotations
@@ -57,12 +61,6 @@ def parse_updates(text: str) -> list[RefUpdate]:
     return updates
 
 
-def load_server_config(repo: Repo) -> config_file.Config:
-    """The policy as the protected default branch (HEAD) holds it, never as the pusher sends it."""
-    head = repo.resolve("HEAD")
-    return config_file.Config() if head is None else load_policy_at(repo, head)
-
-
 def load_policy_at(repo: Repo, commit: str) -> config_file.Config:
     """The policy committed in `commit`: .agentops.toml, else [tool.agentops]; else defaults."""
     for name, prefix in ((config_file.CONFIG_FILE, ""), (config_file.PYPROJECT, "tool.agentops.")):
@@ -73,17 +71,36 @@ def load_policy_at(repo: Repo, commit: str) -> config_file.Config:
     return config_file.Config()
 
 
-def _protected(ref: str, patterns: Sequence[str]) -> bool:
-    return any(fnmatchcase(ref, p) for p in patterns)
+REPLACE_PREFIX = "refs/replace/"
+TAGS_PREFIX = "refs/tags/"
 
 
-def _protected_tips(repo: Repo, patterns: Sequence[str]) -> dict[str, str]:
-    out = repo.git("for-each-ref", "--format=%(refname) %(objectname)", "refs/")
+class Protection:
+    """Which refs the server protects: the configured patterns, the server's
+    default branch (its HEAD, whatever it is called) and every tag."""
+
+    def __init__(self, patterns: Sequence[str], default_branch: str) -> None:
+        self.patterns = tuple(patterns)
+        self.default_branch = default_branch
+
+    def covers(self, ref: str) -> bool:
+        return (ref == self.default_branch or ref.startswith(TAGS_PREFIX)
+                or any(fnmatchcase(ref, p) for p in self.patterns))
+
+
+def _protected_tips(repo: Repo, protection: Protection) -> dict[str, str]:
+    """Protected refs that name a commit (a tag: the commit it points at), and that commit."""
+    out = repo.git("for-each-ref", "--format=%(refname) %(objecttype) %(objectname) %(*objecttype) "
+                   "%(*objectname)", "refs/")
     tips = {}
     for line in out.decode("utf-8", "replace").splitlines():
-        ref, _, oid = line.partition(" ")
-        if _protected(ref, patterns):
+        ref, kind, oid, peeled_kind, peeled = (line.split(" ") + [""] * 5)[:5]
+        if not protection.covers(ref):
+            continue
+        if kind == "commit":
             tips[ref] = oid
+        elif peeled_kind == "commit":
+            tips[ref] = peeled
     return tips
 
 
@@ -109,50 +126,82 @@ def check_notes_update(repo: Repo, update: RefUpdate) -> list[str]:
     return [f"{update.ref}: {v.describe()}" for v in report.violations]
 
 
+def update_problem(repo: Repo, update: RefUpdate, default_branch: str) -> str | None:
+    """Why a protected ref may not move this way at all (None: its commits get checked).
+
+    History on a protected ref only grows: it is neither deleted nor rewound
+    or rewritten, a tag is never moved, and it names a commit (or a tag of one).
+    """
+    if update.deleted:
+        return f"{update.ref} is protected and cannot be deleted"
+    if repo.resolve(update.new) is None:
+        return (f"{update.ref} would point at {update.new[:12]}, which is not a commit (nor a tag "
+                "of one): a protected ref names commits, so that they can be checked")
+    if update.created:
+        return None
+    if update.ref.startswith(TAGS_PREFIX):
+        return (f"{update.ref} already exists: a protected tag is never moved (releases are "
+                "built from tags); push a new tag instead")
+    if not repo.is_ancestor(update.old, update.new):
+        return (f"{update.ref}: {update.new[:12]} does not contain {update.old[:12]}: a force-push "
+                "that rewinds or rewrites a protected branch is refused (merge or revert with a "
+                "new commit instead)")
+    if update.ref == default_branch:
+        problem = _policy_problem(repo, update.new)
+        if problem:
+            return (f"{update.ref} would get a policy the server cannot read, which would "
+                    f"refuse every later push: {problem}")
+    return None
+
+
 def pre_receive(repo: Repo, updates: Sequence[RefUpdate]) -> tuple[bool, str]:
     """(accept?, what to tell the pusher)."""
     out: list[str] = []
     refused = False
-    config = load_server_config(repo)
+    head = repo.resolve("HEAD")
+    config = config_file.Config() if head is None else load_policy_at(repo, head)
     verdicts_tip = None
     for update in updates:
-        if update.ref.startswith(NOTES_PREFIX):
+        problems: list[str] = []
+        if update.ref.startswith(REPLACE_PREFIX):
+            problems = [f"{update.ref}: replace refs are refused: they would make every git "
+                        "command on the server show other objects than the ones stored"]
+        elif update.ref.startswith(NOTES_PREFIX):
             problems = check_notes_update(repo, update)
-            out.extend(f"agentops: refused: {p}" for p in problems)
-            refused |= bool(problems)
             if update.ref == VERDICTS_REF and not problems and not update.deleted:
                 verdicts_tip = update.new
-    gates = [g for g in config.gates if g != "ratchet"]
+        out.extend(f"agentops: refused: {p}" for p in problems)
+        refused |= bool(problems)
     default_branch = repo.git("symbolic-ref", "-q", "HEAD", ok_codes=(0, 1)).decode().strip()
-    protected_tips = _protected_tips(repo, config.protected)
+    protection = Protection(config.protected, default_branch)
+    protected_tips = _protected_tips(repo, protection)
     for update in updates:
-        if not _protected(update.ref, config.protected):
+        if not protection.covers(update.ref):
             continue
-        if update.deleted:
-            out.append(f"agentops: refused: {update.ref} is protected and cannot be deleted")
+        problem = update_problem(repo, update, default_branch)
+        if problem:
+            out.append(f"agentops: refused: {problem}")
             refused = True
             continue
-        if update.ref == default_branch:
-            problem = _policy_problem(repo, update.new)
-            if problem:
-                out.append(f"agentops: refused: {update.ref} would get a policy the server "
-                           f"cannot read, which would refuse every later push: {problem}")
-                refused = True
-                continue
         if update.created:
             # Everything not yet on a protected ref: commits already on an
             # unprotected branch were never checked.
             others = [tip for ref, tip in protected_tips.items() if ref != update.ref]
             revs = [update.new, "--not", *others] if others else [update.new]
+            trusted = head  # a new ref has no history of its own: the default branch's
         else:
             revs = [f"{update.old}..{update.new}"]
+            trusted = update.old
+        # The policy and trust roots as the protected side holds them, never as pushed.
+        policy = config if trusted is None or trusted == head else load_policy_at(repo, trusted)
         label = f"{update.ref} ({update.old[:12]}..{update.new[:12]})"
-        report = check_range(repo, config, revs, label, gates, verdicts_tip=verdicts_tip,
+        report = check_range(repo, policy, revs, label, [g for g in policy.gates if g != "ratchet"],
+                             verdicts_tip=verdicts_tip, trust_commit=trusted,
                              notes_fix="push the verdict notes together with the commits "
                                        "(agentops notes push, or git push origin "
                                        "refs/notes/agentops/verdicts)")
         out.append(render_text(report))
-        if "ratchet" in config.gates:
+        if "ratchet" in policy.gates:
             out.append("agentops: the ratchet needs a work tree and is not checked here "
                        "(check it in CI: agentops check --range)")
         refused |= not report.passed

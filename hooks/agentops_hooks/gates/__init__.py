@@ -65,6 +65,9 @@ class Evidence:
         """Read the verdict notes at this commit (a value being pushed), not the ref's."""
         self.batch: Sequence[Change] = ()
         """The commits of a range check, whose patches are read together."""
+        self.trust_commit: str | None = None
+        """Where trust roots (the allowed signers) are read in a range check: the
+        range's base, or the protected ref's old tip; never a commit being judged."""
 
     @cached_property
     def verdicts(self) -> VerdictIndex:
@@ -126,8 +129,9 @@ class Context:
 
     @property
     def trust_base(self) -> str | None:
-        """The commit whose tree the change is checked against (allowed signers...)."""
-        return self.change.base
+        """The commit whose tree holds the trust roots (allowed signers) the
+        change is checked against: the range's trusted commit, else its parent."""
+        return self.store.trust_commit or self.change.base
 
     @cached_property
     def agent_signals(self) -> list[AgentSignal]:
