@@ -208,3 +208,18 @@ def agentops(repo: GitRepo, *args: str) -> str:
 
 def text(proc: subprocess.CompletedProcess[bytes]) -> str:
     return proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
+
+
+def run_agentops(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """The CLI as a user runs it, in the repository: (exit code, stdout + stderr)."""
+    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.cli", *args], cwd=repo.root,
+                          env={**repo.env, **(env or {})}, capture_output=True, text=True)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def agent_commit(repo: GitRepo, path: str, content: str | bytes, subject: str = "Agent work",
+                 *trailers: str) -> str:
+    """Stage one file and commit it as Claude Code's, hooks skipped (as an agent may): its id."""
+    repo.stage(path, content)
+    repo.commit(agent_message(subject, *trailers), "--no-verify")
+    return repo.head()
