@@ -13,6 +13,8 @@ import pytest
 HUMAN = ("Hana Human", "hana@example.com")
 JUDGE = "Riley Reviewer <riley@example.com>"
 CLAUDE_TRAILER = "Co-authored-by: Claude <noreply@anthropic.com>"
+SECRET_LINE = 'GITHUB_TOKEN = "ghp_' + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5" + '"\n'
+"""An added line gate IV reports as a GitHub token."""
 
 
 class GitRepo:

@@ -21,15 +21,13 @@ from __future__ import annotations
 import subprocess
 
 from agentops_hooks import git
+from conftest import SECRET_LINE
 from conftest import GitRepo
 from conftest import agent_commit
 from conftest import push
 from conftest import remote
 from conftest import run_agentops
 from conftest import text
-
-SECRET_LINE = 'GITHUB_TOKEN = "ghp_' + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5" + '"\n'
-
 
 def twin_of(repo: GitRepo, commit: str, subject: str = "Human work") -> str:
     """A commit with `commit`'s tree and parent and a human's message, no agent marker."""
