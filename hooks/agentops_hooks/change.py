@@ -154,6 +154,10 @@ class Change:
             self._patches[key] = selected
         return self._patches[key]
 
+    def file_after(self, path: str) -> bytes | None:
+        """A file as this change leaves it (None: it is not there)."""
+        raise NotImplementedError
+
     @property
     def selector(self) -> str:
         """The `agentops` options that pick this change again, for fix commands."""
@@ -239,6 +243,9 @@ class StagedChange(Change):
     def _target(self) -> str:
         return self.base or self.repo.empty_tree
 
+    def file_after(self, path: str) -> bytes | None:
+        return self.repo.read_file(f":{path}", env=self._index_env)
+
     def prefetch(self) -> None:
         """Start git on the diff now (it is wanted): Python goes on meanwhile."""
         if self._staged is None and "diff" not in self.__dict__:
@@ -283,6 +290,9 @@ class CommitChange(Change):
     @property
     def is_merge(self) -> bool:
         return len(self.parents) > 1
+
+    def file_after(self, path: str) -> bytes | None:
+        return self.repo.read_file(f"{self.commit}:{path}")
 
     def _diff(self) -> bytes:
         assert self.commit is not None

@@ -90,13 +90,6 @@ def change_options(func: F) -> F:
     return func
 
 
-def _policy_at(repo: git.Repo, commit: str) -> config_file.Config:
-    """The config as committed in `commit` (defaults when it has none)."""
-    from agentops_hooks.server import load_policy_at
-
-    return load_policy_at(repo, commit)
-
-
 def _load_change(
     repo: git.Repo, staged: bool, message_file: Path | None, rev: str | None,
     amend: bool, *, default_commit: bool,
@@ -145,7 +138,7 @@ def check(
         revs = checkrange.resolve_range(repo, range_spec)
         base = checkrange.range_base(repo, range_spec)
         # The base's policy only: the work tree's may be the very change being judged.
-        config = (_policy_at(repo, base) if base is not None and policy == "base"
+        config = (config_file.load_at(repo, base) if base is not None and policy == "base"
                   else config_file.load(repo.root, repo.cache_dir))
         report = checkrange.check_range(
             repo, config, revs, range_spec, list(gates) or None, trust_commit=base,
@@ -167,7 +160,8 @@ def check(
     change = _load_change(repo, staged, message_file, rev, amend, default_commit=True)
     selected = list(gates) or list(config.gates)
     ctx = gate_runner.Context(change, config)
-    findings = gate_runner.run(ctx, selected)
+    findings = (gate_runner.run(ctx, selected) if change.commit
+                else gate_runner.run_staged(ctx, selected, explicit=bool(gates)))
     label = f"commit {change.label}" if change.commit else "the staged change"
     if fmt == "json":
         click.echo(json.dumps({

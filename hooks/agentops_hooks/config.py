@@ -13,6 +13,7 @@ import re
 import sys
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Literal
 
@@ -21,6 +22,9 @@ from agentops_hooks.record import as_dataclass
 from agentops_hooks.record import field
 from agentops_hooks.record import record
 from agentops_hooks.record import replace
+
+if TYPE_CHECKING:
+    from agentops_hooks.git import Repo
 
 CONFIG_FILE = ".agentops.toml"
 PYPROJECT = "pyproject.toml"
@@ -179,10 +183,14 @@ class PrivilegeConfig:
     required_for: Audience = "agents"
     severity: Severity = "error"
     protected_paths: tuple[str, ...] = (
-        ".pre-commit-config.yaml", ".agentops.toml", ".github/workflows/**", ".gitlab-ci.yml",
-        "CODEOWNERS", ".github/CODEOWNERS", ".git-hooks/**",
+        ".agentops.toml", ".gitattributes", ".pre-commit-config.yaml", ".git-hooks/**",
+        ".githooks/**", ".husky/**", "lefthook.yml", ".lefthook.yml",
+        ".github/workflows/**", ".github/actions/**", ".gitlab-ci.yml", ".circleci/**",
+        ".buildkite/**", "Jenkinsfile", "azure-pipelines.yml", "CODEOWNERS",
     )
-    """Globs an agent may change only with a verdict from a human judge (the allowed-signers file is added)."""
+    """Globs an agent may change only with a verdict from a human judge: what decides what is
+    checked or how a diff reads (the allowed-signers file and pyproject.toml's [tool.agentops]
+    table are added)."""
     human_judges: tuple[str, ...] = ()
     """Judges who are people: "Name <email>", an email, or a glob."""
     secrets: bool = True
@@ -281,7 +289,8 @@ class Config:
     """The gates the umbrella `agentops` hook and `agentops check` run (ratchet:
     added automatically when metrics are configured)."""
     protected: tuple[str, ...] = ("refs/heads/main", "refs/heads/master", "refs/heads/release/*")
-    """Refs whose new commits `agentops pre-receive` checks (globs)."""
+    """Refs whose new commits `agentops pre-receive` checks (globs), besides the server's
+    default branch and every tag (refs/tags/*), which are always protected."""
     agents: AgentsConfig = field(default_factory=AgentsConfig)
     verdict: VerdictConfig = field(default_factory=VerdictConfig)
     learnings: LearningsConfig = field(default_factory=LearningsConfig)
@@ -357,6 +366,16 @@ def load(root: Path | None, cache_dir: Path | None = None) -> Config:
             return Config()
         if b"tool.agentops" in raw:
             return from_toml(raw, str(pyproject), "tool.agentops.", cache_dir)
+    return Config()
+
+
+def load_at(repo: Repo, commit: str) -> Config:
+    """The policy committed in `commit`: .agentops.toml, else [tool.agentops]; else defaults."""
+    for name, prefix in ((CONFIG_FILE, ""), (PYPROJECT, "tool.agentops.")):
+        raw = repo.read_file(f"{commit}:{name}")
+        if not raw or (prefix and b"tool.agentops" not in raw):
+            continue
+        return from_toml(raw, f"{commit[:12]}:{name}", prefix, repo.cache_dir)
     return Config()
 
 

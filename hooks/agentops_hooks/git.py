@@ -376,6 +376,14 @@ class Repo:
             pos += size + 1
         return result
 
+    def read_file(self, name: str, env: Mapping[str, str] | None = None) -> bytes | None:
+        """The blob `REV:path` (or `:path`, the index `env` names) names; None when it names none."""
+        proc = subprocess.run(
+            ("git", "cat-file", "blob", name), capture_output=True, cwd=self.cwd,
+            env=scrubbed_env() if env is None else dict(env), check=False,
+        )
+        return proc.stdout if proc.returncode == 0 else None
+
     def committer_ident(self) -> str:
         """`Name <email> <time> <tz>` for commits we write; a neutral one if none is set."""
         out = self._run("var", "GIT_COMMITTER_IDENT", ok_codes=(0, 128)).decode("utf-8", "replace")

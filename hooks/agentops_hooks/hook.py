@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             change.prefetch()  # git diffs while the gates are imported
             for name in judged:
                 gate_runner.module(name)
-        findings = gate_runner.run(ctx, selected)
+        findings = gate_runner.run_staged(ctx, selected, explicit=bool(args.gate))
     except FatalError as e:
         print(f"agentops: error: {e}", file=sys.stderr)
         return 2

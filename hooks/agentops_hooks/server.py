@@ -61,16 +61,6 @@ def parse_updates(text: str) -> list[RefUpdate]:
     return updates
 
 
-def load_policy_at(repo: Repo, commit: str) -> config_file.Config:
-    """The policy committed in `commit`: .agentops.toml, else [tool.agentops]; else defaults."""
-    for name, prefix in ((config_file.CONFIG_FILE, ""), (config_file.PYPROJECT, "tool.agentops.")):
-        raw = repo.git("cat-file", "blob", f"{commit}:{name}", ok_codes=(0, 128))
-        if not raw or (prefix and b"tool.agentops" not in raw):
-            continue
-        return config_file.from_toml(raw, f"{commit[:12]}:{name}", prefix, repo.cache_dir)
-    return config_file.Config()
-
-
 REPLACE_PREFIX = "refs/replace/"
 TAGS_PREFIX = "refs/tags/"
 
@@ -107,7 +97,7 @@ def _protected_tips(repo: Repo, protection: Protection) -> dict[str, str]:
 def _policy_problem(repo: Repo, commit: str) -> str | None:
     """Why the policy file in `commit` cannot be read (None: it can, or there is none)."""
     try:
-        load_policy_at(repo, commit)
+        config_file.load_at(repo, commit)
     except config_file.ConfigError as e:
         return str(e)
     return None
@@ -159,7 +149,7 @@ def pre_receive(repo: Repo, updates: Sequence[RefUpdate]) -> tuple[bool, str]:
     out: list[str] = []
     refused = False
     head = repo.resolve("HEAD")
-    config = config_file.Config() if head is None else load_policy_at(repo, head)
+    config = config_file.Config() if head is None else config_file.load_at(repo, head)
     verdicts_tip = None
     for update in updates:
         problems: list[str] = []
@@ -193,7 +183,7 @@ def pre_receive(repo: Repo, updates: Sequence[RefUpdate]) -> tuple[bool, str]:
             revs = [f"{update.old}..{update.new}"]
             trusted = update.old
         # The policy and trust roots as the protected side holds them, never as pushed.
-        policy = config if trusted is None or trusted == head else load_policy_at(repo, trusted)
+        policy = config if trusted is None or trusted == head else config_file.load_at(repo, trusted)
         label = f"{update.ref} ({update.old[:12]}..{update.new[:12]})"
         report = check_range(repo, policy, revs, label, [g for g in policy.gates if g != "ratchet"],
                              verdicts_tip=verdicts_tip, trust_commit=trusted,

@@ -102,8 +102,7 @@ class Evidence:
         if key not in self._signers:
             content = None
             if commit is not None:
-                out = self.repo.git("cat-file", "blob", f"{commit}:{path}", ok_codes=(0, 128))
-                content = out or None
+                content = self.repo.read_file(f"{commit}:{path}") or None
             self._signers[key] = content
         return self._signers[key]
 
@@ -180,6 +179,28 @@ def run(ctx: Context, gates: Sequence[str] | None = None) -> list[Finding]:
             found = [replace(f, severity="warning") for f in found]
         findings.extend(found)
     return findings
+
+
+_POLICY_FILES = frozenset(("pyproject.toml", ".agentops.toml"))
+
+
+def run_staged(ctx: Context, gates: Sequence[str] | None = None, *, explicit: bool = False) -> list[Finding]:
+    """`run` for the commit about to be made, whose policy is the work tree's.
+
+    An agent's change to the policy files is also judged by the policy its base
+    commits: else its own `gates = []` would switch off the gate that refuses it.
+    With `explicit`, `gates` were asked for by name and are run under both.
+    """
+    findings = run(ctx, gates)
+    change = ctx.change
+    if not ctx.agent_signals or change.base is None or not any(
+            p.path in _POLICY_FILES or p.old_path in _POLICY_FILES for p in change.paths):
+        return findings
+    from agentops_hooks.config import load_at
+
+    committed = load_at(change.repo, change.base)
+    again = run(Context(change, committed, ctx.evidence), gates if explicit else committed.gates)
+    return findings + [f for f in again if f not in findings]
 
 
 _MODULES: dict[str, Any] = {}

@@ -20,6 +20,9 @@ from weakref import WeakKeyDictionary
 
 from agentops_hooks import verdicts
 from agentops_hooks.authorship import Identity
+from agentops_hooks.config import PYPROJECT
+from agentops_hooks.config import ConfigError
+from agentops_hooks.config import parse_toml
 from agentops_hooks.findings import Finding
 from agentops_hooks.gates.verdict import candidates
 from agentops_hooks.gates.verdict import judge_allowed
@@ -48,7 +51,8 @@ MIN_ENTROPY = 3.5
 MAX_LISTED = 20
 """Secret locations named in one finding; the rest are counted."""
 
-_STATUS_WORDS = {"A": "added", "M": "modified", "D": "deleted", "T": "type changed", "C": "copied"}
+_STATUS_WORDS = {"A": "added", "M": "modified", "D": "deleted", "T": "type changed", "C": "copied",
+                 "P": "its [tool.agentops] policy table changed"}
 
 
 def _finding(change: Change, rule: str, message: str, fix: str) -> Finding:
@@ -132,6 +136,31 @@ def touched_protected(paths: Sequence[ChangedPath], patterns: Sequence[str]) -> 
             or (p.status == "R" and p.old_path is not None and is_protected(p.old_path, patterns))]
 
 
+def policy_table_touched(change: Change, ctx: Context) -> list[ChangedPath]:
+    """pyproject.toml, when the change alters its [tool.agentops] table: that
+    table is policy, the rest of the file is not (so only the table is judged)."""
+    if not any(PYPROJECT in (p.path, p.old_path) for p in change.paths):
+        return []
+    before = _agentops_table(ctx.store.file_at(change.base, PYPROJECT))
+    if before == _agentops_table(change.file_after(PYPROJECT)):
+        return []
+    from agentops_hooks.change import ChangedPath
+
+    return [ChangedPath("P", PYPROJECT)]
+
+
+def _agentops_table(raw: bytes | None) -> object:
+    """The [tool.agentops] table of a pyproject.toml; a file TOML cannot read is
+    its bytes, so that any edit of it counts as a change of the table."""
+    if not raw:
+        return None
+    try:
+        tool = parse_toml(raw, PYPROJECT).get("tool")
+    except ConfigError:
+        return raw
+    return tool.get("agentops") if isinstance(tool, dict) else None
+
+
 def _describe(p: ChangedPath) -> str:
     if p.status == "R" and p.old_path is not None:
         return f"{p.old_path} (renamed to {p.path})"
@@ -195,6 +224,7 @@ def human_verdict(change: Change, ctx: Context) -> tuple[bool, list[str]]:
 
 def check_protected_paths(change: Change, ctx: Context, who: str) -> list[Finding]:
     touched = touched_protected(change.paths, protected_patterns(ctx))
+    touched += policy_table_touched(change, ctx)
     if not touched:
         return []
     admitted, reasons = human_verdict(change, ctx)
