@@ -103,12 +103,14 @@ def _require_full_history(repo: Repo, changes: Sequence[CommitChange], label: st
     """A shallow clone must not silently check a shorter range than asked."""
     if not repo.is_shallow():
         return
-    parents = sorted({c.base for c in changes if c.base})
-    present = repo.read_blobs(parents)
-    cut = [c for c in changes if c.base and c.base not in present]
+    # Every parent: a merge's other parents name the commits it merges (and
+    # its remerge diff needs them all).
+    present = repo.read_blobs(sorted({p for c in changes for p in c.parents}))
+    cut = [c for c in changes if any(p not in present for p in c.parents)]
     if cut:
+        which = "a parent" if cut[0].is_merge else "the parent"
         raise FatalError(
-            f"{label} reaches past the history of this shallow clone (the parent of "
+            f"{label} reaches past the history of this shallow clone ({which} of "
             f"{cut[0].label} is missing): fetch the full history (fetch-depth: 0 in "
             "actions/checkout, or git fetch --unshallow) and run again",
         )
