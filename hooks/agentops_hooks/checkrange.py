@@ -24,11 +24,14 @@ from agentops_hooks.errors import FatalError
 from agentops_hooks.findings import Finding
 from agentops_hooks.git import GitError
 from agentops_hooks.git import Repo
+from agentops_hooks.git import paths_of_patch
 from agentops_hooks.notes import VERDICTS_REF
 from agentops_hooks.render import who
 
 NOTES_FETCH = "git fetch origin '+refs/notes/agentops/*:refs/notes/agentops/*'"
-# Gates that judge the work of a commit; a merge only brings work judged on its branch.
+# Gates that judge the work of a commit. A merge brings work judged on its
+# branches, so gate VII judges only what it adds beyond its parents, and the
+# others skip it (unless verdict.merges asks to judge every merge as a whole).
 _WORK_GATES = ("verdict", "learnings", "supervise")
 
 
@@ -103,12 +106,14 @@ def _require_full_history(repo: Repo, changes: Sequence[CommitChange], label: st
     """A shallow clone must not silently check a shorter range than asked."""
     if not repo.is_shallow():
         return
-    parents = sorted({c.base for c in changes if c.base})
-    present = repo.read_blobs(parents)
-    cut = [c for c in changes if c.base and c.base not in present]
+    # Every parent: a merge's other parents name the commits it merges (and
+    # its remerge diff needs them all).
+    present = repo.read_blobs(sorted({p for c in changes for p in c.parents}))
+    cut = [c for c in changes if any(p not in present for p in c.parents)]
     if cut:
+        which = "a parent" if cut[0].is_merge else "the parent"
         raise FatalError(
-            f"{label} reaches past the history of this shallow clone (the parent of "
+            f"{label} reaches past the history of this shallow clone ({which} of "
             f"{cut[0].label} is missing): fetch the full history (fetch-depth: 0 in "
             "actions/checkout, or git fetch --unshallow) and run again",
         )
@@ -171,6 +176,7 @@ def _check_range(
         tip = changes[-1]
         contexts = [gate_runner.Context(c, config, evidence, range_changes=changes)
                     for c in changes]
+        _find_merge_adds(repo, changes, contexts, selected, label)
         for change, ctx in zip(changes, contexts):
             plans.append(_plan(change, ctx, selected, tip))
             if plans[-1][0]:
@@ -190,6 +196,42 @@ def _check_range(
     return report
 
 
+def _find_merge_adds(
+    repo: Repo, changes: Sequence[CommitChange], contexts: Sequence[gate_runner.Context],
+    selected: Sequence[str], label: str,
+) -> None:
+    """Set `merge_adds` on each merge gate VII would judge (with the default
+    policy, the agents'), from one git process for all their remerge diffs:
+    a human's merge costs nothing."""
+    if "verdict" not in selected or not contexts or contexts[0].config.verdict.merges:
+        return
+    judged = [(change, ctx) for change, ctx in zip(changes, contexts)
+              if change.is_merge and gate_runner.applies(ctx, "verdict")]
+    if not judged:
+        return
+    try:
+        diffs = repo.remerge_diffs([c.commit or "" for c, _ in judged if len(c.parents) == 2])
+    except GitError as e:
+        raise FatalError(f"cannot tell what the merges of {label} add beyond their "
+                         f"parents: {e}") from None
+    for change, ctx in judged:
+        if len(change.parents) > 2:  # git has no remerge diff for an octopus
+            ctx.merge_adds = gate_runner.MergeAdds(clean=False, octopus=True)
+        else:
+            patch = diffs[change.commit or ""]
+            paths = dict.fromkeys(path for _, path, _ in paths_of_patch(patch))
+            ctx.merge_adds = gate_runner.MergeAdds(not patch.strip(), tuple(paths))
+
+
+def _merge_skip(gate: str, ctx: gate_runner.Context) -> str | None:
+    """Why a work gate skips this merge (None: it does not, if it applies)."""
+    if gate != "verdict":
+        return f"{gate} (merge commit: judged on the commits it merges; verdict.merges = false)"
+    if ctx.merge_adds is not None and ctx.merge_adds.clean:
+        return "verdict (clean merge: its remerge diff is empty, it adds nothing beyond its parents)"
+    return None
+
+
 def _plan(
     change: CommitChange, ctx: gate_runner.Context, selected: Sequence[str], tip: CommitChange,
 ) -> tuple[list[str], list[str]]:
@@ -200,8 +242,9 @@ def _plan(
     for gate in selected:
         if gate == "ratchet" and change is not tip:
             skipped.append("ratchet (measured once, on the newest commit)")
-        elif change.is_merge and gate in _WORK_GATES and not config.verdict.merges:
-            skipped.append(f"{gate} (merge commit; verdict.merges = false)")
+        elif (change.is_merge and gate in _WORK_GATES and not config.verdict.merges
+              and (reason := _merge_skip(gate, ctx)) is not None):
+            skipped.append(reason)
         elif gate_runner.applies(ctx, gate):
             run.append(gate)
     return run, skipped

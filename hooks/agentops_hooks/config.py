@@ -84,7 +84,8 @@ class VerdictConfig:
     allowed_signers: str | None = None
     """A tracked allowed-signers file (ssh-keygen format), read from the base commit."""
     merges: bool = False
-    """Judge merge commits too (against their first parent) in range checks."""
+    """Judge every merge commit as a whole (against its first parent) in range checks;
+    false: only a merge that adds something beyond its parents (its remerge diff)."""
 
 
 @record

@@ -72,6 +72,15 @@ PINNED_DIFF = (
     "-l1000", "-O/dev/null",
 )
 
+# A remerge redoes the merge with git's defaults, whatever user config says,
+# so a clone and the server see the same remerge diff.
+_REMERGE_CONFIG = (
+    "-c", "merge.conflictStyle=merge",
+    "-c", "merge.renames=true",
+    "-c", "merge.directoryRenames=conflict",
+    "-c", "merge.renormalize=false",
+)
+
 EMPTY_TREE = {
     "sha1": "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
     "sha256": "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321",
@@ -528,6 +537,35 @@ class Repo:
             elif current is not None:
                 current.append(line)
         return {c: b"".join(parts) for c, parts in result.items()}
+
+    def remerge_diffs(self, merges: Sequence[str]) -> dict[str, bytes]:
+        """What each two-parent merge adds beyond its parents: its remerge diff,
+        pinned (b"" for a clean merge), from one git process for all of them.
+
+        The remerge diff is the merge's tree against git's own re-merge of its
+        parents, conflict markers included: a hand-resolved conflict shows its
+        resolution, an evil merge what it slipped in. git has none for an
+        octopus merge (it warns and prints nothing), so callers ask for merges
+        of two parents only. `git log`, because `git diff-tree --remerge-diff`
+        crashes in git 2.39; it writes its re-merged objects to a temporary
+        object directory of its own, which works in pre-receive's quarantine.
+        """
+        if not merges:
+            return {}
+        out = self._run(
+            *_PINNED_CONFIG, *_REMERGE_CONFIG, "log", "--no-walk", "--stdin", "--remerge-diff",
+            *PINNED_DIFF, "--no-show-signature", "--no-notes", "--no-decorate", "--format=%x00%H",
+            input="".join(f"{m}\n" for m in merges).encode(),
+        )
+        result = dict.fromkeys(merges, b"")
+        # Each commit starts with NUL + its id: a patch line starts with a
+        # space, +, - or a header word, and no path holds a NUL.
+        for part in (b"\n" + out).split(b"\n\0")[1:]:
+            commit, _, patch = part.partition(b"\n")
+            name = commit.decode("ascii", "replace")
+            if name in result:
+                result[name] = patch.lstrip(b"\n")
+        return result
 
     def diff_index_and_patch_id(self, base: str, index_env: Mapping[str, str]) -> tuple[bytes, str]:
         """The staged patch and its patch-id, with patch-id started while the diff runs."""

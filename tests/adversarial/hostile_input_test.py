@@ -204,16 +204,18 @@ def test_octopus_merge_in_a_range(based: GitRepo) -> None:
     based.git("merge", "-q", "--no-edit", "-m", agent_message("Octopus"), "one", "two", "three")
     assert len(based.out("rev-list", "--parents", "-n1", "HEAD").split()) == 4
     before = refs(based)
-    for fmt in ("text", "json", "markdown"):
-        code, out = invoke("check", "--range", "base..HEAD", "--format", fmt)
-        assert code == 0, out  # merges are judged in a range only when the policy says so
-        assert "Octopus" in clean(out) and "three work" in out
-    code, out = invoke("check", "--range", "base..HEAD")
-    assert "4 commit(s)" in out
-    # judged alone, the octopus is its diff against the first parent
+    # git cannot remerge an octopus, so an agent's is judged as a whole: its
+    # diff against the first parent, in a range as alone
     code, out = invoke("check", "--commit", "HEAD", "--gate", "verdict")
     assert code == 1 and "verdict-missing" in clean(out)
+    code, out = invoke("check", "--range", "base..HEAD")
+    assert code == 1 and "4 commit(s)" in out and "Octopus" in clean(out)
     assert refs(based) == before
+    assert invoke("verdict", "pass", "--judge", JUDGE, "--commit", "HEAD")[0] == 0
+    for fmt in ("text", "json", "markdown"):
+        code, out = invoke("check", "--range", "base..HEAD", "--format", fmt)
+        assert code == 0, out
+        assert "Octopus" in clean(out) and "three work" in out
 
 
 def test_detached_head_range(based: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:

@@ -107,6 +107,18 @@ class Evidence:
         return self._signers[key]
 
 
+@record
+class MergeAdds:
+    """What a merge adds beyond its parents, as a range check found it."""
+
+    clean: bool
+    """Its remerge diff is empty: it brings only what its parents hold."""
+    paths: tuple[str, ...] = ()
+    """The paths its remerge diff touches."""
+    octopus: bool = False
+    """An octopus merge, which git cannot remerge (never clean: judged as a whole)."""
+
+
 @record(frozen=False)
 class Context:
     """What a gate may consult besides the change: the policy, who wrote it, the evidence."""
@@ -116,6 +128,8 @@ class Context:
     evidence: Evidence | None = None
     range_changes: Sequence[Change] = ()
     """The other commits judged together with this one (a pushed or checked range)."""
+    merge_adds: MergeAdds | None = None
+    """For a merge in a range check, what it adds beyond its parents (None: not asked)."""
 
     def __post_init__(self) -> None:
         if self.evidence is None:

@@ -4,6 +4,10 @@ An agent's change needs a `Verdict: PASS` trailer from a judge who is not the
 author, the committer or a co-author, bound to this change's patch-id, and
 (when the config names judges) from one of them. Any FAIL or NOT_PROVEN
 refuses, so two verdicts that disagree refuse.
+
+In a range, a merge is judged on what it adds beyond its parents (its
+remerge diff, see checkrange): a clean merge brings judged work only; any
+other needs a verdict bound to the merge itself (its first-parent patch-id).
 """
 from __future__ import annotations
 
@@ -123,6 +127,20 @@ def signature_problem(candidate: Candidate, ctx: Context) -> str | None:
     return f"its signature does not verify ({check.reason}; allowed signers: {where})"
 
 
+def _merge_adds(ctx: Context, shown: int = 8) -> str:
+    """Why a merge in a range needs a verdict at all: what it adds beyond its parents."""
+    adds = ctx.merge_adds
+    if adds is None or adds.clean:
+        return ""
+    if adds.octopus:
+        return ("this octopus merge may add changes beyond its parents, and git cannot "
+                "remerge an octopus to tell, so it is judged as a whole: ")
+    paths = ", ".join(adds.paths[:shown]) or "no path git names"
+    more = f" and {len(adds.paths) - shown} more" if len(adds.paths) > shown else ""
+    return (f"this merge adds changes beyond its parents (its remerge diff touches {paths}{more}): "
+            "what it adds was judged on no branch, so ")
+
+
 def check(change: Change, ctx: Context) -> list[Finding]:
     """Findings for gate VII; none when an independent PASS binds this change."""
     config = ctx.config.verdict
@@ -131,11 +149,14 @@ def check(change: Change, ctx: Context) -> list[Finding]:
     who = "an agent-authored change" if ctx.agent_signals else "every change (policy)"
     offered, findings = candidates(change, ctx)
     if not offered and not findings:
+        merge = _merge_adds(ctx)
+        where = "a `Verdict:` trailer, or a verdict recorded in refs/notes/agentops/verdicts"
+        if merge:
+            where = f"the merge's diff against its first parent; {where}"
         return [_finding(
             change, "verdict-missing",
-            f"{who} needs a PASS verdict from an independent judge, bound to patch "
-            f"{change.patch_id} (a `Verdict:` trailer, or a verdict recorded in "
-            "refs/notes/agentops/verdicts).",
+            f"{merge}{who} needs a PASS verdict from an independent judge, bound to patch "
+            f"{change.patch_id} ({where}).",
             _verdict_command(change),
         )]
 
