@@ -225,3 +225,23 @@ def agent_commit(repo: GitRepo, path: str, content: str | bytes, subject: str = 
     repo.stage(path, content)
     repo.commit(agent_message(subject, *trailers), "--no-verify")
     return repo.head()
+
+
+# --- real SSH keys for signed verdicts ---------------------------------------------
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """ed25519 key pairs made by ssh-keygen: a judge's (riley), one an agent made
+    itself (agent), and a judge's key that has been rotated out (retired)."""
+    d = tmp_path_factory.mktemp("keys")
+    for name in ("riley", "agent", "retired"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(d / name)],
+                       check=True)
+    return {name: d / name for name in ("riley", "agent", "retired")}
+
+
+def signer_line(principal: str, key: Path) -> str:
+    """An allowed-signers line for the public half of `key`."""
+    kind, blob = (key.parent / f"{key.name}.pub").read_text().split(" ", 2)[:2]
+    return f"{principal} {kind} {blob}\n"
+

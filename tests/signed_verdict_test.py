@@ -16,29 +16,10 @@ from conftest import JUDGE
 from conftest import GitRepo
 from conftest import agent_message
 from conftest import run_hook
+from conftest import signer_line
 
 SIGNERS = ".agentops/allowed_signers"
 CONFIG = f'[verdict]\nrequire_signature = true\nallowed_signers = "{SIGNERS}"\n'
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    d = tmp_path_factory.mktemp("keys")
-    out = {}
-    for name in ("riley", "agent"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(d / name)],
-                       check=True)
-        out[name] = d / name
-    return out
-
-
-def pub(key: Path) -> str:
-    return (key.parent / f"{key.name}.pub").read_text().split(" ", 2)[:2]  # type: ignore[return-value]
-
-
-def signer_line(principal: str, key: Path) -> str:
-    kind, blob = pub(key)
-    return f"{principal} {kind} {blob}\n"
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from conftest import JUDGE
 from conftest import GitRepo
 from conftest import agent_message
 from conftest import run_hook
+from conftest import signer_line
 
 SIGNERS = ".agentops/allowed_signers"
 SIGNED_POLICY = f'[verdict]\nrequire_signature = true\nallowed_signers = "{SIGNERS}"\n'
@@ -227,20 +228,6 @@ def test_lower_case_verdict_trailer_is_a_trailer_as_git_reads_it(
 
 
 # --- signatures ----------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    d = tmp_path_factory.mktemp("keys")
-    for name in ("riley", "agent"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(d / name)],
-                       check=True)
-    return {name: d / name for name in ("riley", "agent")}
-
-
-def signer_line(principal: str, key: Path) -> str:
-    kind, blob = (key.parent / f"{key.name}.pub").read_text().split(" ", 2)[:2]
-    return f"{principal} {kind} {blob}\n"
-
 
 @pytest.fixture
 def signed(repo: GitRepo, keys: dict[str, Path]) -> GitRepo:
