@@ -1,10 +1,14 @@
 """Gate IX: a non-trivial agent change leaves a learning behind."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from agentops_hooks.gates.learnings import front_matter
 from agentops_hooks.gates.learnings import is_docs
+from agentops_hooks.gates.learnings import learning_problem
 from agentops_hooks.config import LearningsConfig
 from conftest import GitRepo
 from conftest import agent_message
@@ -316,3 +320,33 @@ def test_placeholder_in_a_commit_already_made_is_refused(big: GitRepo) -> None:
     assert [f.rule for f in found] == ["learning-placeholder"]
     assert 'the `Learning:` trailer "n/a" is a placeholder' in found[0].message
     assert found[0].fix.startswith("say what this change taught, in at least 3 words: ")
+
+
+DOCS = Path(__file__).parents[1] / "docs"
+
+
+def test_formats_md_examples_are_what_the_gate_does() -> None:
+    """The examples in formats.md's "What counts as a learning" are judged as it says."""
+    text = (DOCS / "formats.md").read_text(encoding="utf-8")
+    section = text.split("## What counts as a learning", 1)[1].split("\n## ", 1)[0]
+    counts = re.findall(r"^\| `Learning: (.*?)` \| (yes|no)", section, re.MULTILINE)
+    assert len(counts) >= 5
+    for learning, verdict in counts:
+        assert (learning_problem(learning, 3) is None) is (verdict == "yes"), learning
+    placeholders = re.findall(r"^\| (?:has|is|starts|repeats)[^|]*\| (.*) \|$", section, re.MULTILINE)
+    examples = [e for row in placeholders for e in re.findall(r"`([^`]+)`", row)]
+    assert len(examples) >= 20
+    for example in examples:
+        found = learning_problem(example, 1)
+        assert found is not None and found[0] == "placeholder", example
+
+
+def test_factors_md_shows_the_real_refusal(big: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """The commit-time refusal printed in factors.md is the hook's output, line for line."""
+    big.git("reset", "-q")
+    big.stage("limits.py", "".join(f"limit_{i} = {i}\n" for i in range(20)))
+    code, out = learning_run(big, "x", capsys)
+    assert code == 1
+    documented = (DOCS / "factors.md").read_text(encoding="utf-8")
+    for line in out.strip().splitlines():
+        assert line in documented, line
