@@ -179,34 +179,28 @@ PLACEHOLDERS = [
     ("wip wip wip", "repeats one word"), ("todo tbd wip", "is only placeholder words"),
     ("x y z", "is only single letters"),
 ]
-SHORT = [("idempotency", 1), ("cache bug", 2), ("see RFC-7231", 2)]
+SHORT = [("idempotency", "1 word"), ("cache bug", "2 words"), ("see RFC-7231", "2 words")]
+REFUSED = [
+    *[pytest.param(value, "learning-placeholder", why, id=value) for value, why in PLACEHOLDERS],
+    *[pytest.param(value, "learning-too-short",
+                   f"is too short: {words}, policy asks for at least 3 (learnings.min_words)", id=value)
+      for value, words in SHORT],
+]
 
 
 def learning_run(repo: GitRepo, value: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     return run(repo, agent_message("Add", f"Learning: {value}"), capsys)
 
 
-@pytest.mark.parametrize(("value", "why"), PLACEHOLDERS)
-def test_placeholder_trailer_is_refused(
-    big: GitRepo, capsys: pytest.CaptureFixture[str], value: str, why: str,
+@pytest.mark.parametrize(("value", "rule", "why"), REFUSED)
+def test_placeholder_or_short_trailer_is_refused(
+    big: GitRepo, capsys: pytest.CaptureFixture[str], value: str, rule: str, why: str,
 ) -> None:
     code, out = learning_run(big, value, capsys)
     assert code == 1, out
-    assert "[IX Extract Learnings] learnings: learning-placeholder" in out
+    assert f"[IX Extract Learnings] learnings: {rule}" in out
     assert f'Not accepted: the `Learning:` trailer "{value}" {why}' in out
     assert "fix: say what this change taught, in at least 3 words: " in out
-
-
-@pytest.mark.parametrize(("value", "words"), SHORT)
-def test_short_trailer_is_refused(
-    big: GitRepo, capsys: pytest.CaptureFixture[str], value: str, words: int,
-) -> None:
-    code, out = learning_run(big, value, capsys)
-    assert code == 1, out
-    assert "learnings: learning-too-short" in out
-    s = "" if words == 1 else "s"
-    assert (f'the `Learning:` trailer "{value}" is too short: {words} word{s}, policy asks '
-            "for at least 3 (learnings.min_words)") in out
 
 
 @pytest.mark.parametrize("value", [
@@ -274,19 +268,31 @@ def big_section(repo: GitRepo, body: str) -> None:
                                f"## Constants (2026-11-21)\n\n{body}")
 
 
-@pytest.mark.parametrize(("body", "rule", "says"), [
-    ("- x\n", "learning-placeholder", '"x" is a placeholder'),
-    ("- n/a\n- todo\n", "learning-placeholder", '"n/a todo" is only placeholder words'),
-    ("- one module\n", "learning-too-short", '"one module" is too short: 2 words'),
+LEARNING_FILE = ".agents/learnings/2026-11-20-rounding.md"
+
+
+@pytest.mark.parametrize(("form", "body", "rule", "says"), [
+    ("section", "- x\n", "learning-placeholder", 'learnings.md section `Constants`: "x" is a placeholder'),
+    ("section", "- n/a\n- todo\n", "learning-placeholder",
+     'learnings.md section `Constants`: "n/a todo" is only placeholder words'),
+    ("section", "- one module\n", "learning-too-short",
+     'learnings.md section `Constants`: "one module" is too short: 2 words'),
+    ("file", "x\n", "learning-placeholder", f'{LEARNING_FILE}: the learning itself "x" is a placeholder'),
+    ("file", "TBD\n", "learning-placeholder", f'{LEARNING_FILE}: the learning itself "TBD" is a placeholder'),
+    ("file", "Round half-even.\n", "learning-too-short",
+     f'{LEARNING_FILE}: the learning itself "Round half-even." is too short: 2 words'),
 ])
-def test_placeholder_section_is_refused(
-    big: GitRepo, capsys: pytest.CaptureFixture[str], body: str, rule: str, says: str,
+def test_placeholder_section_or_file_is_refused(
+    big: GitRepo, capsys: pytest.CaptureFixture[str], form: str, body: str, rule: str, says: str,
 ) -> None:
-    big_section(big, body)
+    if form == "section":
+        big_section(big, body)
+    else:
+        big.stage(LEARNING_FILE, GOOD_FRONT.split("Round money")[0] + body)
     code, out = run(big, agent_message(), capsys)
     assert code == 1
     assert f"learnings: {rule}" in out
-    assert f"learnings.md section `Constants`: {says}" in out
+    assert says in out
 
 
 @pytest.mark.parametrize("body", [
@@ -297,21 +303,6 @@ def test_section_bullets_are_read_together(big: GitRepo, capsys: pytest.CaptureF
     big_section(big, body)
     code, out = run(big, agent_message(), capsys)
     assert code == 0, out
-
-
-@pytest.mark.parametrize(("body", "rule", "says"), [
-    ("x\n", "learning-placeholder", 'the learning itself "x" is a placeholder'),
-    ("TBD\n", "learning-placeholder", 'the learning itself "TBD" is a placeholder'),
-    ("Round half-even.\n", "learning-too-short", 'the learning itself "Round half-even." is too short'),
-])
-def test_placeholder_learning_file_is_refused(
-    big: GitRepo, capsys: pytest.CaptureFixture[str], body: str, rule: str, says: str,
-) -> None:
-    big.stage(".agents/learnings/2026-11-20-rounding.md", GOOD_FRONT.split("Round money")[0] + body)
-    code, out = run(big, agent_message(), capsys)
-    assert code == 1
-    assert f"learnings: {rule}" in out
-    assert f".agents/learnings/2026-11-20-rounding.md: {says}" in out
 
 
 def test_placeholder_in_a_commit_already_made_is_refused(big: GitRepo) -> None:
