@@ -276,10 +276,10 @@ def front_matter(text: str) -> tuple[dict[str, Any], str] | None:
     return None
 
 
-def learning_file_problems(content: str, min_words: int = 1) -> list[str]:
-    """Why a learning file is not acceptable (empty when it is): its front matter,
-    or its text (see `learning_problem`)."""
-    return _file_problems(content, min_words)[1]
+def learning_file_problems(content: str) -> list[str]:
+    """Why a learning file is not acceptable (empty when it is): its front matter, or
+    its text being a placeholder (gate X's view: no word count, see `learning_problem`)."""
+    return _file_problems(content, 1)[1]
 
 
 def _file_problems(content: str, min_words: int) -> tuple[str, list[str]]:
