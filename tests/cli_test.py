@@ -143,8 +143,59 @@ def test_learn_satisfies_gate_ix(repo: GitRepo, capsys: pytest.CaptureFixture[st
 
 def test_learn_refuses_empty_text_and_bad_date(repo: GitRepo) -> None:
     assert invoke("learn", "   ")[0] == 2
-    assert invoke("learn", "x", "--date", "21/11/2026")[0] == 2
+    assert invoke("learn", "retry only idempotent requests", "--date", "21/11/2026")[0] == 2
     assert not (repo.root / "learnings.md").exists()
+
+
+def agentops(repo: GitRepo, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    """The real `agentops` process, so stdout and stderr are seen apart."""
+    return subprocess.run([sys.executable, "-m", "agentops_hooks.cli", *args], cwd=repo.root, env=repo.env,
+                          input=None if input is None else input.decode(), capture_output=True,
+                          text=True, check=False)
+
+
+REFUSED = [
+    ("x", '"x" is a placeholder, not a lesson'),
+    ("  N/A. ", '"N/A." is a placeholder, not a lesson'),
+    ("<lesson>", '"<lesson>" is a placeholder, not a lesson'),
+    ("<what this change taught>", '"<what this change taught>" is a placeholder, not a lesson'),
+    ("...", '"..." has no words, only punctuation, digits or symbols'),
+    ("cache bug", '"cache bug" is too short: 2 words, policy asks for at least 3 (learnings.min_words)'),
+]
+
+
+@pytest.mark.parametrize(("text", "says"), REFUSED)
+def test_learn_refuses_a_placeholder_and_writes_nothing(repo: GitRepo, text: str, says: str) -> None:
+    before = "# Learnings\n\n## Clocks (2026-01-02)\n\n- use time.monotonic for intervals\n"
+    repo.stage("learnings.md", before)
+    proc = agentops(repo, "learn", text)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == (f"agentops: error: the learning {says}; say what this change taught, "
+                           "in at least 3 words\n")
+    assert (repo.root / "learnings.md").read_text() == before
+    assert repo.out("diff", "--name-only") == ""  # nothing written past what was staged
+
+
+@pytest.mark.parametrize(("text", "says"), REFUSED)
+def test_trailer_add_refuses_a_placeholder_learning(repo: GitRepo, text: str, says: str) -> None:
+    msg = repo.write("MSG", "subject\n\nTask: A-1\n")
+    proc = agentops(repo, "trailer", "add", "Learning", text, "--message-file", str(msg))
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and says in proc.stderr
+    assert proc.stderr.startswith("agentops: error: the learning ")
+    assert msg.read_text() == "subject\n\nTask: A-1\n"
+    proc = agentops(repo, "trailer", "add", "learning", text, input=b"subject\n")
+    assert proc.returncode == 2 and proc.stdout == "" and says in proc.stderr
+
+
+def test_min_words_policy_reaches_the_commands(repo: GitRepo) -> None:
+    repo.write(".agentops.toml", "[learnings]\nmin_words = 1\n")
+    assert agentops(repo, "learn", "idempotency", "--title", "Retries").returncode == 0
+    proc = agentops(repo, "trailer", "add", "Learning", "TODO", input=b"subject\n")
+    assert proc.returncode == 2 and "in at least 1 word\n" in proc.stderr
+    proc = agentops(repo, "trailer", "add", "Learning", "idempotency", input=b"subject\n")
+    assert proc.returncode == 0 and proc.stdout == "subject\n\nLearning: idempotency\n"
 
 
 def test_check_commit_and_json(staged: GitRepo) -> None:
@@ -287,3 +338,12 @@ def test_learning_fix_offers_only_options_that_exist(repo: GitRepo, monkeypatch:
     msg = repo.message_file("Add\n")
     code, out = invoke("check", "--message-file", str(msg), "--gate", "learnings")
     assert f'agentops trailer add Learning "<lesson>" --message-file .git/COMMIT_EDITMSG' in out
+
+
+def test_factors_md_shows_the_real_refusals(repo: GitRepo) -> None:
+    documented = (Path(__file__).parents[1] / "docs" / "factors.md").read_text(encoding="utf-8")
+    msg = repo.message_file("Fix the parser\n")
+    for args in (["learn", "x"], ["trailer", "add", "Learning", "cache bug", "--message-file", str(msg)]):
+        proc = agentops(repo, *args)
+        assert proc.returncode == 2
+        assert proc.stderr.strip() in documented, proc.stderr

@@ -23,6 +23,7 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
     assert loaded == config.Config()
     assert loaded.gates == ("verdict", "learnings", "privilege", "supervise")
     assert loaded.learnings.min_changed_lines == 10
+    assert loaded.learnings.min_words == 3
     assert loaded.verdict.required_for == "agents"
 
 
@@ -39,6 +40,7 @@ judges = ["*@review.example.com"]
 aliases = [["a@example.com", "a@home.example"]]
 [learnings]
 min_changed_lines = 25
+min_words = 5
 file = "docs/LEARNINGS.md"
 directory = "notes/learnings"
 exempt_docs_only = false
@@ -53,6 +55,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     assert loaded.agents.patterns == ("\\[bot\\]",)
     assert loaded.verdict.aliases == (("a@example.com", "a@home.example"),)
     assert loaded.learnings.file == "docs/LEARNINGS.md"
+    assert loaded.learnings.min_words == 5
     assert loaded.source and loaded.source.endswith(".agentops.toml")
 
 
@@ -79,6 +82,8 @@ def test_pyproject_without_our_table_is_ignored(tmp_path: Path) -> None:
     ("colour = 1\n", ".agentops.toml: colour: unknown key"),
     ("[learnings]\nmin_changed_lines = \"many\"\n", ".agentops.toml: learnings.min_changed_lines:"),
     ("[learnings]\nmin_changed_lines = -1\n", "learnings.min_changed_lines: must be 0 or more"),
+    ("[learnings]\nmin_words = 0\n", ".agentops.toml: learnings.min_words: must be 1 or more"),
+    ("[learnings]\nmin_words = \"three\"\n", ".agentops.toml: learnings.min_words:"),
     ("[verdict]\nrequired_for = \"robots\"\n", ".agentops.toml: verdict.required_for:"),
     ("gates = [\"verdict\", \"vibes\"]\n", "gates: unknown gate 'vibes'"),
     ("[agents]\npatterns = [\"(\"]\n", "agents.patterns[0]: not a valid regular expression"),

@@ -91,6 +91,37 @@ def test_malformed_section_is_named_by_line(
     assert f"edit learnings.md line {line}" in out
 
 
+@pytest.mark.parametrize(("added", "says"), [
+    ("## Placeholder (2026-01-02)\n\n- x\n", 'section `Placeholder`: its learning "x" is a placeholder'),
+    ("## Padded (2026-01-02)\n\n- T\u200bO\u200bD\u200bO\n",
+     'section `Padded`: its learning "T\\u200bO\\u200bD\\u200bO" is a placeholder'),
+    ("## Repeated (2026-01-02)\n\n- n/a\n- n/a\n", 'section `Repeated`: its learning "n/a n/a" repeats one word'),
+])
+def test_placeholder_section_is_malformed(
+    kept: GitRepo, capsys: pytest.CaptureFixture[str], added: str, says: str,
+) -> None:
+    kept.stage("learnings.md", LEARNINGS + "\n" + added)
+    code, out = run(kept, "Human edit of the learnings\n", capsys)
+    assert code == 1
+    assert "knowledge: knowledge-malformed" in out
+    assert f"learnings.md:7: {says}" in out
+
+
+def test_terse_entry_is_still_knowledge(kept: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """Gate IX's word count is for new learnings: gate X refuses only what says nothing."""
+    kept.stage("learnings.md", LEARNINGS + "\n## Clocks (2026-01-02)\n\n- monotonic\n")
+    code, out = run(kept, "Human edit of the learnings\n", capsys)
+    assert code == 0, out
+
+
+def test_placeholder_learning_file_is_malformed(kept: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    kept.stage(".agents/learnings/rounding.md", learning_file("TBD"))
+    code, out = run(kept, agent_message(), capsys)
+    assert code == 1
+    assert '.agents/learnings/rounding.md: the learning itself "TBD" is a placeholder' in out
+    assert "fix: write, after the front matter of .agents/learnings/rounding.md, what was learned" in out
+
+
 def test_headings_inside_code_and_deeper_levels_are_not_sections() -> None:
     text = ("# Learnings\n\n## Real (2026-01-02)\n\n- yes\n\n### Detail\n\n- more\n"
             "```\n## not a section\n```\n")

@@ -44,7 +44,7 @@ def history(repo: GitRepo) -> GitRepo:
     escalation, and three ratchet baselines, one a reversal."""
     repo.write(".agentops.toml", CONFIG)
     repo.stage(".agentops.toml", CONFIG)
-    repo.stage("learnings.md", "# Learnings\n\n## Old lesson (2026-01-01)\n\n- old\n")
+    repo.stage("learnings.md", "# Learnings\n\n## Old lesson (2026-01-01)\n\n- old parsers choke on CRLF\n")
     repo.stage("score.txt", "5\n")
     repo.stage("app.py", "v = 0\n")
     repo.commit("base")
@@ -55,7 +55,7 @@ def history(repo: GitRepo) -> GitRepo:
     repo.stage("app.py", "v = 1\n")
     agentops("verdict", "fail", "--judge", JUDGE, "--message-file", str(repo.message_file(attempt, "A1")))
     repo.stage("app.py", "v = 2\n")
-    repo.stage("learnings.md", "# Learnings\n\n## Old lesson (2026-01-01)\n\n- old\n\n"
+    repo.stage("learnings.md", "# Learnings\n\n## Old lesson (2026-01-01)\n\n- old parsers choke on CRLF\n\n"
                                "## Parsers (2026-06-01)\n\n- test the empty input\n")
     repo.commit(attempt.rstrip("\n") + f'\nVerdict: PASS judge="{JUDGE}" patch={staged_patch()}\n')
 

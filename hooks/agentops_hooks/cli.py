@@ -577,12 +577,26 @@ def trailer_add(key: str, value: str, message_file: Path | None) -> None:
     from agentops_hooks import messages
 
     repo = _repo()
+    if key.lower() == "learning":
+        _require_learning(value, config_file.load(repo.root, repo.cache_dir))
     if message_file is not None:
         messages.add_trailers_to_file(repo, message_file, [(key, value)])
         click.echo(f"agentops: added {key}: {value} to {message_file}", err=True)
         return
     message = sys.stdin.buffer.read()
     sys.stdout.buffer.write(messages.add_trailers(repo, message, [(key, value)]))
+
+
+def _require_learning(text: str, config: config_file.Config) -> None:
+    """Refuse, before anything is written, a learning gate IX would not count."""
+    from agentops_hooks.gates.learnings import learning_hint
+    from agentops_hooks.gates.learnings import learning_problem
+    from agentops_hooks.gates.learnings import quote
+
+    min_words = config.learnings.min_words
+    found = learning_problem(text, min_words)
+    if found is not None:
+        raise FatalError(f"the learning {quote(text)} {found[1]}; {learning_hint(min_words)}")
 
 
 def _default_title(text: str) -> str:
@@ -608,8 +622,7 @@ def learn(text: str, title: str | None, when: str | None, no_stage: bool) -> Non
     root = repo.require_worktree("agentops learn")
     config = config_file.load(root, repo.cache_dir)
     text = " ".join(text.split())
-    if not text:
-        raise click.BadParameter("the learning is empty", param_hint="TEXT")
+    _require_learning(text, config)
     title = " ".join((title or _default_title(text)).split())
     if not title:
         raise click.BadParameter("the title is empty", param_hint="--title")

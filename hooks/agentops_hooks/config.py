@@ -99,6 +99,8 @@ class LearningsConfig:
     severity: Severity = "error"
     min_changed_lines: int = 10
     """A change with more added plus removed lines than this is non-trivial."""
+    min_words: int = 3
+    """A learning must have at least this many words; placeholders ("x", "n/a", "TODO") never count."""
     file: str = "learnings.md"
     """The learnings file: a new `## Title (YYYY-MM-DD)` section with a bullet counts."""
     directory: str = ".agents/learnings"
@@ -458,6 +460,8 @@ def validate(table: dict[str, Any], *, where: str, prefix: str = "") -> Config:
             raise ConfigError(f"{where}: {prefix}agents.env[{i}]: empty variable name")
     if config.learnings.min_changed_lines < 0:
         raise ConfigError(f"{where}: {prefix}learnings.min_changed_lines: must be 0 or more")
+    if config.learnings.min_words < 1:
+        raise ConfigError(f"{where}: {prefix}learnings.min_words: must be 1 or more")
     if config.supervise.max_failures < 1:
         raise ConfigError(f"{where}: {prefix}supervise.max_failures: must be 1 or more")
     if config.verdict.require_signature and not config.verdict.allowed_signers:

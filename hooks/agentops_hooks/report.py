@@ -29,9 +29,8 @@ from agentops_hooks.config import Config
 from agentops_hooks.errors import FatalError
 from agentops_hooks.gates import verdict as verdict_gate
 from agentops_hooks.gates.knowledge import CITES_KEY
-from agentops_hooks.gates.learnings import LEARNING_KEY
-from agentops_hooks.gates.learnings import learning_file_problems
-from agentops_hooks.gates.learnings import new_sections
+from agentops_hooks.gates.learnings import file_offers
+from agentops_hooks.gates.learnings import trailer_offers
 from agentops_hooks.git import GitError
 from agentops_hooks.git import Repo
 from agentops_hooks.trailers import values
@@ -211,18 +210,11 @@ def _iso(when: dt.datetime) -> str:
 
 
 def _learnings_added(change: CommitChange, evidence: gate_runner.Evidence, config: Config) -> int:
-    """Entries the commit adds: new dated sections, new valid learning files, Learning trailers."""
-    count = sum(1 for v in values(change.trailers, LEARNING_KEY) if v.strip())
-    file = config.learnings.file
-    directory = config.learnings.directory.strip("/") + "/"
-    for patched in evidence.patch_for(change, (file, directory)):
-        if patched.path == file:
-            count += len(new_sections(patched))
-        elif patched.path.startswith(directory) and patched.is_added_file \
-                and not patched.is_binary_file:
-            text = "".join(line.value for hunk in patched for line in hunk if line.is_added)
-            count += not learning_file_problems(text)
-    return count
+    """Learnings the commit adds that gate IX counts: new dated sections, new learning
+    files and `Learning:` trailers, placeholders left out."""
+    offers = trailer_offers(change, config.learnings.min_words)
+    offers += file_offers(change, evidence, config.learnings)
+    return sum(1 for kind, _ in offers if kind == "")
 
 
 def build_report(repo: Repo, config: Config, revs: Sequence[str], label: str | None = None) -> Report:

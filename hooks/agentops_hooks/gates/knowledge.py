@@ -6,8 +6,10 @@ checked, and it is checked on the learnings as it leaves them (the index, or
 the commit's tree):
 
 - every `## ` section of the learnings file is `## Title (YYYY-MM-DD)` with a
-  real date and at least one non-empty bullet, and every learning file's front
-  matter matches schemas/learning.schema.json (`knowledge-malformed`);
+  real date and at least one non-empty bullet, every learning file's front
+  matter matches schemas/learning.schema.json, and no entry's text is a
+  placeholder by gate IX's rules (`x`, `n/a`, `TODO`; its word count is for new
+  learnings only) (`knowledge-malformed`);
 - no entry says the same thing as another, in either place, once lower-cased
   with punctuation and repeated whitespace dropped (`knowledge-duplicate`);
 - every context file that exists names the learnings file or directory, so the
@@ -33,10 +35,12 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 from agentops_hooks.findings import Finding
-from agentops_hooks.gates.learnings import BULLET
 from agentops_hooks.gates.learnings import SECTION
+from agentops_hooks.gates.learnings import Bullets
 from agentops_hooks.gates.learnings import front_matter
 from agentops_hooks.gates.learnings import learning_file_problems
+from agentops_hooks.gates.learnings import learning_problem
+from agentops_hooks.gates.learnings import quote
 from agentops_hooks.trailers import parse
 from agentops_hooks.trailers import values
 
@@ -107,14 +111,20 @@ def parse_learnings_file(path: str, text: str) -> Learnings:
     day: dt.date | None = None
     start = 0
     body: list[str] = []
-    bullet = False
+    bullets = Bullets()
     fenced = False
 
     def close() -> None:
         if title is None:
             return
-        if not bullet:
+        # Gate IX's placeholder rule, without its word count: a terse old entry is
+        # still knowledge, a placeholder never is.
+        said = learning_problem(bullets.text(), 1)
+        if not bullets.parts:
             found.problems.append((f"{path}:{start}", f"section `{title}` has no `- ` bullet"))
+        elif said is not None:
+            problem = f"section `{title}`: its learning {quote(bullets.text())} {said[1]}"
+            found.problems.append((f"{path}:{start}", problem))
         found.entries.append(Entry(
             title, day, normalise("\n".join(body)), f"{path}:{start}",
             frozenset({citation_key(title)}),
@@ -128,7 +138,7 @@ def parse_learnings_file(path: str, text: str) -> Learnings:
         if heading is None or len(heading.group(1)) > 2:
             if title is not None:
                 body.append(line)
-                bullet = bullet or (not fenced and BULLET.match(line) is not None)
+                bullets.add("" if fenced else line)
             continue
         close()
         title = None
@@ -144,7 +154,7 @@ def parse_learnings_file(path: str, text: str) -> Learnings:
             found.problems.append((where, f"`{line.strip()}`: {match.group('date')} is not a "
                                           "real date"))
             continue
-        title, start, body, bullet = match.group("title"), number, [], False
+        title, start, body, bullets = match.group("title"), number, [], Bullets()
     close()
     return found
 
@@ -456,11 +466,13 @@ def _finding(change: Change, rule: str, message: str, fix: str, severity: str = 
     return Finding(FACTOR, GATE, rule, message, fix, change.commit, severity)
 
 
-def _malformed_fix(where: str, places: Places) -> str:
+def _malformed_fix(where: str, places: Places, problem: str) -> str:
     if where.startswith(places.file + ":"):
         line = where.rsplit(":", 1)[1]
         return (f"edit {places.file} line {line}: a section is `## Title (YYYY-MM-DD)` followed by "
                 "at least one `- <what was learned>` bullet (`agentops learn` writes one)")
+    if problem.startswith("the learning itself"):
+        return f"write, after the front matter of {where}, what was learned, and why it matters"
     return (f"fix the front matter of {where}: `---` lines around date (YYYY-MM-DD), author, area, "
             "evidence, confidence (low|medium|high or 0-1) and kind (observation|learning|pattern) "
             "(`agentops schema learning` prints the schema), then the learning itself")
@@ -490,7 +502,7 @@ def check(change: Change, ctx: Context) -> list[Finding]:
         entries.extend(found.entries)
         for where, problem in found.problems:
             findings.append(_finding(
-                change, "knowledge-malformed", f"{where}: {problem}.", _malformed_fix(where, places),
+                change, "knowledge-malformed", f"{where}: {problem}.", _malformed_fix(where, places, problem),
             ))
 
     first: dict[str, Entry] = {}
