@@ -183,3 +183,36 @@ def test_missing_notes_on_the_server_says_to_push_them(server: tuple[Path, GitRe
     proc = push(repo, "main")
     assert proc.returncode != 0
     assert "push the verdict notes together with the commits" in text(proc)
+
+
+@pytest.mark.parametrize("ref", ["refs/heads/a..b", "refs/heads/x.lock", "refs/heads/a~b", "main"])
+def test_an_invalid_ref_name_is_refused_in_one_line(server: tuple[Path, GitRepo], ref: str) -> None:
+    bare, repo = server
+    tip = repo.head()
+    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.cli", "pre-receive"], cwd=bare,
+                          input=f"{'0' * 40} {tip} {ref}\n", capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert f"agentops: refused: {ref!r} is not a valid ref name" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_an_unexpected_error_refuses_the_push(
+    server: tuple[Path, GitRepo], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fail closed: a bug in a gate (here, one made on purpose) refuses, it never accepts."""
+    from agentops_hooks import server as place
+
+    bare, repo = server
+    repo.stage("b.py", "b = 1\n")
+    repo.commit("Human work")
+    repo.git("push", "-q", "origin", "main:refs/heads/wip")  # the objects reach the server
+    new = repo.head()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(place, "check_range", broken)
+    monkeypatch.chdir(bare)
+    code, message = place.main(f"{remote(bare, 'refs/heads/main')} {new} refs/heads/main\n")
+    assert code == 1
+    assert message == "agentops: refused: internal error (KeyError: 'a bug')"

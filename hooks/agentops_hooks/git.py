@@ -385,6 +385,12 @@ class Repo:
             pos += size + 1
         return result
 
+    def valid_ref_name(self, ref: str) -> bool:
+        """Is `ref` a full ref name git accepts (`git check-ref-format`)?"""
+        proc = subprocess.run(("git", "check-ref-format", ref), capture_output=True,
+                              cwd=self.cwd, env=scrubbed_env(), check=False)
+        return proc.returncode == 0
+
     def read_file(self, name: str, env: Mapping[str, str] | None = None) -> bytes | None:
         """The blob `REV:path` (or `:path`, the index `env` names) names; None when it names none."""
         proc = subprocess.run(

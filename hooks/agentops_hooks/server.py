@@ -153,7 +153,9 @@ def pre_receive(repo: Repo, updates: Sequence[RefUpdate]) -> tuple[bool, str]:
     verdicts_tip = None
     for update in updates:
         problems: list[str] = []
-        if update.ref.startswith(REPLACE_PREFIX):
+        if not repo.valid_ref_name(update.ref):
+            problems = [f"{update.ref!r} is not a valid ref name"]
+        elif update.ref.startswith(REPLACE_PREFIX):
             problems = [f"{update.ref}: replace refs are refused: they would make every git "
                         "command on the server show other objects than the ones stored"]
         elif update.ref.startswith(NOTES_PREFIX):

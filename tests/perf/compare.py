@@ -1,0 +1,69 @@
+"""The range check of another revision against this checkout's, side by side in one run.
+
+    python tests/perf/compare.py 230fc45                 # 10,000 generated commits
+    python tests/perf/compare.py 230fc45 --commits 2000  # quicker
+
+For a change that must not slow range checks down: both versions check the
+same generated repository (tests/perf/generate.py), their runs taken in turn
+with the floor's (`git log -p RANGE | git patch-id --verbatim`), and the
+medians compared. The other revision runs from a temporary worktree.
+Measurements, not a test: nothing here fails a build.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench import ROOT  # noqa: E402
+from bench import side_by_side  # noqa: E402
+from generate import generate  # noqa: E402
+
+
+def check_command(source: Path, rng: str) -> str:
+    """`agentops check --range` run from the package under `source`/hooks."""
+    return (f"PYTHONPATH={shlex.quote(str(source / 'hooks'))} {shlex.quote(sys.executable)} "
+            f"-m agentops_hooks.cli check --range {rng}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("rev", help="the revision to compare against (e.g. the last release)")
+    parser.add_argument("--commits", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=7, help="runs per command, taken in turn (median)")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="agentops-compare-"))
+    other = work / "other"
+    try:
+        subprocess.run(["git", "worktree", "add", "-q", "--detach", str(other), args.rev],
+                       cwd=ROOT, check=True)
+        repo = work / "repo"
+        generate(repo, args.commits)
+        root = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=repo,
+                              capture_output=True, text=True, check=True).stdout.split()[0]
+        rng = f"{root}..HEAD"
+        (floor, _), (theirs, their_memory), (ours, memory) = side_by_side(args.runs, [
+            (f"git log -p {rng} | git patch-id --verbatim", True),
+            (check_command(other, rng), True),
+            (check_command(ROOT, rng), True),
+        ], repo)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, check=False)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"| what | {args.rev} | this checkout |")
+    print("|---|---|---|")
+    print(f"| `agentops check --range` over {args.commits:,} commits (median of {args.runs}) "
+          f"| {theirs:.2f} s | {ours:.2f} s |")
+    print(f"| / floor ({floor:.2f} s) | {theirs / floor:.2f}× | {ours / floor:.2f}× |")
+    print(f"| peak memory | {their_memory / 1024:.0f} MB | {memory / 1024:.0f} MB |")
+    print(f"\nthis checkout / {args.rev}: {ours / theirs:.2f}×")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
