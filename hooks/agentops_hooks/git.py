@@ -744,7 +744,7 @@ def count_changed_lines(patch: bytes | bytearray, start: int = 0, end: int | Non
     if patch.find(b"\0", start, end) < 0:  # no binary file: the common case
         return _count_hunk_lines(patch, start, end)
     # Patches are diffed --text; a file whose diff holds a NUL byte is binary
-    # (git's own test of content, not of attributes) and counts no lines.
+    # (a test of content, as git's is, never of attributes) and counts no lines.
     bounds = [m.start() for m in _FILE_START.finditer(patch, start, end)] + [end]
     return sum(_count_hunk_lines(patch, a, b) for a, b in zip([start, *bounds], bounds)
                if patch.find(b"\0", a, b) < 0)
