@@ -236,3 +236,107 @@ def test_the_first_push_to_an_empty_server_still_creates_its_default_branch(
     assert push(repo, "wip").returncode == 0  # nothing protected exists yet
     proc = push(repo, "main")
     assert proc.returncode == 0, text(proc)
+
+
+# --- sizes a NUL byte hides -----------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason=(
+    "count_changed_lines counts a file whose diff holds a NUL byte as 0 lines, so one "
+    "NUL anywhere in a text file makes a 40-line change 'trivial' for gate IX (and "
+    "gate III's size limits); deciding how binary files count is a design decision"))
+def test_one_nul_byte_does_not_make_a_big_change_trivial(signed: tuple) -> None:
+    bare, repo, keys = signed
+    tip = repo.head()
+    agent = agent_commit(repo, "lib/big.js", lines(40, "var x") + "// \0\n", "Add big.js")
+    signed_verdict(repo, agent, keys["riley"])
+    proc = push(repo, "main", NOTES)
+    assert proc.returncode != 0, text(proc)
+    assert "learnings" in text(proc)
+    assert remote(bare, "refs/heads/main") == tip
+
+
+# --- verdicts read from the notes ---------------------------------------------------------
+
+def test_a_fail_noted_on_a_blob_still_opposes_the_pass(signed: tuple) -> None:
+    """A FAIL for this patch counts wherever in the notes it is attached."""
+    bare, repo, keys = signed
+    tip = repo.head()
+    agent = agent_commit(repo, "b.py", "b = 1\n", "Agent work", LEARNING)
+    signed_verdict(repo, agent, keys["riley"])
+    patch = re.search(r"patch=([0-9a-f]{40})", repo.out("notes", "--ref=agentops/verdicts", "show",
+                                                         agent).replace('"patch_id": "', "patch="))
+    assert patch
+    blob = repo.out("rev-parse", f"{agent}:b.py")
+    line = ('{"v": 1, "status": "FAIL", "judge": "Riley Reviewer <riley@example.com>", '
+            f'"patch_id": "{patch.group(1)}", "recorded_at": "2026-01-01T00:00:00Z", '
+            '"source": "note"}')
+    repo.git("notes", "--ref=agentops/verdicts", "add", "-m", line, blob)
+    proc = push(repo, "main", NOTES)
+    assert proc.returncode != 0 and "verdict-" in text(proc), text(proc)
+    assert remote(bare, "refs/heads/main") == tip
+
+
+def test_an_unsigned_pass_noted_on_the_tree_does_not_count(signed: tuple) -> None:
+    bare, repo, keys = signed
+    tip = repo.head()
+    agent = agent_commit(repo, "b.py", "b = 1\n", "Agent work", LEARNING)
+    unsigned_verdict(repo, agent)
+    notes = repo.out("notes", "--ref=agentops/verdicts", "show", agent)
+    repo.git("notes", "--ref=agentops/verdicts", "add", "-f", "-m", notes,
+             repo.out("rev-parse", f"{agent}^{{tree}}"))
+    proc = push(repo, "main", NOTES)
+    assert proc.returncode != 0 and "verdict-unsigned" in text(proc), text(proc)
+    assert remote(bare, "refs/heads/main") == tip
+
+
+# --- merges and several refs at once --------------------------------------------------------
+
+def test_a_merge_whose_first_parent_is_unjudged_agent_work_is_refused(server: tuple) -> None:
+    bare, repo = server
+    tip = repo.head()
+    repo.git("checkout", "-q", "-b", "side")
+    agent = agent_commit(repo, "b.py", "b = 1\n", "Unjudged agent work")
+    merge = repo.out("commit-tree", f"{agent}^{{tree}}", "-p", agent, "-p", tip, "-m", "Merge main")
+    repo.git("reset", "-q", "--hard", merge)
+    proc = push(repo, "HEAD:main")
+    assert proc.returncode != 0 and "Unjudged agent work" in text(proc), text(proc)
+    assert remote(bare, "refs/heads/main") == tip
+
+
+@pytest.mark.parametrize("atomic", [False, True])
+def test_a_protected_branch_and_a_tag_created_in_one_push_are_both_judged(
+    server: tuple, atomic: bool,
+) -> None:
+    bare, repo = server
+    tip = repo.head()
+    agent_commit(repo, "b.py", "b = 1\n", "Unjudged agent work")
+    repo.git("tag", "-a", "-m", "inner", "inner")
+    repo.git("tag", "-a", "-m", "outer", "v1", "inner")  # a tag of a tag of the commit
+    repo.git("branch", "release/1")
+    refs = ["refs/heads/release/1", "refs/tags/v1", "HEAD:refs/heads/wip"]
+    proc = repo.git("push", *(["--atomic"] if atomic else []), "origin", *refs, check=False)
+    assert proc.returncode != 0, text(proc)
+    assert not remote(bare, "refs/heads/release/1") and not remote(bare, "refs/tags/v1")
+    assert not remote(bare, "refs/heads/wip")  # pre-receive refuses the whole push
+    assert remote(bare, "refs/heads/main") == tip
+
+
+# --- links that point a protected path elsewhere ----------------------------------------------
+
+@pytest.mark.parametrize("link", [".github/actions", ".github", ".husky"])
+def test_a_symlink_standing_in_for_a_protected_directory_is_a_protected_change(
+    repo: GitRepo, link: str,
+) -> None:
+    """`uses: ./.github/actions/x` and hook runners follow a symlink on disk: a link
+    put where a protected directory goes moves that config somewhere unprotected."""
+    repo.stage("a.py", "a = 0\n")
+    repo.commit("base")
+    base = repo.head()
+    repo.stage("tools/actions/x/action.yml", "runs: {using: composite, steps: []}\n")
+    repo.stage("tools/x/action.yml", "runs: {using: composite, steps: []}\n")
+    (repo.root / link).parent.mkdir(parents=True, exist_ok=True)
+    (repo.root / link).symlink_to("tools" if "/" not in link else "../tools")
+    repo.git("add", link)
+    repo.commit(agent_message("Move the actions", LEARNING), "--no-verify")
+    code, out = run_agentops(repo, "check", "--range", f"{base}..HEAD", "--gate", "privilege")
+    assert code == 1 and "privilege-protected-path" in out, out
