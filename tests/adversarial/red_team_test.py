@@ -207,7 +207,7 @@ def test_a_symbolic_ref_on_the_server_is_no_back_door_to_main(server: tuple) -> 
 def test_a_server_head_that_names_no_branch_does_not_drop_the_policy(signed: tuple) -> None:
     """`git init --bare` leaves HEAD at refs/heads/master; a team pushes main.
     The policy on main must still hold for new protected refs."""
-    bare, repo, keys = signed
+    bare, repo, _ = signed
     subprocess.run(["git", "symbolic-ref", "HEAD", "refs/heads/trunk"], cwd=bare, check=True)
     agent = agent_commit(repo, "b.py", "b = 1\n", "Agent work", LEARNING)
     unsigned_verdict(repo, agent)
@@ -277,7 +277,7 @@ def test_a_fail_noted_on_a_blob_still_opposes_the_pass(signed: tuple) -> None:
 
 
 def test_an_unsigned_pass_noted_on_the_tree_does_not_count(signed: tuple) -> None:
-    bare, repo, keys = signed
+    bare, repo, _ = signed
     tip = repo.head()
     agent = agent_commit(repo, "b.py", "b = 1\n", "Agent work", LEARNING)
     unsigned_verdict(repo, agent)
