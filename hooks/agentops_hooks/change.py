@@ -267,10 +267,17 @@ class CommitChange(Change):
         headers, message = split_commit_object(raw_object)
         parents: list[str] = []
         author = committer = None
-        for key, value in headers:  # one pass: a range builds thousands of these
+        # As git reads a commit: its parents are the `parent` lines right after
+        # the `tree` line. One further down (an object written with `hash-object
+        # --literally`) is no parent for git, so it must not make this a merge.
+        in_parents = False
+        for i, (key, value) in enumerate(headers):  # one pass: a range builds thousands of these
             if key == "parent":
-                parents.append(value)
-            elif key == "author" and author is None:
+                if in_parents:
+                    parents.append(value)
+                continue
+            in_parents = i == 0 and key == "tree"
+            if key == "author" and author is None:
                 author = Identity.parse(value)
             elif key == "committer" and committer is None:
                 committer = Identity.parse(value)

@@ -144,11 +144,46 @@ def update_problem(repo: Repo, update: RefUpdate, default_branch: str) -> str | 
     return None
 
 
+def _server_refs(repo: Repo) -> dict[str, str]:
+    """Every ref on the server before the push: {name: the ref it points at, for
+    a symbolic ref; else ""}."""
+    out = repo.git("for-each-ref", "--format=%(refname) %(symref)", "refs/")
+    refs = {}
+    for line in out.decode("utf-8", "replace").splitlines():
+        name, _, target = line.partition(" ")
+        refs[name] = target.strip()
+    return refs
+
+
+def _through_symrefs(updates: Sequence[RefUpdate], refs: dict[str, str]) -> list[RefUpdate]:
+    """Each update under the name of the ref it writes: git updates the target of
+    a symbolic ref pushed to (refs/heads/stable -> refs/heads/main moves main)."""
+    resolved = []
+    for update in updates:
+        ref, seen = update.ref, set()
+        while refs.get(ref) and ref not in seen:
+            seen.add(ref)
+            ref = refs[ref]
+        resolved.append(update if ref == update.ref else RefUpdate(update.old, update.new, ref))
+    return resolved
+
+
 def pre_receive(repo: Repo, updates: Sequence[RefUpdate]) -> tuple[bool, str]:
     """(accept?, what to tell the pusher)."""
     out: list[str] = []
     refused = False
+    refs = _server_refs(repo)
+    updates = _through_symrefs(updates, refs)
     head = repo.resolve("HEAD")
+    default_branch = repo.git("symbolic-ref", "-q", "HEAD", ok_codes=(0, 1)).decode().strip()
+    if head is None and any(r.startswith(("refs/heads/", TAGS_PREFIX)) for r in refs) and not any(
+            u.ref == default_branch and not u.deleted for u in updates):
+        # The policy lives on the default branch: without one, every protected
+        # ref would be judged by the built-in defaults, whatever the team set.
+        return False, (f"agentops: refused: the server's HEAD names {default_branch or 'no branch'}"
+                       ", which does not exist, so the policy (on the default branch) cannot be "
+                       "read: an administrator points HEAD at the default branch on the server "
+                       "(git symbolic-ref HEAD refs/heads/main)")
     config = config_file.Config() if head is None else config_file.load_at(repo, head)
     verdicts_tip = None
     for update in updates:
@@ -164,7 +199,6 @@ def pre_receive(repo: Repo, updates: Sequence[RefUpdate]) -> tuple[bool, str]:
                 verdicts_tip = update.new
         out.extend(f"agentops: refused: {p}" for p in problems)
         refused |= bool(problems)
-    default_branch = repo.git("symbolic-ref", "-q", "HEAD", ok_codes=(0, 1)).decode().strip()
     protection = Protection(config.protected, default_branch)
     protected_tips = _protected_tips(repo, protection)
     for update in updates:

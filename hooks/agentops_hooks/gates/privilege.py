@@ -129,11 +129,37 @@ def _any_glob(patterns: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?s:{_glob_regex(p).pattern})" for p in patterns))
 
 
+@lru_cache(maxsize=64)
+def _directory_patterns(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """The directories protected globs lie in, as globs (`.github/workflows/**`:
+    `/.github` and `/.github/workflows`), up to the first wildcard."""
+    out: list[str] = []
+    for pattern in patterns:
+        glob = pattern + "**" if pattern.endswith("/") else pattern
+        anchored = "/" in glob.rstrip("/*")
+        parts = glob.lstrip("/").split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            directory = "/".join(parts[:i])
+            if any(ch in directory for ch in "*?["):
+                break
+            out.append("/" + directory if anchored else directory)
+    return tuple(dict.fromkeys(out))
+
+
 def touched_protected(paths: Sequence[ChangedPath], patterns: Sequence[str]) -> list[ChangedPath]:
-    """The changed paths that touch a protected path; a rename, from or to one."""
-    return [p for p in paths
-            if is_protected(p.path, patterns)
-            or (p.status == "R" and p.old_path is not None and is_protected(p.old_path, patterns))]
+    """The changed paths that touch a protected path; a rename, from or to one.
+
+    A changed path is never a directory, so one at a protected directory's own
+    path (a symlink `.github -> tools`, a file, a submodule) stands in for that
+    directory: whatever follows the link on disk (`uses: ./.github/actions/x`)
+    then reads files no protected glob names. It is a protected change too.
+    """
+    shadowing = _directory_patterns(tuple(patterns))
+
+    def protected(path: str | None) -> bool:
+        return path is not None and (is_protected(path, patterns) or is_protected(path, shadowing))
+
+    return [p for p in paths if protected(p.path) or (p.status == "R" and protected(p.old_path))]
 
 
 def policy_table_touched(change: Change, ctx: Context) -> list[ChangedPath]:
