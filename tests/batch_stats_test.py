@@ -52,19 +52,19 @@ def committed_paths(repo: GitRepo, commit: str, parent: str | None) -> list[tupl
 
 
 def numstat_lines(repo: GitRepo, commit: str, parent: str | None) -> int:
+    """Added plus removed lines of git's own --text patch, counted line by line
+    (git's --numstat calls a binary file's lines "-" even with --text)."""
     target = (parent, commit) if parent else ("--root", commit)
-    out = repo.git("diff-tree", "-r", "-M", "-l1000", "--numstat", "-z", "--no-commit-id",
+    out = repo.git("diff-tree", "-r", "-p", "-M", "-l1000", "--text", "--no-commit-id",
                    *target).stdout
-    total = 0
-    fields = iter(out.split(b"\0"))
-    for field in fields:
-        if not field:
-            continue
-        added, removed, path = field.split(b"\t", 2)
-        if not path:  # a rename: the old and the new path follow
-            next(fields), next(fields)
-        if added != b"-":
-            total += int(added) + int(removed)
+    total, in_hunk = 0, False
+    for line in out.split(b"\n"):
+        if line.startswith(b"diff --git "):
+            in_hunk = False
+        elif line.startswith(b"@@ "):
+            in_hunk = True
+        elif in_hunk and line[:1] in (b"+", b"-"):
+            total += 1
     return total
 
 

@@ -20,6 +20,7 @@ from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
 from agentops_hooks.change import split_commit_object
 from agentops_hooks.git import Repo
+from agentops_hooks.git import bind_nul_lines
 from conftest import GitRepo
 
 RECORDER = f"""#!{sys.executable}
@@ -79,10 +80,11 @@ def test_patch_id_same_before_and_after(repo: GitRepo, name: str) -> None:
     assert staged["patch_id"] == committed.patch_id
     assert [list(map(lambda x: x, [p.status, p.path, p.old_path])) for p in committed.paths] == staged["paths"]
     assert staged["amend"] is False
-    # The patch-id is git's own, not something we invented.
-    expected = repo.git("patch-id", "--verbatim", input=repo.git(
-        "diff-tree", "-p", "-M", "--full-index", "--text", "HEAD").stdout).stdout.split()[0].decode()
-    assert committed.patch_id == expected
+    # The patch-id is git's own, not something we invented (over lines that
+    # bind what follows a NUL byte, when the patch holds one).
+    diff = repo.git("diff-tree", "-p", "-M", "--full-index", "--text", "HEAD").stdout
+    expected = repo.git("patch-id", "--verbatim", input=bind_nul_lines(diff)).stdout
+    assert committed.patch_id == expected.split()[0].decode()
 
 
 def test_commit_paths_judges_only_the_named_paths(repo: GitRepo) -> None:
@@ -283,3 +285,22 @@ def test_changed_line_count_agrees_with_unidiff(
     diff = Repo(root).diff_index("HEAD", dict(r.env))
     expected = sum(f.added + f.removed for f in PatchSet(diff.decode()))
     assert count_changed_lines(diff) == expected
+
+
+def test_bytes_after_a_nul_are_bound(repo: GitRepo) -> None:
+    """git patch-id hashes a line only up to its first NUL: the binding must not."""
+    repo.stage("a.txt", "base\n")
+    repo.commit("base")
+    ids = []
+    for content in (b"MZ\0one payload\n", b"MZ\0another payload\n"):
+        repo.stage("tool.bin", content)
+        repo.commit("add the tool")
+        ids.append(CommitChange.load(Repo(), "HEAD").patch_id)
+        plain = repo.git("diff-tree", "-p", "-M", "--full-index", "--text", "HEAD").stdout
+        assert b"\0" in plain
+        repo.git("reset", "-q", "--hard", "HEAD~1")
+    assert ids[0] != ids[1]
+    unbound = [repo.git("patch-id", "--verbatim", input=d).stdout for d in (
+        b"diff --git a/t b/t\nnew file mode 100644\nindex 0000000..1111111\n--- /dev/null\n+++ b/t\n"
+        b"@@ -0,0 +1 @@\n+MZ\0" + tail + b"\n" for tail in (b"one", b"another"))]
+    assert unbound[0] == unbound[1]  # what git alone would bind

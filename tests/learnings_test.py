@@ -138,10 +138,11 @@ def test_docs_only_change_is_exempt_unless_configured(big: GitRepo, capsys: pyte
     assert code == 1
 
 
-def test_binary_file_counts_no_lines(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
-    repo.stage("blob.bin", bytes(range(256)) * 40)
+def test_a_binary_file_counts_its_lines(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.stage("blob.bin", bytes(range(256)) * 40)  # 41 lines as a --text diff reads them
     code, out = run(repo, agent_message(), capsys)
-    assert code == 0, out
+    assert code == 1, out
+    assert "learning-missing" in out and "41 changed lines" in out
 
 
 def test_front_matter_reader() -> None:

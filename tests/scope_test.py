@@ -181,11 +181,19 @@ def test_max_lines_counts_added_and_removed(
         assert f"changes {6 + added} lines, added plus removed (over scope.max_lines = 10)" in out
 
 
-def test_binary_files_count_no_lines(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("attributes", ["", "*.bin binary\n"])
+def test_binary_files_count_their_lines(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], attributes: str,
+) -> None:
+    """Diffs are --text: neither a NUL byte nor an attribute makes a change smaller."""
     repo.write(".agentops.toml", "[scope]\nmax_lines = 10\n")
-    repo.stage("blob.bin", bytes(range(256)) * 50)
+    if attributes:
+        repo.stage(".gitattributes", attributes)
+        repo.commit("attributes")
+    repo.stage("blob.bin", bytes(range(256)) * 50)  # 50 newlines, and a last line without one
     code, out = run(repo, agent_message("Add", "Task: T-1"), capsys)
-    assert code == 0, out
+    assert code == 1, out
+    assert "changes 51 lines, added plus removed" in out
 
 
 def test_every_broken_rule_is_reported(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:

@@ -419,64 +419,49 @@ class Repo:
 
         `git diff-tree --stdin | git patch-id --verbatim`: two processes for
         any number of commits; a commit with an empty diff gets the hash of
-        no bytes, as `patch_id` gives it. With `stream`, the patches pass
-        through us on their way to patch-id and `stream` reads each commit's
-        changed paths and line count from them: the diff is computed once for all.
+        no bytes, as `patch_id` gives it. The patches pass through us on their
+        way to patch-id (see bind_nul_lines), and `stream` (a new one if none
+        is given) reads each commit's changed paths and line count from them:
+        the diff is computed once for all.
         """
         if not pairs and stream is None:
             return {}
         import threading
 
-        lines = "".join(f"{c} {p}\n" if p else f"{c}\n" for c, p in pairs).encode()
-        extra = ("--raw", "--always") if stream is not None else ()
+        if stream is None:
+            stream = PatchStream()
         diff = subprocess.Popen(
-            ("git", *_PINNED_CONFIG, "diff-tree", "--stdin", "--root", *PINNED_DIFF, *extra),
+            ("git", *_PINNED_CONFIG, "diff-tree", "--stdin", "--root", *PINNED_DIFF, "--raw",
+             "--always"),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=self.cwd, env=scrubbed_env(),
         )
+        pid = subprocess.Popen(
+            ("git", "patch-id", "--verbatim"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, cwd=self.cwd, env=scrubbed_env(),
+        )
         assert diff.stdin is not None and diff.stdout is not None
-        if stream is None:
-            pid = subprocess.Popen(
-                ("git", "patch-id", "--verbatim"), stdin=diff.stdout, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, cwd=self.cwd, env=scrubbed_env(),
-            )
-            diff.stdout.close()  # patch-id owns the read end now
-            feeder = threading.Thread(target=_feed, args=(diff.stdin, lines))
-            feeder.start()
-            out, err = pid.communicate()
-            feeder.join()
-        else:
-            pid = subprocess.Popen(
-                ("git", "patch-id", "--verbatim"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, cwd=self.cwd, env=scrubbed_env(),
-            )
-            if pairs:  # else the stream was (or is being) fed by its owner
-                stream.feed(pairs)
-                stream.end_input()
-            feeder = threading.Thread(target=stream.write_input, args=(diff.stdin,), daemon=True)
-            feeder.start()
-            assert pid.stdin is not None and pid.stdout is not None and pid.stderr is not None
-            reader = threading.Thread(target=stream.read_ids, args=(pid.stdout,), daemon=True)
-            reader.start()
-            stream.tee(diff.stdout, pid.stdin)
-            reader.join()
-            feeder.join()
-            out, err = b"", pid.stderr.read()
-            pid.wait()
+        assert pid.stdin is not None and pid.stdout is not None and pid.stderr is not None
+        if pairs:  # else the stream was (or is being) fed by its owner
+            stream.feed(pairs)
+            stream.end_input()
+        feeder = threading.Thread(target=stream.write_input, args=(diff.stdin,), daemon=True)
+        feeder.start()
+        reader = threading.Thread(target=stream.read_ids, args=(pid.stdout,), daemon=True)
+        reader.start()
+        stream.tee(diff.stdout, pid.stdin)
+        reader.join()
+        feeder.join()
+        err = pid.stderr.read()
+        pid.wait()
         diff_err = diff.stderr.read() if diff.stderr else b""
         if diff.wait() != 0 or pid.returncode != 0:
             message = (diff_err or err).decode("utf-8", "replace").strip()
             if pid.returncode != 0:
                 require_version()
             raise GitError(message or "git diff-tree | git patch-id failed")
-        result = {c: self.empty_patch_id for c, _ in pairs}
-        if stream is not None:
-            result.update((c, self.empty_patch_id) for c in stream.commits)
-            result.update(stream.ids)
-        for line in out.decode().splitlines():
-            patch, _, commit = line.partition(" ")
-            if commit in result:
-                result[commit] = patch
+        result = dict.fromkeys(stream.commits, self.empty_patch_id)
+        result.update(stream.ids)
         return result
 
     def diff_stats(
@@ -586,7 +571,7 @@ class Repo:
         if not patch.strip():
             return self.empty_patch_id
         try:
-            out = self._run("patch-id", "--verbatim", input=patch)
+            out = self._run("patch-id", "--verbatim", input=bind_nul_lines(patch))
         except GitError:
             require_version()  # the likely cause; say so plainly
             raise
@@ -637,12 +622,59 @@ class StagedDiff:
             pid.kill()
             pid.wait()
             return patch, self.repo.empty_patch_id
-        out, err = pid.communicate(patch)
+        out, err = pid.communicate(bind_nul_lines(patch))
         if pid.returncode != 0:
             require_version()
             raise GitError(err.decode("utf-8", "replace").strip() or "git patch-id failed")
         first = out.split(b" ", 1)[0].decode().strip()
         return patch, first or self.repo.empty_patch_id
+
+
+def bind_nul_lines(patch: bytes) -> bytes:
+    """The patch as `git patch-id` must read it to bind every byte.
+
+    patch-id hashes each line only up to its first NUL byte, so two files
+    that differ only after a NUL on some line would share a patch-id, and one
+    verdict would admit both. So each line holding a NUL is preceded by a line
+    `~<sha256 of that line>`: inside a hunk, where such a line always is,
+    patch-id hashes a line that starts with none of ` +-` without counting it
+    against the hunk, and no line of a diff starts with `~`. A patch without
+    a NUL (nearly every one) is passed on unchanged.
+    """
+    if patch.find(b"\0") < 0:
+        return patch
+    import hashlib
+
+    out = bytearray()
+    for line in patch.split(b"\n"):
+        if b"\0" in line:
+            out += b"~" + hashlib.sha256(line).hexdigest().encode() + b"\n"
+        out += line + b"\n"
+    del out[-1:]  # split() made one line more than there were newlines
+    return bytes(out)
+
+
+class _NulBinder:
+    """Writes a patch stream to `git patch-id`, whole lines at a time, through
+    bind_nul_lines: a line is held back until its end is seen."""
+
+    def __init__(self, sink: IO[bytes]) -> None:
+        self.sink = sink
+        self.carry = bytearray()
+
+    def write(self, data: bytes) -> None:
+        end = data.rfind(b"\n") + 1
+        if not end:
+            self.carry += data
+            return
+        block = bytes(self.carry) + data[:end] if self.carry else data[:end]
+        self.carry = bytearray(data[end:])
+        self.sink.write(bind_nul_lines(block))
+
+    def close(self) -> None:
+        if self.carry:
+            self.sink.write(bind_nul_lines(bytes(self.carry)))
+        self.sink.close()
 
 
 def _is_oid(text: str) -> bool:
@@ -738,22 +770,11 @@ def count_changed_lines(patch: bytes | bytearray, start: int = 0, end: int | Non
     A hunk `@@ -a,b +c,d @@` spans b old and d new lines, its context lines
     (those starting with a space) being counted in both: so it changes
     b + d - 2 * context lines. Content that starts with `+++` or `---` is
-    counted right, and the counting of context lines is done by C.
+    counted right, and the counting of context lines is done by C. Patches
+    are diffed --text, so a binary file's lines count like any other's: no
+    byte (a NUL, an attribute) can make a change look smaller than it is.
     """
     end = len(patch) if end is None else end
-    if patch.find(b"\0", start, end) < 0:  # no binary file: the common case
-        return _count_hunk_lines(patch, start, end)
-    # Patches are diffed --text; a file whose diff holds a NUL byte is binary
-    # (a test of content, as git's is, never of attributes) and counts no lines.
-    bounds = [m.start() for m in _FILE_START.finditer(patch, start, end)] + [end]
-    return sum(_count_hunk_lines(patch, a, b) for a, b in zip([start, *bounds], bounds)
-               if patch.find(b"\0", a, b) < 0)
-
-
-_FILE_START = re.compile(rb"(?<=\n)diff --git ")
-
-
-def _count_hunk_lines(patch: bytes | bytearray, start: int, end: int) -> int:
     changed = 0
     for old, new in _HUNK_HEADER.findall(patch, start, end):
         changed += (int(old) if old else 1) + (int(new) if new else 1)
@@ -874,11 +895,12 @@ class PatchStream:
         buf = bytearray()  # grows in place: one commit's patch may be hundreds of MB
         k = 0  # the commit whose part starts buf (its id line first)
         searched = 0  # where the search for the next id line may resume
+        to_patch_id = _NulBinder(sink)
         try:
             while True:
                 chunk = source.read(self.chunk_size)
                 if chunk:
-                    sink.write(chunk)
+                    to_patch_id.write(chunk)
                     buf += chunk
                 parts: list[tuple[int, int, int]] = []  # (commit index, start, end) in buf
                 start = 0
@@ -905,7 +927,7 @@ class PatchStream:
                 if not chunk:
                     break
         finally:
-            sink.close()
+            to_patch_id.close()
 
     def _read_parts(self, buf: bytearray, parts: list[tuple[int, int, int]]) -> None:
         """Each part's paths and line count; its patch too when it holds a hint word."""
@@ -949,13 +971,6 @@ def _raw_entry(line: bytes) -> tuple[str, str, str | None]:
         old, _, new = names.partition(b"\t")
         return status, c_unquote(new), c_unquote(old)
     return status, c_unquote(names), None
-
-
-def _feed(stream: object, data: bytes) -> None:
-    try:
-        stream.write(data)  # type: ignore[attr-defined]
-    finally:
-        stream.close()  # type: ignore[attr-defined]
 
 
 _CHUNK_BYTES = 8192

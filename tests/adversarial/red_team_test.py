@@ -3,8 +3,9 @@ hook and `agentops check --range` in CI) by an agent that controls its clone,
 its commits and its notes, but holds no judge's key.
 
 Every test is a real push to a bare repository with the hook installed, or a
-real range check. Refused attacks are plain tests that guard the protection;
-attacks that still land are `xfail(strict=True)` with the reason.
+real range check, and each asserts the refusal. Two of them (a NUL byte that
+truncates what `git patch-id` hashes; a NUL byte that made a change count no
+lines) landed until the binding and the line count were fixed.
 """
 from __future__ import annotations
 
@@ -66,10 +67,6 @@ def lines(n: int, word: str = "x") -> str:
 
 # --- the patch-id binds what it hashes -------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "git patch-id hashes each diff line with strlen(): bytes after a NUL are not "
-    "hashed, so two files that differ only after a NUL on each line have the same "
-    "patch-id and one PASS admits both (needs a change to the binding formula)"))
 def test_a_verdict_for_one_binary_file_does_not_admit_another(signed: tuple) -> None:
     bare, repo, keys = signed
     tip = repo.head()
@@ -240,10 +237,6 @@ def test_the_first_push_to_an_empty_server_still_creates_its_default_branch(
 
 # --- sizes a NUL byte hides -----------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "count_changed_lines counts a file whose diff holds a NUL byte as 0 lines, so one "
-    "NUL anywhere in a text file makes a 40-line change 'trivial' for gate IX (and "
-    "gate III's size limits); deciding how binary files count is a design decision"))
 def test_one_nul_byte_does_not_make_a_big_change_trivial(signed: tuple) -> None:
     bare, repo, keys = signed
     tip = repo.head()
