@@ -39,6 +39,8 @@ BIN = Path(sys.executable).parent
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull})
+    # As an installation runs: from bytecode caches, not compiling every module again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

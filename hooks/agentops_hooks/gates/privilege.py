@@ -61,11 +61,11 @@ def _finding(change: Change, rule: str, message: str, fix: str) -> Finding:
 
 # --- Protected paths ---------------------------------------------------------
 
-@lru_cache(maxsize=256)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """A path glob, read as .gitignore reads one: `*` and `?` stay inside a
-    directory, `**` crosses directories, `dir/` is everything under dir, a
-    pattern with no other `/` matches at any depth, a leading `/` anchors it."""
+def _glob_source(pattern: str) -> str:
+    """A path glob as a regular expression's source, read as .gitignore reads
+    one: `*` and `?` stay inside a directory, `**` crosses directories, `dir/`
+    is everything under dir, a pattern with no other `/` matches at any depth,
+    a leading `/` anchors it. A malformed character class is read literally."""
     glob = pattern
     if glob.endswith("/"):
         glob += "**"
@@ -100,10 +100,13 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(ch))
         i += 1
-    try:
-        return re.compile("".join(out) + r"\Z", re.DOTALL)
-    except re.error:  # a malformed character class: read the glob literally
-        return re.compile(re.escape(glob) + r"\Z")
+    source = "".join(out) + r"\Z"
+    if "[" in source:  # the one part that can be malformed: only then compile to see
+        try:
+            re.compile(source)
+        except re.error:
+            return re.escape(glob) + r"\Z"
+    return source
 
 
 def protected_patterns(ctx: Context) -> tuple[str, ...]:
@@ -126,7 +129,7 @@ def _any_glob(patterns: tuple[str, ...]) -> re.Pattern[str]:
     """One regular expression for all the globs: one match per path, not one per glob."""
     if not patterns:
         return re.compile(r"(?!)")
-    return re.compile("|".join(f"(?s:{_glob_regex(p).pattern})" for p in patterns))
+    return re.compile("|".join(f"(?s:{_glob_source(p)})" for p in patterns))
 
 
 @lru_cache(maxsize=64)
@@ -154,10 +157,10 @@ def touched_protected(paths: Sequence[ChangedPath], patterns: Sequence[str]) -> 
     directory: whatever follows the link on disk (`uses: ./.github/actions/x`)
     then reads files no protected glob names. It is a protected change too.
     """
-    shadowing = _directory_patterns(tuple(patterns))
+    every = (*patterns, *_directory_patterns(tuple(patterns)))
 
     def protected(path: str | None) -> bool:
-        return path is not None and (is_protected(path, patterns) or is_protected(path, shadowing))
+        return path is not None and is_protected(path, every)
 
     return [p for p in paths if protected(p.path) or (p.status == "R" and protected(p.old_path))]
 
