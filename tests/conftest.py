@@ -178,18 +178,25 @@ exec "{sys.executable}" -m agentops_hooks.cli pre-receive
 """
 
 
-@pytest.fixture
-def server(repo: GitRepo, tmp_path: Path) -> tuple[Path, GitRepo]:
-    """A bare repository with the hook, and a clone (`repo`) that pushes to it."""
+def bare_server(repo: GitRepo, tmp_path: Path, branch: str = "main") -> Path:
+    """A bare repository whose HEAD names `branch`, with agentops pre-receive as
+    its hook, and `repo`'s remote origin pointing at it (nothing pushed yet)."""
     bare = tmp_path / "server.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
-    repo.stage("a.py", "a = 0\n")
-    repo.commit("base")
-    repo.git("remote", "add", "origin", f"file://{bare}")
-    repo.git("push", "-q", "origin", "main")
+    subprocess.run(["git", "init", "-q", "--bare", "-b", branch, str(bare)], check=True)
     hook = bare / "hooks" / "pre-receive"
     hook.write_text(PRE_RECEIVE_HOOK)
     hook.chmod(0o755)
+    repo.git("remote", "add", "origin", f"file://{bare}")
+    return bare
+
+
+@pytest.fixture
+def server(repo: GitRepo, tmp_path: Path) -> tuple[Path, GitRepo]:
+    """A bare repository with the hook, and a clone (`repo`) that pushes to it."""
+    bare = bare_server(repo, tmp_path)
+    repo.stage("a.py", "a = 0\n")
+    repo.commit("base")
+    repo.git("push", "-q", "origin", "main")
     return bare, repo
 
 

@@ -33,9 +33,9 @@ from click.testing import CliRunner
 from agentops_hooks.cli import cli
 from conftest import JUDGE
 from conftest import GitRepo
+from conftest import bare_server
 from conftest import agent_message
 
-HOOK = f'#!/bin/sh\nexec "{sys.executable}" -m agentops_hooks.cli pre-receive\n'
 VERDICTS = "refs/notes/agentops/verdicts"
 
 
@@ -277,13 +277,7 @@ def test_a_merge_whose_parents_are_missing_is_a_clear_error(
 @pytest.fixture
 def server(repo: GitRepo, tmp_path: Path) -> Path:
     """A bare repository with the pre-receive hook, holding `base`; `repo` pushes to it."""
-    bare = tmp_path / "server.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
-    repo.git("remote", "add", "origin", f"file://{bare}")
-    hook = bare / "hooks" / "pre-receive"
-    hook.write_text(HOOK)
-    hook.chmod(0o755)
-    return bare
+    return bare_server(repo, tmp_path)
 
 
 def push_history(repo: GitRepo, **options: Any) -> None:

@@ -9,7 +9,6 @@ feature is tested; this file keeps them together, as a list of attacks.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from conftest import CLAUDE_TRAILER
 from conftest import JUDGE
 from conftest import GitRepo
 from conftest import agent_message
+from conftest import bare_server
 from conftest import run_hook
 from conftest import signer_line
 
@@ -310,9 +310,6 @@ def test_signature_by_a_key_the_change_adds_to_allowed_signers_is_refused(
 
 # --- the notes ledger -----------------------------------------------------------------
 
-PRE_RECEIVE = f'#!/bin/sh\nexec "{sys.executable}" -m agentops_hooks.cli pre-receive\n'
-
-
 def hide_the_fail(repo: GitRepo) -> None:
     """Rewrite the verdict note on HEAD with its FAIL line dropped (a new notes commit)."""
     kept = [line for line in repo.out("notes", "--ref=agentops/verdicts", "show", "HEAD").splitlines()
@@ -334,13 +331,9 @@ def test_notes_rewritten_to_delete_a_fail_are_caught_by_verify(repo: GitRepo) ->
 
 
 def test_notes_rewritten_to_delete_a_fail_are_refused_by_the_server(repo: GitRepo, tmp_path: Path) -> None:
-    bare = tmp_path / "server.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
-    (bare / "hooks" / "pre-receive").write_text(PRE_RECEIVE)
-    (bare / "hooks" / "pre-receive").chmod(0o755)
+    bare = bare_server(repo, tmp_path)
     repo.stage("a.py", "a = 0\n")
     repo.commit("base")
-    repo.git("remote", "add", "origin", f"file://{bare}")
     assert invoke("verdict", "fail", "--judge", JUDGE, "--commit", "HEAD")[0] == 0
     proc = repo.git("push", "origin", "main", "refs/notes/agentops/verdicts", check=False)
     assert proc.returncode == 0, proc.stderr.decode()

@@ -26,7 +26,6 @@ placeholder's and no other gate's.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -34,6 +33,7 @@ from click.testing import CliRunner
 
 from agentops_hooks.cli import cli
 from conftest import GitRepo
+from conftest import bare_server
 from conftest import agent_message
 from conftest import run_hook
 
@@ -50,7 +50,6 @@ kind: learning
 ---
 """
 COMMIT_ID = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-HOOK = f'#!/bin/sh\nexec "{sys.executable}" -m agentops_hooks.cli pre-receive\n'
 
 # (form, learning text, how the refusal quotes it)
 ATTACKS = [
@@ -127,13 +126,8 @@ def test_refused_by_a_range_check(base: GitRepo, form: str, text: str, shown: st
 @pytest.fixture
 def server(base: GitRepo, tmp_path: Path) -> Path:
     """A bare repository holding `base`, with `agentops pre-receive` as its hook."""
-    bare = tmp_path / "server.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
-    base.git("remote", "add", "origin", f"file://{bare}")
+    bare = bare_server(base, tmp_path)
     base.git("push", "-q", "origin", "main")
-    hook = bare / "hooks" / "pre-receive"
-    hook.write_text(HOOK)
-    hook.chmod(0o755)
     return bare
 
 

@@ -17,14 +17,13 @@ Attacks tried, each a real push to a bare repository running `agentops pre-recei
 """
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import PRE_RECEIVE_HOOK
 from conftest import GitRepo
 from conftest import agent_commit
+from conftest import bare_server
 from conftest import push
 from conftest import remote
 from conftest import text
@@ -108,15 +107,10 @@ def test_a_tag_on_a_tree_or_a_blob_is_refused_in_one_line(server: tuple, kind: s
 
 
 def test_the_servers_default_branch_is_protected_whatever_its_name(repo: GitRepo, tmp_path: Path) -> None:
-    bare = tmp_path / "trunk.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "trunk", str(bare)], check=True)
+    bare_server(repo, tmp_path, branch="trunk")
     repo.stage("a.py", "a = 0\n")
     repo.commit("base")
-    repo.git("remote", "add", "origin", f"file://{bare}")
     assert repo.git("push", "-q", "origin", "main:trunk", check=False).returncode == 0
-    hook = bare / "hooks" / "pre-receive"
-    hook.write_text(PRE_RECEIVE_HOOK)
-    hook.chmod(0o755)
     agent_commit(repo, "b.py", "b = 1\n", "Agent work on trunk")
     proc = push(repo, "main:trunk")
     assert proc.returncode != 0

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import JUDGE
-from conftest import PRE_RECEIVE_HOOK
 from conftest import GitRepo
+from conftest import bare_server
 from conftest import agent_commit
 from conftest import agent_message
 from conftest import push
@@ -222,13 +222,9 @@ def test_a_server_head_that_names_no_branch_does_not_drop_the_policy(signed: tup
 def test_the_first_push_to_an_empty_server_still_creates_its_default_branch(
     repo: GitRepo, tmp_path: Path,
 ) -> None:
-    bare = tmp_path / "empty.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
-    (bare / "hooks" / "pre-receive").write_text(PRE_RECEIVE_HOOK)
-    (bare / "hooks" / "pre-receive").chmod(0o755)
+    bare_server(repo, tmp_path)
     repo.stage("a.py", "a = 0\n")
     repo.commit("base")
-    repo.git("remote", "add", "origin", f"file://{bare}")
     repo.git("branch", "wip")
     assert push(repo, "wip").returncode == 0  # nothing protected exists yet
     proc = push(repo, "main")

@@ -60,10 +60,15 @@ def test_a_replace_ref_on_the_server_does_not_pass_an_agent_commit_off_as_human(
     assert remote(bare, "refs/heads/main") != agent
 
 
-def test_a_replace_ref_in_the_ci_clone_changes_nothing(repo: GitRepo) -> None:
+def based(repo: GitRepo) -> str:
+    """A first, human commit: the base of the ranges checked here."""
     repo.stage("a.py", "a = 0\n")
     repo.commit("base")
-    base = repo.head()
+    return repo.head()
+
+
+def test_a_replace_ref_in_the_ci_clone_changes_nothing(repo: GitRepo) -> None:
+    base = based(repo)
     agent = agent_commit(repo, "b.py", "b = 1\n")
     repo.git("replace", agent, twin_of(repo, agent))
     assert repo.out("log", "-1", "--format=%s", agent) == "Human work"
@@ -73,9 +78,7 @@ def test_a_replace_ref_in_the_ci_clone_changes_nothing(repo: GitRepo) -> None:
 
 
 def test_a_replaced_tree_does_not_hide_a_secret(repo: GitRepo) -> None:
-    repo.stage("a.py", "a = 0\n")
-    repo.commit("base")
-    base = repo.head()
+    base = based(repo)
     agent = agent_commit(repo, "b.py", SECRET_LINE)
     repo.git("replace", f"{agent}^{{tree}}", f"{base}^{{tree}}")
     assert repo.out("diff-tree", "--name-only", "-r", base, agent) == ""  # plain git: no change
@@ -85,9 +88,7 @@ def test_a_replaced_tree_does_not_hide_a_secret(repo: GitRepo) -> None:
 
 
 def test_a_graft_does_not_hide_a_commit_from_the_range(repo: GitRepo) -> None:
-    repo.stage("a.py", "a = 0\n")
-    repo.commit("base")
-    base = repo.head()
+    base = based(repo)
     hidden = agent_commit(repo, ".agentops.toml", "gates = []\n", "Relax the policy")
     repo.stage("notes.txt", "human notes\n")
     repo.commit("Human work")
@@ -123,9 +124,7 @@ def test_the_clone_config_that_changes_what_git_shows_is_overridden(repo: GitRep
 
 
 def test_an_unreadable_graft_file_or_a_broken_replace_ref_is_never_read(repo: GitRepo) -> None:
-    repo.stage("a.py", "a = 0\n")
-    repo.commit("base")
-    base = repo.head()
+    base = based(repo)
     agent = agent_commit(repo, "b.py", "b = 1\n")
     (repo.root / ".git" / "info").mkdir(exist_ok=True)
     (repo.root / ".git" / "info" / "grafts").mkdir()  # a directory: git cannot read it as a file
