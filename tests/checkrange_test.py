@@ -196,7 +196,7 @@ def test_triple_dot_means_since_the_merge_base(branch: GitRepo) -> None:
 def test_only_the_commits_a_gate_judges_are_diffed(branch: GitRepo) -> None:
     """With the default policy only agent commits are judged, so only theirs are diffed;
     a human commit's diff is read (in one more pipeline) only if something asks for it."""
-    from agentops_hooks import checkrange
+    from agentops_hooks.places import range_check as checkrange
     from agentops_hooks.config import Config
 
     report = checkrange.check_range(Repo(), Config(), ["base..HEAD"], "base..HEAD")
@@ -211,7 +211,7 @@ def test_only_the_commits_a_gate_judges_are_diffed(branch: GitRepo) -> None:
 
 
 def test_a_policy_for_everyone_diffs_every_commit(branch: GitRepo) -> None:
-    from agentops_hooks import checkrange
+    from agentops_hooks.places import range_check as checkrange
     from agentops_hooks.config import Config
     from agentops_hooks.config import VerdictConfig
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agentops_hooks import hook
+from agentops_hooks.places import commit as hook
 from agentops_hooks.change import StagedChange
 from agentops_hooks.cli import cli
 from agentops_hooks.git import Repo
@@ -324,7 +324,7 @@ def test_cli_outside_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_console_scripts_run(staged: GitRepo) -> None:
     """The installed entry points work as processes, not only in-process."""
     for argv in ([sys.executable, "-m", "agentops_hooks.cli", "--version"],
-                 [sys.executable, "-m", "agentops_hooks.hook", "--help"]):
+                 [sys.executable, "-m", "agentops_hooks.places.commit", "--help"]):
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stderr
 

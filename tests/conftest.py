@@ -91,7 +91,7 @@ class GitRepo:
         extra = " ".join(args)
         self.install_hook(
             "commit-msg",
-            f'#!/bin/sh\nexec "{sys.executable}" -m agentops_hooks.hook {extra} "$@"\n',
+            f'#!/bin/sh\nexec "{sys.executable}" -m agentops_hooks.places.commit {extra} "$@"\n',
         )
 
 
@@ -144,7 +144,7 @@ def run_hook(
     repo: GitRepo, message: str | bytes, capsys: pytest.CaptureFixture[str], *args: str,
 ) -> tuple[int, str]:
     """Write the message file and run the commit-msg hook in-process: (exit code, output)."""
-    from agentops_hooks import hook
+    from agentops_hooks.places import commit as hook
 
     path = repo.message_file(message)
     code = hook.main([*args, str(path)])

@@ -10,7 +10,7 @@ from conftest import agent_message
 
 PROBE = """
 import json, sys
-from agentops_hooks import hook
+from agentops_hooks.places import commit as hook
 code = hook.main(sys.argv[1:])
 heavy = sorted(m for m in ("pydantic", "click", "git", "jsonschema", "yaml", "unidiff", "dataclasses")
                if m in sys.modules)
@@ -48,16 +48,16 @@ def test_a_checked_config_is_not_checked_again_until_it_changes(repo: GitRepo) -
     again = probe(repo, str(msg))
     assert "pydantic" in first["heavy"] and "pydantic" not in again["heavy"]
     assert first["code"] == again["code"] == 1
-    out = subprocess.run([sys.executable, "-m", "agentops_hooks.hook", str(msg)], cwd=repo.root,
+    out = subprocess.run([sys.executable, "-m", "agentops_hooks.places.commit", str(msg)], cwd=repo.root,
                          env=repo.env, capture_output=True, text=True, check=False).stdout
     assert "learning-missing" in out  # the cached policy is the file's (8 > 5 lines)
     repo.write(".agentops.toml", "[learnings]\nmin_changed_lines = 50\n")
-    out = subprocess.run([sys.executable, "-m", "agentops_hooks.hook", str(msg)], cwd=repo.root,
+    out = subprocess.run([sys.executable, "-m", "agentops_hooks.places.commit", str(msg)], cwd=repo.root,
                          env=repo.env, capture_output=True, text=True, check=False).stdout
     assert "learning-missing" not in out  # changed bytes: checked again, and the new value holds
     repo.write(".agentops.toml", "[learnings]\nmin_changed_lines = -1\n")
     for _ in range(2):  # a policy that fails the check is never kept
-        proc = subprocess.run([sys.executable, "-m", "agentops_hooks.hook", str(msg)],
+        proc = subprocess.run([sys.executable, "-m", "agentops_hooks.places.commit", str(msg)],
                               cwd=repo.root, env=repo.env, capture_output=True, text=True, check=False)
         assert proc.returncode == 2 and "min_changed_lines" in proc.stderr
     for cached in (repo.root / ".git" / "agentops").glob("config-*.pickle"):
@@ -69,7 +69,7 @@ def test_a_checked_config_is_not_checked_again_until_it_changes(repo: GitRepo) -
 def test_quiet_flag_prints_nothing_on_pass(repo: GitRepo) -> None:
     repo.stage("a.py", "x = 1\n")
     msg = repo.message_file("Human\n")
-    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.hook", "--quiet", str(msg)],
+    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.places.commit", "--quiet", str(msg)],
                           cwd=repo.root, env=repo.env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0
     assert proc.stdout == ""
@@ -80,7 +80,7 @@ def test_push_mode_without_pre_commit_env_checks_unpushed_commits(repo: GitRepo)
     repo.stage("a.py", "x = 1\n")
     repo.git("commit", "-q", "--no-verify", "-m", agent_message())
     env = {**repo.env, "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main", "PRE_COMMIT_REMOTE_NAME": "origin"}
-    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.hook", "--push"], cwd=repo.root,
+    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.places.commit", "--push"], cwd=repo.root,
                           env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 1
     assert "refs/heads/main (commits on no remote yet)" in proc.stdout

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from agentops_hooks import config as config_file
-from agentops_hooks.checkrange import check_range
+from agentops_hooks.places.range_check import check_range
 from agentops_hooks.findings import Finding
 from agentops_hooks.gates.isolate import glob_match
 from agentops_hooks.gates.isolate import worker_key

@@ -409,7 +409,7 @@ def test_range_is_read_in_a_constant_number_of_git_processes(
 
 
 def test_range_check_judges_each_commit_on_its_own_tree(kept: GitRepo) -> None:
-    from agentops_hooks.checkrange import check_range
+    from agentops_hooks.places.range_check import check_range
 
     kept.stage("learnings.md", LEARNINGS + "\n## undated\n\n- x\n")
     kept.commit(agent_message("Break the learnings"), "--no-verify")

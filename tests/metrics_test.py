@@ -14,11 +14,11 @@ import pytest
 
 from agentops_hooks.config import MetricConfig
 from agentops_hooks.errors import FatalError
-from agentops_hooks.metrics import MetricError
-from agentops_hooks.metrics import better
-from agentops_hooks.metrics import limit
-from agentops_hooks.metrics import measure
-from agentops_hooks.metrics import regressed
+from agentops_hooks.ratchet.metrics import MetricError
+from agentops_hooks.ratchet.metrics import better
+from agentops_hooks.ratchet.metrics import limit
+from agentops_hooks.ratchet.metrics import measure
+from agentops_hooks.ratchet.metrics import regressed
 
 PY = shlex.quote(sys.executable)
 FIXTURES = Path(__file__).parent / "fixtures" / "metrics"
@@ -209,7 +209,7 @@ def test_command_stdin_is_dev_null(tmp_path: Path) -> None:
     """Even when our own stdin has data (a hook fed by git), the command reads nothing."""
     script = (
         "import sys; from pathlib import Path; from agentops_hooks.config import MetricConfig;"
-        "from agentops_hooks.metrics import measure;"
+        "from agentops_hooks.ratchet.metrics import measure;"
         "print(measure('m', MetricConfig(direction='lower', command='wc -c'), Path(sys.argv[1])))"
     )
     proc = subprocess.run([sys.executable, "-c", script, str(tmp_path)], input=b"12345\n",

@@ -10,13 +10,13 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from agentops_hooks import hook
+from agentops_hooks.places import commit as hook
 from agentops_hooks.change import CommitChange
 from agentops_hooks.cli import cli
 from agentops_hooks.git import Repo
-from agentops_hooks.notes import VERDICTS_REF
-from agentops_hooks.notes import VerdictRecord
-from agentops_hooks.notes import json_schema
+from agentops_hooks.evidence.notes import VERDICTS_REF
+from agentops_hooks.evidence.notes import VerdictRecord
+from agentops_hooks.evidence.notes import json_schema
 from conftest import CLAUDE_TRAILER
 from conftest import JUDGE
 from conftest import GitRepo

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from agentops_hooks import gates
 from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
-from agentops_hooks.checkrange import check_range
-from agentops_hooks.checkrange import render_json
-from agentops_hooks.checkrange import render_text
+from agentops_hooks.places.range_check import check_range
+from agentops_hooks.places.range_check import render_json
+from agentops_hooks.places.range_check import render_text
 from agentops_hooks.config import Config
 from agentops_hooks.config import PrivilegeConfig
 from agentops_hooks.gates.privilege import is_placeholder

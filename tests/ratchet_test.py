@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from agentops_hooks.cli import cli
-from agentops_hooks.ratchet import RatchetRecord
-from agentops_hooks.ratchet import json_schema
+from agentops_hooks.ratchet.baselines import RatchetRecord
+from agentops_hooks.ratchet.baselines import json_schema
 from conftest import GitRepo
 from conftest import run_hook
 

@@ -126,7 +126,7 @@ def test_as_dataclass_keeps_behaviour_and_feeds_pydantic() -> None:
 
 def test_the_commit_path_imports_no_dataclasses() -> None:
     """What the records are for: a commit-msg run without a config file never imports dataclasses."""
-    code = ("import sys; import agentops_hooks.hook, agentops_hooks.gates.verdict, "
+    code = ("import sys; import agentops_hooks.places.commit, agentops_hooks.gates.verdict, "
             "agentops_hooks.gates.learnings, agentops_hooks.gates.privilege, "
             "agentops_hooks.gates.supervise; print('dataclasses' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -9,7 +9,7 @@ import pytest
 from agentops_hooks import config as config_file
 from agentops_hooks import gates
 from agentops_hooks.change import CommitChange
-from agentops_hooks.checkrange import check_range
+from agentops_hooks.places.range_check import check_range
 from agentops_hooks.findings import Finding
 from agentops_hooks.gates.research import note_path
 from agentops_hooks.git import Repo

@@ -200,7 +200,7 @@ def test_an_unexpected_error_refuses_the_push(
     server: tuple[Path, GitRepo], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Fail closed: a bug in a gate (here, one made on purpose) refuses, it never accepts."""
-    from agentops_hooks import server as place
+    from agentops_hooks.places import server as place
 
     bare, repo = server
     repo.stage("b.py", "b = 1\n")

@@ -16,13 +16,13 @@ import pytest
 
 from agentops_hooks.authorship import Identity
 from agentops_hooks.errors import FatalError
-from agentops_hooks.signatures import NAMESPACE
-from agentops_hooks.signatures import SIGNATURE_KEY
-from agentops_hooks.signatures import Check
-from agentops_hooks.signatures import armor
-from agentops_hooks.signatures import payload
-from agentops_hooks.signatures import sign
-from agentops_hooks.signatures import verify
+from agentops_hooks.evidence.signatures import NAMESPACE
+from agentops_hooks.evidence.signatures import SIGNATURE_KEY
+from agentops_hooks.evidence.signatures import Check
+from agentops_hooks.evidence.signatures import armor
+from agentops_hooks.evidence.signatures import payload
+from agentops_hooks.evidence.signatures import sign
+from agentops_hooks.evidence.signatures import verify
 
 RILEY = Identity("Riley Reviewer", "riley@example.com")
 ADA = Identity("Ada Auditor", "ada@example.com")
@@ -367,7 +367,7 @@ def test_sign_with_a_passphrase_key_does_not_prompt_on_a_terminal(keys: Keys, tm
     script = (
         "import sys\n"
         "from agentops_hooks.errors import FatalError\n"
-        "from agentops_hooks.signatures import sign\n"
+        "from agentops_hooks.evidence.signatures import sign\n"
         "try:\n"
         "    sign(b'x', sys.argv[1])\n"
         "except FatalError as e:\n"

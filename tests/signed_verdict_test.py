@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agentops_hooks import signatures
+from agentops_hooks.evidence import signatures
 from agentops_hooks.authorship import Identity
 from agentops_hooks.change import StagedChange
 from agentops_hooks.cli import cli

@@ -18,7 +18,7 @@ from agentops_hooks import config as config_file
 from agentops_hooks import gates as gate_runner
 from agentops_hooks import git
 from agentops_hooks import render
-from agentops_hooks import verdicts
+from agentops_hooks.evidence import verdicts
 from agentops_hooks.authorship import Identity
 from agentops_hooks.change import Change
 from agentops_hooks.change import CommitChange
@@ -32,7 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class AgentopsGroup(click.Group):
     """Turns FatalError into one line on stderr and exit 2, never a traceback."""
 
-    lazy = {"report": ("agentops_hooks.report", "report_command")}
+    lazy = {"report": ("agentops_hooks.report.fitness", "report_command")}
     """Commands imported only when used (the report pulls in much more than a hook needs)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -133,7 +133,7 @@ def check(
         if staged or message_file is not None or rev is not None or amend:
             raise click.UsageError("--range cannot be combined with --staged, --message-file, "
                                    "--commit or --amend")
-        from agentops_hooks import checkrange
+        from agentops_hooks.places import range_check as checkrange
 
         revs = checkrange.resolve_range(repo, range_spec)
         base = checkrange.range_base(repo, range_spec)
@@ -214,7 +214,7 @@ def verdict(
     record = verdicts.Verdict(verdicts.normalise_status(status), identity, change.patch_id)
     signature = None
     if sign_key is not None:
-        from agentops_hooks import signatures
+        from agentops_hooks.evidence import signatures
 
         signature = signatures.sign(
             signatures.payload(record.status, record.judge, record.patch_id), sign_key,
@@ -234,9 +234,9 @@ def verdict(
         messages.add_trailers_to_file(repo, message_file, pairs)
         click.echo(f"agentops: added to {message_file}:", err=True)
     if not no_record:
-        from agentops_hooks.notes import VERDICTS_REF
-        from agentops_hooks.notes import NotesRef
-        from agentops_hooks.notes import record_for
+        from agentops_hooks.evidence.notes import VERDICTS_REF
+        from agentops_hooks.evidence.notes import NotesRef
+        from agentops_hooks.evidence.notes import record_for
 
         target = change.commit or _staged_tree(repo, change)
         line = record_for(change, record, source="note", evidence=evidence,
@@ -270,8 +270,8 @@ def review_command(revisions: tuple[str, ...], max_count: int | None, fmt: str) 
     outcome.
     """
     from agentops_hooks.change import load_commits
-    from agentops_hooks.review import review
-    from agentops_hooks.review import table
+    from agentops_hooks.report.review import review
+    from agentops_hooks.report.review import table
 
     repo = _repo()
     config = config_file.load(repo.root, repo.cache_dir)
@@ -303,7 +303,7 @@ def notes() -> None:
 @click.argument("remote", default="origin")
 def notes_fetch(remote: str) -> None:
     """Fetch REMOTE's notes and merge them into ours, keeping every line."""
-    from agentops_hooks import sync
+    from agentops_hooks.evidence import sync
 
     report = sync.fetch(_repo(), remote)
     click.echo(f"agentops: fetched and merged {len(report.merged)} notes ref(s) from {remote}")
@@ -313,7 +313,7 @@ def notes_fetch(remote: str) -> None:
 @click.argument("remote", default="origin")
 def notes_push(remote: str) -> None:
     """Push our notes to REMOTE without force; merge and retry when rejected."""
-    from agentops_hooks import sync
+    from agentops_hooks.evidence import sync
 
     report = sync.push(_repo(), remote)
     click.echo(f"agentops: pushed {len(report.pushed)} notes ref(s) to {remote}"
@@ -324,7 +324,7 @@ def notes_push(remote: str) -> None:
 @click.argument("remote", default="origin")
 def notes_sync(remote: str) -> None:
     """Fetch and merge, then push: both sides end with every verdict of both."""
-    from agentops_hooks import sync
+    from agentops_hooks.evidence import sync
 
     report = sync.sync(_repo(), remote)
     click.echo(f"agentops: synced {len(set(report.merged) | set(report.pushed))} notes ref(s) "
@@ -335,7 +335,7 @@ def notes_sync(remote: str) -> None:
 @click.argument("ref", default="refs/notes/agentops/verdicts")
 def notes_verify(ref: str) -> None:
     """Prove REF's history only ever added lines; name any commit that removed one."""
-    from agentops_hooks import ledger
+    from agentops_hooks.evidence import ledger
 
     report = ledger.verify(_repo(), ledger.full_ref(ref))
     for item in report.corrupt:
@@ -360,7 +360,7 @@ def pre_receive_command() -> None:
     enabled gates; updates to refs/notes/agentops/* must only append. Any
     error refuses the push (fail closed).
     """
-    from agentops_hooks import server
+    from agentops_hooks.places import server
 
     code, message = server.main(sys.stdin.read())
     if message:
@@ -402,9 +402,9 @@ def ratchet_check(rev: str, message_file: Path | None, fmt: str) -> None:
     Ratchet-Reversal in any commit since it (or in --message-file) excuses
     the regression of its metric.
     """
-    from agentops_hooks import ratchet
+    from agentops_hooks.ratchet import baselines as ratchet
     from agentops_hooks.change import read_message_file
-    from agentops_hooks.metrics import measure
+    from agentops_hooks.ratchet.metrics import measure
     from agentops_hooks.trailers import TrailerSyntax
     from agentops_hooks.trailers import parse
 
@@ -437,8 +437,8 @@ def ratchet_record(rev: str) -> None:
     (REV included) carries `Ratchet-Reversal: METRIC: reason` for it: that
     reason is recorded too.
     """
-    from agentops_hooks import ratchet
-    from agentops_hooks.metrics import measure
+    from agentops_hooks.ratchet import baselines as ratchet
+    from agentops_hooks.ratchet.metrics import measure
 
     repo, root, config = _ratchet_setup()
     commit = _rev(repo, rev)
@@ -464,7 +464,7 @@ def ratchet_record(rev: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def ratchet_show(rev: str, fmt: str) -> None:
     """The baseline REV is held to: the nearest first-parent record."""
-    from agentops_hooks import ratchet
+    from agentops_hooks.ratchet import baselines as ratchet
 
     repo, _, config = _ratchet_setup()
     baseline = ratchet.baseline_for(repo, _rev(repo, rev), config.ratchet.metrics)
@@ -488,7 +488,7 @@ def ratchet_show(rev: str, fmt: str) -> None:
               help="Also write a trend chart to this SVG file.")
 def ratchet_history(rev: str, names: tuple[str, ...], fmt: str, svg_file: Path | None) -> None:
     """Every recorded baseline along first-parent history, oldest first, with reversals."""
-    from agentops_hooks import ratchet
+    from agentops_hooks.ratchet import baselines as ratchet
 
     repo, _, config = _ratchet_setup()
     metrics = config.ratchet.metrics
@@ -532,8 +532,8 @@ def init(remotes: tuple[str, ...], phase: str | None) -> None:
     the remote's notes to refs/notes/remotes/NAME/agentops/* (then
     `agentops notes fetch` merges them into ours).
     """
-    from agentops_hooks import sync
-    from agentops_hooks.notes import NOTES_PREFIX
+    from agentops_hooks.evidence import sync
+    from agentops_hooks.evidence.notes import NOTES_PREFIX
 
     repo = _repo()
     if phase is not None:
@@ -654,11 +654,11 @@ def schema(name: str) -> None:
     if name == "config":
         click.echo(json.dumps(config_file.json_schema(), indent=2))
     elif name == "ratchet":
-        from agentops_hooks.ratchet import json_schema as ratchet_schema
+        from agentops_hooks.ratchet.baselines import json_schema as ratchet_schema
 
         click.echo(json.dumps(ratchet_schema(), indent=2))
     elif name == "verdict":
-        from agentops_hooks.notes import json_schema as verdict_schema
+        from agentops_hooks.evidence.notes import json_schema as verdict_schema
 
         click.echo(json.dumps(verdict_schema(), indent=2))
     else:

@@ -45,7 +45,7 @@ class TokenBucket:
 
 def _hook_script() -> str:
     python = shlex.quote(sys.executable)
-    return f'#!/bin/sh\nexec {python} -m agentops_hooks.hook "$@"\n'
+    return f'#!/bin/sh\nexec {python} -m agentops_hooks.places.commit "$@"\n'
 
 
 class Session:

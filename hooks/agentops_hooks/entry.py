@@ -47,7 +47,7 @@ def main() -> None:
     """Console entry point: fast path for staged checks, click for the rest."""
     args = staged_check_args(sys.argv[1:])
     if args is not None:
-        from agentops_hooks.hook import main as hook_main
+        from agentops_hooks.places.commit import main as hook_main
 
         raise SystemExit(hook_main(args))
     from agentops_hooks.cli import main as cli_main

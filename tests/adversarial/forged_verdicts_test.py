@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from agentops_hooks import gates
-from agentops_hooks import signatures
+from agentops_hooks.evidence import signatures
 from agentops_hooks.authorship import Identity
 from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange

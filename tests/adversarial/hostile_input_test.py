@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agentops_hooks import hook
+from agentops_hooks.places import commit as hook
 from agentops_hooks.change import StagedChange
 from agentops_hooks.cli import cli
 from agentops_hooks.git import Repo
@@ -325,7 +325,7 @@ def test_hooks_path_set(based: GitRepo, tmp_path: Path) -> None:
     hooks.mkdir()
     based.git("config", "core.hooksPath", str(hooks))
     script = hooks / "commit-msg"
-    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m agentops_hooks.hook --gate verdict "$@"\n')
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m agentops_hooks.places.commit --gate verdict "$@"\n')
     script.chmod(0o755)
     based.stage("app.py", "x = 2\n")
     head = based.head()

@@ -19,7 +19,7 @@ from agentops_hooks.authorship import detect_agent
 from agentops_hooks.record import cached_property
 from agentops_hooks.record import record
 from agentops_hooks.record import replace
-from agentops_hooks.refs import VERDICTS_REF
+from agentops_hooks.evidence.refs import VERDICTS_REF
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from agentops_hooks.git import Repo
     from unidiff.patch import PatchSet
 
-    from agentops_hooks.notes import VerdictIndex
+    from agentops_hooks.evidence.notes import VerdictIndex
 
 # gate name -> (factor numeral, factor name)
 FACTORS = {
@@ -71,7 +71,7 @@ class Evidence:
 
     @cached_property
     def verdicts(self) -> VerdictIndex:
-        from agentops_hooks.notes import VerdictIndex
+        from agentops_hooks.evidence.notes import VerdictIndex
 
         return VerdictIndex.load(self.repo, tip=self.verdicts_tip)
 
@@ -90,7 +90,7 @@ class Evidence:
 
     def measured(self, metrics: Mapping[str, MetricConfig], root: Path) -> dict[str, float]:
         """Every metric measured once in the work tree, however many changes ask."""
-        from agentops_hooks.metrics import measure
+        from agentops_hooks.ratchet.metrics import measure
 
         if self._measured is None:
             self._measured = {name: measure(name, m, root) for name, m in metrics.items()}

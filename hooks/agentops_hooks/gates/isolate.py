@@ -22,9 +22,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from agentops_hooks.findings import Finding
-from agentops_hooks.verdicts import email_key
-from agentops_hooks.verdicts import task_of
-from agentops_hooks.verdicts import worker_of
+from agentops_hooks.evidence.verdicts import email_key
+from agentops_hooks.evidence.verdicts import task_of
+from agentops_hooks.evidence.verdicts import worker_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
-from agentops_hooks import verdicts
+from agentops_hooks.evidence import verdicts
 from agentops_hooks.authorship import Identity
 from agentops_hooks.config import PYPROJECT
 from agentops_hooks.config import ConfigError

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agentops_hooks import ratchet
+from agentops_hooks.ratchet import baselines as ratchet
 from agentops_hooks.findings import Finding
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from agentops_hooks.findings import Finding
 from agentops_hooks.trailers import values
-from agentops_hooks.verdicts import TASK_KEY
+from agentops_hooks.evidence.verdicts import TASK_KEY
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from agentops_hooks import verdicts
+from agentops_hooks.evidence import verdicts
 from agentops_hooks.findings import Finding
 from agentops_hooks.trailers import values
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
-from agentops_hooks import verdicts
+from agentops_hooks.evidence import verdicts
 from agentops_hooks.authorship import Identity
 from agentops_hooks.findings import Finding
 from agentops_hooks.record import record
@@ -110,7 +110,7 @@ def signature_problem(candidate: Candidate, ctx: Context) -> str | None:
         if config.require_signature:
             return "it is not signed, and verdict.require_signature is set"
         return None
-    from agentops_hooks import signatures
+    from agentops_hooks.evidence import signatures
 
     if any(ch in candidate.verdict.judge.email for ch in "*?!,"):
         # ssh-keygen would read such a principal as a pattern.

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 from agentops_hooks.errors import FatalError
 from agentops_hooks.git import Repo
-from agentops_hooks.notes import CorruptLine
-from agentops_hooks.notes import NotesRef
-from agentops_hooks.notes import VERDICTS_REF
-from agentops_hooks.notes import parse_note
-from agentops_hooks.ratchet import RATCHET_REF
-from agentops_hooks.ratchet import RatchetRecord
+from agentops_hooks.evidence.notes import CorruptLine
+from agentops_hooks.evidence.notes import NotesRef
+from agentops_hooks.evidence.notes import VERDICTS_REF
+from agentops_hooks.evidence.notes import parse_note
+from agentops_hooks.ratchet.baselines import RATCHET_REF
+from agentops_hooks.ratchet.baselines import RatchetRecord
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from agentops_hooks.git import Repo
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
-    from agentops_hooks.verdicts import Verdict
+    from agentops_hooks.evidence.verdicts import Verdict
 
-from agentops_hooks.refs import NOTES_PREFIX as NOTES_PREFIX
-from agentops_hooks.refs import VERDICTS_REF as VERDICTS_REF
+from agentops_hooks.evidence.refs import NOTES_PREFIX as NOTES_PREFIX
+from agentops_hooks.evidence.refs import VERDICTS_REF as VERDICTS_REF
 RECORD_VERSION: Literal[1] = 1
 _HEX = frozenset("0123456789abcdef")
 _STATUSES = ("PASS", "FAIL", "NOT_PROVEN")
@@ -313,7 +313,7 @@ def record_for(
     evidence: str | None = None, signature: str | None = None,
 ) -> VerdictRecord:
     """The record of one verdict on one change, with the change's author, task and worker."""
-    from agentops_hooks import verdicts
+    from agentops_hooks.evidence import verdicts
 
     return VerdictRecord(
         v=RECORD_VERSION,
@@ -335,7 +335,7 @@ def record_trailer_verdicts(change: Change) -> list[VerdictRecord]:
 
     Returns what was recorded (lines already in the note are not written twice).
     """
-    from agentops_hooks import verdicts
+    from agentops_hooks.evidence import verdicts
 
     assert change.commit is not None
     records = []

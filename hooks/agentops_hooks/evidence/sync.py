@@ -16,7 +16,7 @@ from agentops_hooks.errors import FatalError
 from agentops_hooks.git import GitError
 from agentops_hooks.git import Repo
 from agentops_hooks.git import scrubbed_env
-from agentops_hooks.notes import NOTES_PREFIX
+from agentops_hooks.evidence.notes import NOTES_PREFIX
 
 PUSH_ATTEMPTS = 20
 _REJECTED = re.compile(

@@ -159,8 +159,8 @@ def _check_push(
     repo: git.Repo, config: config_file.Config, push: tuple[list[str], str] | None,
     gates: Sequence[str], quiet: bool,
 ) -> int:
-    from agentops_hooks.checkrange import check_range
-    from agentops_hooks.checkrange import render_text
+    from agentops_hooks.places.range_check import check_range
+    from agentops_hooks.places.range_check import render_text
 
     revs, label = push or (["HEAD", "--not", "--remotes"], "HEAD (commits on no remote yet)")
     report = check_range(repo, config, revs, label, gates)
@@ -183,8 +183,8 @@ def _message_file(repo: git.Repo, filenames: Sequence[str], any_stage: bool) -> 
 
 def record_head(quiet: bool) -> int:
     """The post-commit job: the new commit's verdicts become notes."""
-    from agentops_hooks.notes import VERDICTS_REF
-    from agentops_hooks.notes import record_trailer_verdicts
+    from agentops_hooks.evidence.notes import VERDICTS_REF
+    from agentops_hooks.evidence.notes import record_trailer_verdicts
 
     try:
         repo = git.Repo()
@@ -204,8 +204,8 @@ def record_head(quiet: bool) -> int:
 def _record_reversal_baseline(repo: git.Repo, head: CommitChange) -> str | None:
     """A commit that reverses a metric becomes the new baseline at once, so the
     reversal does not have to excuse later commits too."""
-    from agentops_hooks import ratchet
-    from agentops_hooks.metrics import measure
+    from agentops_hooks.ratchet import baselines as ratchet
+    from agentops_hooks.ratchet.metrics import measure
     from agentops_hooks.trailers import values
 
     if not values(head.trailers, ratchet.REVERSAL_KEY) or repo.root is None:

@@ -25,7 +25,7 @@ from agentops_hooks.findings import Finding
 from agentops_hooks.git import GitError
 from agentops_hooks.git import Repo
 from agentops_hooks.git import paths_of_patch
-from agentops_hooks.notes import VERDICTS_REF
+from agentops_hooks.evidence.notes import VERDICTS_REF
 from agentops_hooks.render import who
 
 NOTES_FETCH = "git fetch origin '+refs/notes/agentops/*:refs/notes/agentops/*'"

@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from agentops_hooks import gates as gate_runner
-from agentops_hooks import verdicts
+from agentops_hooks.evidence import verdicts
 from agentops_hooks.change import CommitChange
 from agentops_hooks.change import load_commits
 from agentops_hooks.config import Config
@@ -297,7 +297,7 @@ def build_report(repo: Repo, config: Config, revs: Sequence[str], label: str | N
 def _ratchet_trends(
     report: Report, repo: Repo, config: Config, tip: str, commits: set[str | None],
 ) -> None:
-    from agentops_hooks.ratchet import history_rows
+    from agentops_hooks.ratchet.baselines import history_rows
 
     metrics = config.ratchet.metrics
     trends = {name: MetricTrend(name, metrics[name].direction) for name in sorted(metrics)}
@@ -453,7 +453,7 @@ def render_html(report: Report) -> str:
                  f"<td>{w.admitted}</td><td>{w.bypassed}</td></tr>" for w in report.weeks]
         body.append("</table>")
     if report.ratchet:
-        from agentops_hooks.ratchet import trend_svg
+        from agentops_hooks.ratchet.baselines import trend_svg
 
         body.append("<h2>Ratchet</h2>")
         if report.baselines:

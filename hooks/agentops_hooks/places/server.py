@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from agentops_hooks import config as config_file
-from agentops_hooks import ledger
-from agentops_hooks.checkrange import check_range
-from agentops_hooks.checkrange import render_text
+from agentops_hooks.evidence import ledger
+from agentops_hooks.places.range_check import check_range
+from agentops_hooks.places.range_check import render_text
 from agentops_hooks.errors import FatalError
 from agentops_hooks.git import Repo
 from agentops_hooks.git import keep_in_env
-from agentops_hooks.notes import NOTES_PREFIX
-from agentops_hooks.notes import VERDICTS_REF
+from agentops_hooks.evidence.notes import NOTES_PREFIX
+from agentops_hooks.evidence.notes import VERDICTS_REF
 
 # git hands pre-receive the pushed objects in a quarantine these variables name.
 QUARANTINE_ENV = ("GIT_QUARANTINE_PATH", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES")

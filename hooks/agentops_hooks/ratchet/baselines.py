@@ -21,11 +21,11 @@ from agentops_hooks import trailers as trailer_format
 from agentops_hooks.config import MetricConfig
 from agentops_hooks.errors import FatalError
 from agentops_hooks.git import Repo
-from agentops_hooks.refs import RATCHET_REF as RATCHET_REF
-from agentops_hooks.notes import NotesRef
-from agentops_hooks.notes import now_utc
-from agentops_hooks.notes import record_line
-from agentops_hooks.notes import record_object
+from agentops_hooks.evidence.refs import RATCHET_REF as RATCHET_REF
+from agentops_hooks.evidence.notes import NotesRef
+from agentops_hooks.evidence.notes import now_utc
+from agentops_hooks.evidence.notes import record_line
+from agentops_hooks.evidence.notes import record_object
 
 REVERSAL_KEY = "Ratchet-Reversal"
 
@@ -137,7 +137,7 @@ class Evaluation:
 def fold(records: Sequence[RatchetRecord], metrics: Mapping[str, MetricConfig]) -> dict[str, float]:
     """Per metric, the better value over all records of one commit (for a metric
     no longer configured, the larger)."""
-    from agentops_hooks.metrics import better
+    from agentops_hooks.ratchet.metrics import better
 
     values: dict[str, float] = {}
     for record in records:
@@ -246,8 +246,8 @@ def evaluate(
     problems: Sequence[str] = (),
 ) -> Evaluation:
     """Compare measured values with the baseline, honouring reversals."""
-    from agentops_hooks.metrics import limit
-    from agentops_hooks.metrics import regressed
+    from agentops_hooks.ratchet.metrics import limit
+    from agentops_hooks.ratchet.metrics import regressed
 
     result = Evaluation(baseline, [], list(problems))
     by_metric: dict[str, Reversal] = {}
@@ -354,7 +354,7 @@ def record_at(
     reversed_ = evaluation.used_reversals()
     level = dict(measured)
     if baseline is not None:
-        from agentops_hooks.metrics import better
+        from agentops_hooks.ratchet.metrics import better
 
         for name, value in measured.items():
             if name in baseline.values and name not in reversed_:
