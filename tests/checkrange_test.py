@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
-from agentops_hooks.cli import cli
+from agentops_hooks.commands import cli
 from agentops_hooks.git import Repo
 from conftest import JUDGE
 from conftest import GitRepo

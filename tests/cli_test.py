@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from agentops_hooks.places import commit as hook
 from agentops_hooks.change import StagedChange
-from agentops_hooks.cli import cli
+from agentops_hooks.commands import cli
 from agentops_hooks.git import Repo
 from agentops_hooks.trailers import parse
 from conftest import JUDGE
@@ -149,7 +149,7 @@ def test_learn_refuses_empty_text_and_bad_date(repo: GitRepo) -> None:
 
 def agentops(repo: GitRepo, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[str]:
     """The real `agentops` process, so stdout and stderr are seen apart."""
-    return subprocess.run([sys.executable, "-m", "agentops_hooks.cli", *args], cwd=repo.root, env=repo.env,
+    return subprocess.run([sys.executable, "-m", "agentops_hooks.commands", *args], cwd=repo.root, env=repo.env,
                           input=None if input is None else input.decode(), capture_output=True,
                           text=True, check=False)
 
@@ -323,7 +323,7 @@ def test_cli_outside_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_console_scripts_run(staged: GitRepo) -> None:
     """The installed entry points work as processes, not only in-process."""
-    for argv in ([sys.executable, "-m", "agentops_hooks.cli", "--version"],
+    for argv in ([sys.executable, "-m", "agentops_hooks.commands", "--version"],
                  [sys.executable, "-m", "agentops_hooks.places.commit", "--help"]):
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stderr

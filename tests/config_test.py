@@ -108,7 +108,7 @@ def test_pyproject_errors_name_the_tool_table(tmp_path: Path) -> None:
 def test_bad_config_exits_2_from_the_cli(repo: GitRepo) -> None:
     from click.testing import CliRunner
 
-    from agentops_hooks.cli import cli
+    from agentops_hooks.commands import cli
 
     repo.stage("a", "a\n")
     repo.commit("a")

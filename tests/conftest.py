@@ -174,7 +174,7 @@ def agent_message(subject: str = "Add feature", *trailers: str) -> str:
 # --- a server: a bare repository with agentops pre-receive installed ---------------
 
 PRE_RECEIVE_HOOK = f"""#!/bin/sh
-exec "{sys.executable}" -m agentops_hooks.cli pre-receive
+exec "{sys.executable}" -m agentops_hooks.commands pre-receive
 """
 
 
@@ -210,7 +210,7 @@ def remote(bare: Path, ref: str) -> str:
 
 
 def agentops(repo: GitRepo, *args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.cli", *args], cwd=repo.root,
+    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.commands", *args], cwd=repo.root,
                           env=repo.env, capture_output=True, text=True, check=True)
     return proc.stdout
 
@@ -221,7 +221,7 @@ def text(proc: subprocess.CompletedProcess[bytes]) -> str:
 
 def run_agentops(repo: GitRepo, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     """The CLI as a user runs it, in the repository: (exit code, stdout + stderr)."""
-    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.cli", *args], cwd=repo.root,
+    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.commands", *args], cwd=repo.root,
                           env={**repo.env, **(env or {})}, capture_output=True, text=True)
     return proc.returncode, proc.stdout + proc.stderr
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from agentops_hooks import config as config_file
 from agentops_hooks import gates
 from agentops_hooks.change import CommitChange
-from agentops_hooks.cli import cli
+from agentops_hooks.commands import cli
 from agentops_hooks.gates.context import estimate_tokens
 from agentops_hooks.gates.context import ObjectReader
 from agentops_hooks.gates.context import glob_regex

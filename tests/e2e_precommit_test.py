@@ -88,7 +88,7 @@ def output(proc: subprocess.CompletedProcess[bytes]) -> str:
 
 def staged_verdict(repo: GitRepo, status: str = "pass", judge: str = JUDGE) -> str:
     proc = subprocess.run(
-        [sys.executable, "-m", "agentops_hooks.cli", "verdict", status, "--judge", judge, "--staged"],
+        [sys.executable, "-m", "agentops_hooks.commands", "verdict", status, "--judge", judge, "--staged"],
         cwd=repo.root, env=repo.env, capture_output=True, check=True,
     )
     return proc.stdout.decode().strip()
@@ -183,7 +183,7 @@ def test_the_printed_fix_command_works(umbrella: GitRepo) -> None:
     assert first.returncode != 0
     assert "git commit --cleanup=strip -F .git/COMMIT_EDITMSG" in output(first)
     subprocess.run(
-        [sys.executable, "-m", "agentops_hooks.cli", "verdict", "pass", "--judge", JUDGE,
+        [sys.executable, "-m", "agentops_hooks.commands", "verdict", "pass", "--judge", JUDGE,
          "--message-file", ".git/COMMIT_EDITMSG"],
         cwd=repo.root, env=repo.env, check=True, capture_output=True,
     )
@@ -201,7 +201,7 @@ def test_amend_through_pre_commit_binds_to_the_whole_amended_change(umbrella: Gi
     assert repo.commit(AGENT + staged_verdict(repo) + "\n", check=False).returncode == 0
     repo.stage("extra.py", "y = 1\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "agentops_hooks.cli", "verdict", "pass", "--judge", JUDGE, "--amend"],
+        [sys.executable, "-m", "agentops_hooks.commands", "verdict", "pass", "--judge", JUDGE, "--amend"],
         cwd=repo.root, env=repo.env, capture_output=True, check=True,
     )
     amended = repo.commit(AGENT + proc.stdout.decode().strip() + "\n", "--amend", check=False)
@@ -241,7 +241,7 @@ def test_ratchet_hook_at_commit_msg_and_pre_push(tmp_path: Path, hook_repo: tupl
     repo.stage(".agentops.toml", RATCHET_CONFIG)
     repo.git("add", ".pre-commit-config.yaml")
     assert repo.commit("Two tests", check=False).returncode == 0
-    subprocess.run([sys.executable, "-m", "agentops_hooks.cli", "ratchet", "record"],
+    subprocess.run([sys.executable, "-m", "agentops_hooks.commands", "ratchet", "record"],
                    cwd=repo.root, env=repo.env, check=True, capture_output=True)
 
     repo.stage("test_app.py", "def test_a():\n    pass\n")

@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from agentops_hooks import config
-from agentops_hooks.cli import cli
+from agentops_hooks.commands import cli
 from conftest import GitRepo
 
 

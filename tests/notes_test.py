@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from agentops_hooks.places import commit as hook
 from agentops_hooks.change import CommitChange
-from agentops_hooks.cli import cli
+from agentops_hooks.commands import cli
 from agentops_hooks.git import Repo
 from agentops_hooks.evidence.notes import VERDICTS_REF
 from agentops_hooks.evidence.notes import VerdictRecord

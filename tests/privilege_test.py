@@ -320,7 +320,7 @@ def test_human_judges_verdict_bound_to_the_patch_admits(based: GitRepo, capsys: 
 
 
 def test_human_verdict_recorded_in_notes_admits(based: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
-    from agentops_hooks.cli import cli
+    from agentops_hooks.commands import cli
 
     based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")
     result = CliRunner().invoke(cli, ["verdict", "pass", "--judge", HUMAN_JUDGE, "--staged"],

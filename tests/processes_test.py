@@ -18,7 +18,7 @@ def git_calls(repo: Path, shim_dir: Path, log: Path, *args: str) -> list[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env["PATH"] = f"{shim_dir}{os.pathsep}{env['PATH']}"
     env["AGENTOPS_GIT_LOG"] = str(log)
-    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.cli", *args], cwd=repo, env=env,
+    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.commands", *args], cwd=repo, env=env,
                           capture_output=True, text=True, check=False)
     assert proc.returncode in (0, 1), proc.stderr
     return [line for line in log.read_text().splitlines() if line.strip()]

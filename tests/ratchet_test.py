@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agentops_hooks.cli import cli
+from agentops_hooks.commands import cli
 from agentops_hooks.ratchet.baselines import RatchetRecord
 from agentops_hooks.ratchet.baselines import json_schema
 from conftest import GitRepo

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from agentops_hooks import git as git_module
 from agentops_hooks.change import StagedChange
-from agentops_hooks.cli import cli
+from agentops_hooks.commands import cli
 from agentops_hooks.config import load
 from agentops_hooks.git import Repo
 from agentops_hooks.report.fitness import Report

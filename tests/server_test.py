@@ -125,7 +125,7 @@ def test_appending_notes_is_accepted(server: tuple[Path, GitRepo]) -> None:
 def test_internal_error_refuses_the_push(server: tuple[Path, GitRepo]) -> None:
     bare, repo = server
     (bare / "hooks" / "pre-receive").write_text(
-        f'#!/bin/sh\necho "garbage line" | "{sys.executable}" -m agentops_hooks.cli pre-receive\n')
+        f'#!/bin/sh\necho "garbage line" | "{sys.executable}" -m agentops_hooks.commands pre-receive\n')
     repo.stage("b.py", "b = 1\n")
     repo.commit("Human work")
     proc = push(repo, "main")
@@ -189,7 +189,7 @@ def test_missing_notes_on_the_server_says_to_push_them(server: tuple[Path, GitRe
 def test_an_invalid_ref_name_is_refused_in_one_line(server: tuple[Path, GitRepo], ref: str) -> None:
     bare, repo = server
     tip = repo.head()
-    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.cli", "pre-receive"], cwd=bare,
+    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.commands", "pre-receive"], cwd=bare,
                           input=f"{'0' * 40} {tip} {ref}\n", capture_output=True, text=True)
     assert proc.returncode == 1
     assert f"agentops: refused: {ref!r} is not a valid ref name" in proc.stdout + proc.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from agentops_hooks.cli import cli
+from agentops_hooks.commands import cli
 from conftest import CLAUDE_TRAILER
 from conftest import JUDGE
 from conftest import GitRepo

@@ -17,7 +17,7 @@ VERDICTS_EACH = 3
 
 
 def agentops(repo: GitRepo, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agentops_hooks.cli", *args], cwd=repo.root,
+    return subprocess.run([sys.executable, "-m", "agentops_hooks.commands", *args], cwd=repo.root,
                           env=repo.env, capture_output=True, text=True, check=False)
 
 

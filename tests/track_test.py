@@ -321,7 +321,7 @@ def test_paths_are_from_the_top_when_run_in_a_subdirectory(
 ) -> None:
     from click.testing import CliRunner
 
-    from agentops_hooks.cli import cli
+    from agentops_hooks.commands import cli
 
     base.stage(".gitignore", ".agents/cache/\n")
     base.write(".agents/cache/x.json", "{}\n")

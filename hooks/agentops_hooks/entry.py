@@ -50,6 +50,6 @@ def main() -> None:
         from agentops_hooks.places.commit import main as hook_main
 
         raise SystemExit(hook_main(args))
-    from agentops_hooks.cli import main as cli_main
+    from agentops_hooks.commands import main as cli_main
 
     cli_main()

@@ -1,7 +1,22 @@
-"""What a gate says about a change: one Finding per broken rule."""
+"""What a gate says about a change (one Finding per broken rule), and the factors the gates stand for."""
 from __future__ import annotations
 
 from agentops_hooks.record import record
+
+# gate name -> (factor numeral, factor name)
+FACTORS = {
+    "context": ("I", "Context Is Everything"),
+    "track": ("II", "Track Everything in Git"),
+    "scope": ("III", "One Agent, One Job"),
+    "privilege": ("IV", "Enforce Least Privilege"),
+    "research": ("V", "Research Before You Build"),
+    "isolate": ("VI", "Isolate Workers"),
+    "verdict": ("VII", "Validate Externally"),
+    "ratchet": ("VIII", "Lock Progress Forward"),
+    "learnings": ("IX", "Extract Learnings"),
+    "knowledge": ("X", "Compound Knowledge"),
+    "supervise": ("XI", "Supervise Hierarchically"),
+}
 
 
 @record

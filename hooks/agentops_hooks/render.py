@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agentops_hooks.authorship import AgentSignal
+from agentops_hooks.findings import FACTORS
 from agentops_hooks.findings import Finding
-from agentops_hooks.gates import FACTORS
 
 
 def who(signals: Sequence[AgentSignal]) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from agentops_hooks.cli import cli
+from agentops_hooks.commands import cli
 from conftest import JUDGE
 from conftest import GitRepo
 from conftest import bare_server
@@ -42,7 +42,7 @@ VERDICTS = "refs/notes/agentops/verdicts"
 # --- helpers --------------------------------------------------------------------
 
 def agentops(repo: GitRepo, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "agentops_hooks.cli", *args], cwd=repo.root,
+    return subprocess.run([sys.executable, "-m", "agentops_hooks.commands", *args], cwd=repo.root,
                           env=repo.env, capture_output=True, text=True, check=False)
 
 

@@ -19,7 +19,7 @@ from agentops_hooks.evidence import signatures
 from agentops_hooks.authorship import Identity
 from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
-from agentops_hooks.cli import cli
+from agentops_hooks.commands import cli
 from agentops_hooks.config import Config
 from agentops_hooks.git import Repo
 from conftest import CLAUDE_TRAILER

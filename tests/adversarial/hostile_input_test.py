@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from agentops_hooks.places import commit as hook
 from agentops_hooks.change import StagedChange
-from agentops_hooks.cli import cli
+from agentops_hooks.commands import cli
 from agentops_hooks.git import Repo
 from conftest import CLAUDE_TRAILER
 from conftest import JUDGE

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agentops_hooks.cli import cli
+from agentops_hooks.commands import cli
 from conftest import GitRepo
 from conftest import bare_server
 from conftest import agent_message

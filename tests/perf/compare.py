@@ -28,7 +28,7 @@ from generate import generate  # noqa: E402
 def check_command(source: Path, rng: str) -> str:
     """`agentops check --range` run from the package under `source`/hooks."""
     return (f"PYTHONPATH={shlex.quote(str(source / 'hooks'))} {shlex.quote(sys.executable)} "
-            f"-m agentops_hooks.cli check --range {rng}")
+            f"-m agentops_hooks.commands check --range {rng}")
 
 
 def main(argv: list[str] | None = None) -> int:

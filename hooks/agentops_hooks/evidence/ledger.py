@@ -15,8 +15,8 @@ from agentops_hooks.evidence.notes import CorruptLine
 from agentops_hooks.evidence.notes import NotesRef
 from agentops_hooks.evidence.notes import VERDICTS_REF
 from agentops_hooks.evidence.notes import parse_note
-from agentops_hooks.ratchet.baselines import RATCHET_REF
-from agentops_hooks.ratchet.baselines import RatchetRecord
+from agentops_hooks.evidence.notes import RatchetRecord
+from agentops_hooks.evidence.refs import RATCHET_REF
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import time
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -119,6 +120,53 @@ def record_object(line: str, model: type, required: tuple[str, ...]) -> dict[str
     if data["v"] != RECORD_VERSION or isinstance(data["v"], bool):
         raise ValueError(f"unsupported version v={data['v']!r}")
     return data
+
+
+@dataclass(frozen=True)
+class RatchetRecord:
+    """One baseline as stored in refs/notes/agentops/ratchet (schemas/ratchet.schema.json)."""
+
+    __pydantic_config__ = {"extra": "forbid", "use_attribute_docstrings": True}
+
+    v: Literal[1]
+    """Record format version."""
+    metrics: dict[str, float]
+    """The measured value of each metric."""
+    recorded_at: str
+    """When, UTC, ISO 8601."""
+    recorded_by: str | None = None
+    """Who recorded it, "Name <email>"."""
+    reversals: dict[str, str] | None = None
+    """Metrics allowed to regress in this record, with the reason from Ratchet-Reversal."""
+
+    def to_line(self) -> str:
+        return record_line(self)
+
+    @classmethod
+    def from_line(cls, line: str) -> RatchetRecord:
+        """Parse and check one line; ValueError says what is wrong with it."""
+        data = record_object(line, cls, ("v", "metrics", "recorded_at"))
+        if not isinstance(data["recorded_at"], str):
+            raise ValueError("recorded_at must be a string")
+        if data.get("recorded_by") is not None and not isinstance(data["recorded_by"], str):
+            raise ValueError("recorded_by must be a string")
+        metrics = data["metrics"]
+        if not isinstance(metrics, dict):
+            raise ValueError("metrics must be an object")
+        for name, value in metrics.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"metric {name!r} is not a finite number")
+        reversals = data.get("reversals")
+        if reversals is not None and (
+            not isinstance(reversals, dict)
+            or not all(isinstance(v, str) for v in reversals.values())
+        ):
+            raise ValueError("reversals must map metric names to reasons")
+        return cls(
+            v=1, metrics={k: float(v) for k, v in metrics.items()},
+            recorded_at=data["recorded_at"], recorded_by=data.get("recorded_by"),
+            reversals=reversals,
+        )
 
 
 @dataclass(frozen=True)

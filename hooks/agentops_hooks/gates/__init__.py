@@ -20,6 +20,7 @@ from agentops_hooks.record import cached_property
 from agentops_hooks.record import record
 from agentops_hooks.record import replace
 from agentops_hooks.evidence.refs import VERDICTS_REF
+from agentops_hooks.findings import FACTORS as FACTORS
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
@@ -32,20 +33,6 @@ if TYPE_CHECKING:
 
     from agentops_hooks.evidence.notes import VerdictIndex
 
-# gate name -> (factor numeral, factor name)
-FACTORS = {
-    "context": ("I", "Context Is Everything"),
-    "track": ("II", "Track Everything in Git"),
-    "scope": ("III", "One Agent, One Job"),
-    "privilege": ("IV", "Enforce Least Privilege"),
-    "research": ("V", "Research Before You Build"),
-    "isolate": ("VI", "Isolate Workers"),
-    "verdict": ("VII", "Validate Externally"),
-    "ratchet": ("VIII", "Lock Progress Forward"),
-    "learnings": ("IX", "Extract Learnings"),
-    "knowledge": ("X", "Compound Knowledge"),
-    "supervise": ("XI", "Supervise Hierarchically"),
-}
 
 
 class Evidence:

@@ -9,7 +9,6 @@ than its baseline only in a commit that says why with
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,62 +22,14 @@ from agentops_hooks.errors import FatalError
 from agentops_hooks.git import Repo
 from agentops_hooks.evidence.refs import RATCHET_REF as RATCHET_REF
 from agentops_hooks.evidence.notes import NotesRef
+from agentops_hooks.evidence.notes import RatchetRecord as RatchetRecord
 from agentops_hooks.evidence.notes import now_utc
-from agentops_hooks.evidence.notes import record_line
-from agentops_hooks.evidence.notes import record_object
 
 REVERSAL_KEY = "Ratchet-Reversal"
 
 
 class RatchetError(FatalError):
     """The ratchet cannot decide (corrupt baseline, bad reversal syntax...): exit 2."""
-
-
-@dataclass(frozen=True)
-class RatchetRecord:
-    """One baseline as stored in refs/notes/agentops/ratchet (schemas/ratchet.schema.json)."""
-
-    __pydantic_config__ = {"extra": "forbid", "use_attribute_docstrings": True}
-
-    v: Literal[1]
-    """Record format version."""
-    metrics: dict[str, float]
-    """The measured value of each metric."""
-    recorded_at: str
-    """When, UTC, ISO 8601."""
-    recorded_by: str | None = None
-    """Who recorded it, "Name <email>"."""
-    reversals: dict[str, str] | None = None
-    """Metrics allowed to regress in this record, with the reason from Ratchet-Reversal."""
-
-    def to_line(self) -> str:
-        return record_line(self)
-
-    @classmethod
-    def from_line(cls, line: str) -> RatchetRecord:
-        """Parse and check one line; ValueError says what is wrong with it."""
-        data = record_object(line, cls, ("v", "metrics", "recorded_at"))
-        if not isinstance(data["recorded_at"], str):
-            raise ValueError("recorded_at must be a string")
-        if data.get("recorded_by") is not None and not isinstance(data["recorded_by"], str):
-            raise ValueError("recorded_by must be a string")
-        metrics = data["metrics"]
-        if not isinstance(metrics, dict):
-            raise ValueError("metrics must be an object")
-        for name, value in metrics.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"metric {name!r} is not a finite number")
-        reversals = data.get("reversals")
-        if reversals is not None and (
-            not isinstance(reversals, dict)
-            or not all(isinstance(v, str) for v in reversals.values())
-        ):
-            raise ValueError("reversals must map metric names to reasons")
-        return cls(
-            v=1, metrics={k: float(v) for k, v in metrics.items()},
-            recorded_at=data["recorded_at"], recorded_by=data.get("recorded_by"),
-            reversals=reversals,
-        )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import click
+
 from agentops_hooks.git import scrubbed_env
 
 AGENT_MESSAGE = """Add a token-bucket rate limiter
@@ -77,7 +79,7 @@ class Session:
     def agentops(self, *args: str) -> int:
         print("$ agentops " + " ".join(shlex.quote(a) for a in args))
         proc = subprocess.run(
-            (sys.executable, "-m", "agentops_hooks.cli", *args), cwd=self.root, env=self.env,
+            (sys.executable, "-m", "agentops_hooks.commands", *args), cwd=self.root, env=self.env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
             check=False,
         )
@@ -141,3 +143,14 @@ def run_demo(keep: bool = False) -> int:
         else:
             shutil.rmtree(root, ignore_errors=True)
     return 0 if ok else 1
+
+
+@click.command()
+@click.option("--keep", is_flag=True, help="Keep the throwaway repository and print its path.")
+def demo(keep: bool) -> None:
+    """Show the main job in a throwaway repository.
+
+    An agent's commit is refused, then accepted once it carries a learning
+    and an independent judge's verdict.
+    """
+    sys.exit(run_demo(keep=keep))

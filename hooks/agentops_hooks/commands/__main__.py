@@ -1,0 +1,4 @@
+"""`python -m agentops_hooks.commands`: the `agentops` command."""
+from agentops_hooks.commands import main
+
+main()

@@ -1,0 +1,70 @@
+"""`agentops learn`: a learnings entry, checked like gate IX checks one."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import click
+
+from agentops_hooks import config as config_file
+from agentops_hooks.errors import FatalError
+from agentops_hooks.commands.options import open_repo
+
+
+def require_learning(text: str, config: config_file.Config) -> None:
+    """Refuse, before anything is written, a learning gate IX would not count."""
+    from agentops_hooks.gates.learnings import learning_hint
+    from agentops_hooks.gates.learnings import learning_problem
+    from agentops_hooks.gates.learnings import quote
+
+    min_words = config.learnings.min_words
+    found = learning_problem(text, min_words)
+    if found is not None:
+        raise FatalError(f"the learning {quote(text)} {found[1]}; {learning_hint(min_words)}")
+
+
+def _default_title(text: str) -> str:
+    words = text.split()
+    title = " ".join(words[:8])
+    return title.rstrip(".,;:!") + ("..." if len(words) > 8 else "")
+
+
+@click.command()
+@click.argument("text")
+@click.option("--title", help="The section title. Default: the first words of TEXT.")
+@click.option("--date", "when", metavar="YYYY-MM-DD", help="The date of the entry. Default: today.")
+@click.option("--no-stage", is_flag=True, help="Do not `git add` the learnings file.")
+def learn(text: str, title: str | None, when: str | None, no_stage: bool) -> None:
+    """Append a dated learning to the learnings file and stage it.
+
+    Writes a `## Title (YYYY-MM-DD)` section with TEXT as its bullet, the
+    shape gate IX looks for.
+    """
+    from agentops_hooks import messages
+
+    repo = open_repo()
+    root = repo.require_worktree("agentops learn")
+    config = config_file.load(root, repo.cache_dir)
+    text = " ".join(text.split())
+    require_learning(text, config)
+    title = " ".join((title or _default_title(text)).split())
+    if not title:
+        raise click.BadParameter("the title is empty", param_hint="--title")
+    if when is None:
+        when = dt.date.today().isoformat()
+    elif not re.fullmatch(r"\d{4}-\d{2}-\d{2}", when):
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--date")
+    path = root / config.learnings.file
+    try:
+        existing = path.read_text(encoding="utf-8") if path.exists() else "# Learnings\n"
+    except (OSError, UnicodeDecodeError) as e:
+        raise FatalError(f"cannot read {path}: {e}") from None
+    if existing and not existing.endswith("\n"):
+        existing += "\n"
+    entry = f"\n## {title} ({when})\n\n- {text}\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    messages.write_atomic(path, (existing + entry).encode("utf-8"))
+    if not no_stage:
+        repo.git("add", "--", str(path))
+    click.echo(f"agentops: added \"{title}\" to {config.learnings.file}"
+               + ("" if no_stage else " (staged)"))
