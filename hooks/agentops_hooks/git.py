@@ -4,6 +4,13 @@ Hooks inherit GIT_* variables from whatever git ran them (GIT_DIR, GIT_INDEX_FIL
 GIT_WORK_TREE...), which silently point later git calls elsewhere. Like
 pre-commit, we drop them all, and a caller names the few it means to pass on.
 Diff output is pinned with explicit options so no user config changes a byte.
+
+It is long because it is the only door: the environment and pinning (top),
+`Repo` (one small method per git question), the range's patch stream
+(`PatchStream`, which reads each commit's paths, size and hinted patch on the
+way to patch-id) and the persistent `cat-file` reader (`ObjectReader`). Every
+git process of the package starts in one of them, so the protections above
+apply to all.
 """
 from __future__ import annotations
 
