@@ -26,9 +26,18 @@ from generate import generate  # noqa: E402
 
 
 def check_command(source: Path, rng: str) -> str:
-    """`agentops check --range` run from the package under `source`/hooks."""
+    """`agentops check --range` run from the package under `source`/hooks, through
+    the console script's entry point (which every revision has)."""
+    entry = "from agentops_hooks.entry import main; main()"
     return (f"PYTHONPATH={shlex.quote(str(source / 'hooks'))} {shlex.quote(sys.executable)} "
-            f"-m agentops_hooks.commands check --range {rng}")
+            f"-c {shlex.quote(entry)} check --range {rng}")
+
+
+def require_a_verdict(command: str, cwd: Path) -> None:
+    """A command that could not run (exit 2) would be timed as fast as it failed."""
+    proc = subprocess.run(command, shell=True, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{command!r} could not run (exit {proc.returncode}):\n{proc.stderr}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         root = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=repo,
                               capture_output=True, text=True, check=True).stdout.split()[0]
         rng = f"{root}..HEAD"
+        for source in (other, ROOT):
+            require_a_verdict(check_command(source, rng), repo)
         (floor, _), (theirs, their_memory), (ours, memory) = side_by_side(args.runs, [
             (f"git log -p {rng} | git patch-id --verbatim", True),
             (check_command(other, rng), True),
