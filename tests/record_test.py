@@ -131,23 +131,3 @@ def test_the_commit_path_imports_no_dataclasses() -> None:
             "agentops_hooks.gates.supervise; print('dataclasses' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-
-
-def test_cached_property_computes_once_then_is_a_plain_attribute() -> None:
-    from agentops_hooks.record import cached_property
-
-    class Thing:
-        calls = 0
-
-        @cached_property
-        def value(self) -> int:
-            """The answer."""
-            Thing.calls += 1
-            return 42
-
-    thing = Thing()
-    assert (thing.value, thing.value, Thing.calls) == (42, 42, 1)
-    assert thing.__dict__["value"] == 42  # stored where functools stores it
-    assert Thing.__dict__["value"].__doc__ == "The answer."
-    del thing.value  # forgetting it computes it again, as with functools
-    assert (thing.value, Thing.calls) == (42, 2)

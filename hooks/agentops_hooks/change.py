@@ -10,6 +10,7 @@ import os
 import subprocess
 from collections.abc import Mapping
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,6 @@ from agentops_hooks.git import PatchStream
 from agentops_hooks.git import Repo
 from agentops_hooks.git import count_changed_lines
 from agentops_hooks.git import paths_of_patch
-from agentops_hooks.record import cached_property
 from agentops_hooks.record import record
 
 if TYPE_CHECKING:

@@ -5,8 +5,7 @@ brings in `inspect`: about 0.6 ms a class and 7 ms for the import, which a
 commit-msg hook defining thirty classes pays on every commit before it reads
 a byte. `@record` compiles one method, `__init__`, and shares the others.
 `as_dataclass` turns a record class into a real dataclass, in place, for the
-rare run that needs one (pydantic validating a config file). `cached_property`
-is functools' without the lock Python 3.11 takes on every first access.
+rare run that needs one (pydantic validating a config file).
 """
 from __future__ import annotations
 
@@ -17,30 +16,11 @@ from typing import TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from functools import cached_property as cached_property
 
     from typing_extensions import dataclass_transform
 else:
     def dataclass_transform(**_: Any) -> Callable[[Any], Any]:
         return lambda decorated: decorated
-
-    class cached_property:  # noqa: N801 - a drop-in for functools.cached_property
-        """functools.cached_property without the lock Python 3.11 takes on
-        every first access (gone in 3.12): computed once, then a plain attribute."""
-
-        def __init__(self, func: Callable[[Any], Any]) -> None:
-            self.func = func
-            self.name = func.__name__
-            self.__doc__ = func.__doc__
-
-        def __set_name__(self, owner: type, name: str) -> None:
-            self.name = name
-
-        def __get__(self, obj: Any, owner: type | None = None) -> Any:
-            if obj is None:
-                return self
-            value = obj.__dict__[self.name] = self.func(obj)
-            return value
 
 T = TypeVar("T")
 MISSING: Any = type("MISSING", (), {"__repr__": lambda self: "MISSING"})()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from collections.abc import Sequence
+from functools import cached_property
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,6 @@ from typing import TYPE_CHECKING
 from agentops_hooks.authorship import AgentRules
 from agentops_hooks.authorship import AgentSignal
 from agentops_hooks.authorship import detect_agent
-from agentops_hooks.record import cached_property
 from agentops_hooks.record import record
 from agentops_hooks.record import replace
 from agentops_hooks.evidence.refs import VERDICTS_REF
