@@ -8,10 +8,8 @@ classes become dataclasses and pydantic validates the file against them
 from __future__ import annotations
 
 import os
-import pickle
 import re
 import sys
-import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
@@ -398,6 +396,9 @@ def from_toml(raw: bytes, where: str, prefix: str = "", cache_dir: Path | None =
     came from, and the next run with the same bytes (and the same agentops)
     takes it from there. A document that fails the check is never kept.
     """
+    import pickle  # here: a repository without a config file never needs it
+    import zlib
+
     key = (_model_version(), where, prefix, raw)
     cache = cache_dir / f"config-{zlib.crc32(where.encode('utf-8', 'surrogateescape')):08x}.pickle" \
         if cache_dir is not None else None

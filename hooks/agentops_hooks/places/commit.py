@@ -5,6 +5,8 @@ pydantic when a config file exists), because it runs on every commit.
 """
 from __future__ import annotations
 
+import argparse
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -18,75 +20,38 @@ from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
 from agentops_hooks.errors import FatalError
 from agentops_hooks.findings import refusing
-from agentops_hooks.record import field
-from agentops_hooks.record import record
 
 
-USAGE = "usage: agentops-hook [--gate GATE]... [--quiet] [--amend] [--push | --record | --any-stage] [MSGFILE...]"
-HELP = f"""{USAGE}
-
-Check the commit being made against the enabled agentops gates (run by
-pre-commit at the commit-msg stage). Exit 0 passed, 1 refused, 2 could not run.
-
-options:
-  --gate GATE   run only this gate (repeatable; one of {", ".join(sorted(gate_runner.FACTORS))});
-                default: the gates the config enables
-  --quiet       print nothing when the change passes
-  --amend       the commit will amend HEAD: judge the index against HEAD's parent
-  --push        pre-push: check every commit being pushed (PRE_COMMIT_FROM_REF..TO_REF,
-                or the commits on no remote-tracking ref yet)
-  --record      post-commit: copy the Verdict trailers of HEAD into
-                refs/notes/agentops/verdicts (and record a ratchet baseline when HEAD
-                carries Ratchet-Reversal trailers)
-  --any-stage   for hooks installable at several stages: a MSGFILE inside the git
-                directory is the commit message (commit-msg), other paths are ignored
-                (pre-commit), and with PRE_COMMIT_TO_REF set (pre-push) the pushed
-                commits are checked
-  -h, --help    show this help"""
-
-
-class UsageError(Exception):
-    """The hook's arguments are wrong."""
-
-
-@record(frozen=False)
-class HookArgs:
-    """What `agentops-hook` was asked to do."""
-
-    gate: list[str] = field(default_factory=list)
-    quiet: bool = False
-    amend: bool = False
-    push: bool = False
-    record: bool = False
-    any_stage: bool = False
-    as_check: bool = False
-    help: bool = False
-    filenames: list[str] = field(default_factory=list)
-
-
-def parse_args(argv: list[str]) -> HookArgs:
-    """Hand-parsed on purpose: argparse alone costs a commit several milliseconds."""
-    args = HookArgs()
-    flags = {"--quiet": "quiet", "--amend": "amend", "--push": "push", "--record": "record",
-             "--any-stage": "any_stage", "--as-check": "as_check", "-h": "help", "--help": "help"}
-    while argv:
-        arg = argv.pop(0)
-        if arg == "--":
-            args.filenames += argv
-            break
-        if arg in flags:
-            setattr(args, flags[arg], True)
-        elif arg == "--gate" or arg.startswith("--gate="):
-            value = arg.partition("=")[2] if "=" in arg else (argv.pop(0) if argv else "")
-            if value not in gate_runner.FACTORS:
-                raise UsageError(f"--gate: {value!r} is not one of "
-                                 f"{', '.join(sorted(gate_runner.FACTORS))}")
-            args.gate.append(value)
-        elif arg.startswith("-") and arg != "-":
-            raise UsageError(f"unknown option {arg}")
-        else:
-            args.filenames.append(arg)
-    return args
+def parser() -> argparse.ArgumentParser:
+    """`agentops-hook`'s arguments."""
+    p = argparse.ArgumentParser(
+        prog="agentops-hook",
+        # A set width: asking the terminal's imports shutil, 3 ms of every commit.
+        formatter_class=functools.partial(argparse.HelpFormatter, width=88),
+        description="Check the commit being made against the enabled agentops gates (run by "
+                    "pre-commit at the commit-msg stage). Exit 0 passed, 1 refused, 2 could not run.",
+    )
+    p.add_argument("--gate", action="append", default=[], choices=sorted(gate_runner.FACTORS),
+                   metavar="GATE", help="run only this gate (repeatable; one of %(choices)s); "
+                                        "default: the gates the config enables")
+    p.add_argument("--quiet", action="store_true", help="print nothing when the change passes")
+    p.add_argument("--amend", action="store_true",
+                   help="the commit will amend HEAD: judge the index against HEAD's parent")
+    p.add_argument("--push", action="store_true",
+                   help="pre-push: check every commit being pushed (PRE_COMMIT_FROM_REF..TO_REF, "
+                        "or the commits on no remote-tracking ref yet)")
+    p.add_argument("--record", action="store_true",
+                   help="post-commit: copy the Verdict trailers of HEAD into "
+                        "refs/notes/agentops/verdicts (and record a ratchet baseline when HEAD "
+                        "carries Ratchet-Reversal trailers)")
+    p.add_argument("--any-stage", action="store_true",
+                   help="for hooks installable at several stages: a MSGFILE inside the git "
+                        "directory is the commit message (commit-msg), other paths are ignored "
+                        "(pre-commit), and with PRE_COMMIT_TO_REF set (pre-push) the pushed "
+                        "commits are checked")
+    p.add_argument("--as-check", action="store_true", help=argparse.SUPPRESS)  # `agentops check --staged`
+    p.add_argument("filenames", nargs="*", metavar="MSGFILE")
+    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -96,13 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if reconfigure is not None:
             reconfigure(errors="replace")
     try:
-        args = parse_args(list(sys.argv[1:] if argv is None else argv))
-    except UsageError as e:
-        print(f"agentops-hook: error: {e}\n{USAGE}", file=sys.stderr)
-        return 2
-    if args.help:
-        print(HELP)
-        return 0
+        args = parser().parse_args(argv)
+    except SystemExit as e:  # --help (0), or a usage error argparse has explained (2)
+        return int(e.code or 0)
 
     if args.record:
         return record_head(args.quiet)
