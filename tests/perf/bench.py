@@ -163,7 +163,11 @@ def bench_commit_msg(runs: int) -> list[tuple[str, str]]:
         ], work)
         # A configured repository: the first commit checks .agentops.toml, the next ones reuse it.
         (work / ".agentops.toml").write_text('[learnings]\nmin_changed_lines = 20\n')
-        first, _ = timed([tool("agentops-hook"), str(msg)], work)
+        firsts = []
+        for _ in range(3):  # each a first commit: the checked policy is not kept yet
+            shutil.rmtree(work / ".git" / "agentops", ignore_errors=True)
+            firsts.append(timed([tool("agentops-hook"), str(msg)], work)[0])
+        first = statistics.median(firsts)
         (gitlint2, _), (configured, _) = side_by_side(runs, [
             ([tool("gitlint"), "--msg-filename", str(msg)], False),
             ([tool("agentops-hook"), str(msg)], False),
@@ -176,7 +180,7 @@ def bench_commit_msg(runs: int) -> list[tuple[str, str]]:
         ("agentops check / gitlint (target at most 0.6×)", f"{check / gitlint:.2f}×"),
         ("`agentops-hook MSG`, the entry pre-commit runs (median)", f"{hook * 1000:.0f} ms"),
         ("agentops-hook / gitlint", f"{hook / gitlint:.2f}×"),
-        ("`agentops-hook MSG` with a .agentops.toml, first commit (pydantic checks it)",
+        ("`agentops-hook MSG` with a .agentops.toml, first commit (pydantic checks it; median of 3)",
          f"{first * 1000:.0f} ms"),
         ("`agentops-hook MSG` with a .agentops.toml, later commits (median)",
          f"{configured * 1000:.0f} ms ({configured / gitlint2:.2f}× gitlint)"),
