@@ -12,10 +12,13 @@ Attacks tried:
   agent commit's verdict is signed with that key (the parent of the second
   commit holds the key);
 - a pushed commit adds an accomplice to `privilege.human_judges` and
-  `verdict.judges`, and a later commit of the same push is "judged" by them.
+  `verdict.judges`, and a later commit of the same push is "judged" by them;
+- the same key trick at pre-push (advice, but it should not admit what CI refuses).
 """
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +129,23 @@ def test_judges_a_push_adds_do_not_judge_the_same_push(server: tuple) -> None:
     assert proc.returncode != 0
     assert "privilege-protected-path" in text(proc) and "not in privilege.human_judges" in text(proc)
     assert remote(bare, "refs/heads/main") == tip
+
+
+def test_pre_push_reads_the_trust_roots_from_what_the_remote_has(
+    repo: GitRepo, keys: dict[str, Path],
+) -> None:
+    """pre-push is advice, but it should not admit what CI will refuse."""
+    repo.stage(SIGNERS, signer_line("riley@example.com", keys["riley"]))
+    repo.stage(".agentops.toml", POLICY)
+    repo.commit("Signed verdicts")
+    base = repo.head()
+    agent_commit(repo, SIGNERS, signer_line("riley@example.com", keys["riley"])
+                 + signer_line("riley@example.com", keys["agent"]), "Add a key")
+    later = agent_commit(repo, "b.py", "b = 1\n", "Agent work", "Learning: b holds the one")
+    signed_verdict(repo, later, keys["agent"])
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentops_hooks.places.commit", "--push", "--gate", "verdict"],
+        cwd=repo.root, capture_output=True, text=True,
+        env={**repo.env, "PRE_COMMIT_FROM_REF": base, "PRE_COMMIT_TO_REF": later})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "verdict-signature-invalid" in proc.stdout and later[:12] in proc.stdout

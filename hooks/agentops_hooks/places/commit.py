@@ -98,33 +98,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _push_revs(repo: git.Repo) -> tuple[list[str], str] | None:
-    """The commits a pre-push brings, as rev-list arguments and a label; None outside pre-push.
+Push = tuple[list[str], str, "str | None"]
+"""rev-list arguments, a label, and the commit the trust roots are read from."""
 
-    pre-commit names FROM..TO, or, when the push brings a root commit, only
-    the local branch: then every commit not yet on a remote-tracking ref.
+
+def _push_revs(repo: git.Repo) -> Push | None:
+    """The commits a pre-push brings; None outside pre-push.
+
+    pre-commit names FROM..TO (FROM, what the remote has, holds the trust
+    roots), or, when the push brings a root commit, only the local branch:
+    then every commit not yet on a remote-tracking ref.
     """
     to_ref = os.environ.get("PRE_COMMIT_TO_REF")
     from_ref = os.environ.get("PRE_COMMIT_FROM_REF", "")
     if to_ref:
         if from_ref.strip("0"):
-            return [f"{from_ref}..{to_ref}"], f"{from_ref[:12]}..{to_ref[:12]}"
-        return [to_ref, "--not", "--remotes"], f"{to_ref[:12]} (commits on no remote yet)"
+            return [f"{from_ref}..{to_ref}"], f"{from_ref[:12]}..{to_ref[:12]}", from_ref
+        return [to_ref, "--not", "--remotes"], f"{to_ref[:12]} (commits on no remote yet)", None
     local = os.environ.get("PRE_COMMIT_LOCAL_BRANCH")
     if local and os.environ.get("PRE_COMMIT_REMOTE_NAME"):
-        return [local, "--not", "--remotes"], f"{local} (commits on no remote yet)"
+        return [local, "--not", "--remotes"], f"{local} (commits on no remote yet)", None
     return None
 
 
 def _check_push(
-    repo: git.Repo, config: config_file.Config, push: tuple[list[str], str] | None,
+    repo: git.Repo, config: config_file.Config, push: Push | None,
     gates: Sequence[str], quiet: bool,
 ) -> int:
     from agentops_hooks.places.range_check import check_range
     from agentops_hooks.places.range_check import render_text
 
-    revs, label = push or (["HEAD", "--not", "--remotes"], "HEAD (commits on no remote yet)")
-    report = check_range(repo, config, revs, label, gates)
+    revs, label, trusted = push or (["HEAD", "--not", "--remotes"], "HEAD (commits on no remote yet)",
+                                    None)
+    report = check_range(repo, config, revs, label, gates, trust_commit=trusted)
     if not report.passed or not quiet:
         print(render_text(report, color=sys.stdout.isatty()))
     return 0 if report.passed else 1
