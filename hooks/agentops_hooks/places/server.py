@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import NamedTuple
 
 from agentops_hooks import config as config_file
 from agentops_hooks.evidence import ledger
@@ -78,20 +79,9 @@ class Protection:
                 or any(fnmatchcase(ref, p) for p in self.patterns))
 
 
-def _protected_tips(repo: Repo, protection: Protection) -> dict[str, str]:
+def _protected_tips(refs: dict[str, ServerRef], protection: Protection) -> dict[str, str]:
     """Protected refs that name a commit (a tag: the commit it points at), and that commit."""
-    out = repo.git("for-each-ref", "--format=%(refname) %(objecttype) %(objectname) %(*objecttype) "
-                   "%(*objectname)", "refs/")
-    tips = {}
-    for line in out.decode("utf-8", "replace").splitlines():
-        ref, kind, oid, peeled_kind, peeled = (line.split(" ") + [""] * 5)[:5]
-        if not protection.covers(ref):
-            continue
-        if kind == "commit":
-            tips[ref] = oid
-        elif peeled_kind == "commit":
-            tips[ref] = peeled
-    return tips
+    return {name: ref.commit for name, ref in refs.items() if ref.commit and protection.covers(name)}
 
 
 def _policy_problem(repo: Repo, commit: str) -> str | None:
@@ -144,26 +134,36 @@ def update_problem(repo: Repo, update: RefUpdate, default_branch: str) -> str | 
     return None
 
 
-def _server_refs(repo: Repo) -> dict[str, str]:
-    """Every ref on the server before the push: {name: the ref it points at, for
-    a symbolic ref; else ""}."""
-    out = repo.git("for-each-ref", "--format=%(refname) %(symref)", "refs/")
+class ServerRef(NamedTuple):
+    """A ref on the server before the push."""
+
+    symref: str
+    """The ref a symbolic ref points at; "" for a plain one."""
+    commit: str
+    """The commit it names (through one tag); "" when it names a tree or a blob."""
+
+
+def _server_refs(repo: Repo) -> dict[str, ServerRef]:
+    """Every ref on the server before the push, from one for-each-ref."""
+    out = repo.git("for-each-ref", "--format=%(refname) %(symref) %(objecttype) %(objectname) "
+                   "%(*objecttype) %(*objectname)", "refs/")
     refs = {}
     for line in out.decode("utf-8", "replace").splitlines():
-        name, _, target = line.partition(" ")
-        refs[name] = target.strip()
+        name, symref, kind, oid, peeled_kind, peeled = (line.split(" ") + [""] * 6)[:6]
+        commit = oid if kind == "commit" else peeled if peeled_kind == "commit" else ""
+        refs[name] = ServerRef(symref, commit)
     return refs
 
 
-def _through_symrefs(updates: Sequence[RefUpdate], refs: dict[str, str]) -> list[RefUpdate]:
+def _through_symrefs(updates: Sequence[RefUpdate], refs: dict[str, ServerRef]) -> list[RefUpdate]:
     """Each update under the name of the ref it writes: git updates the target of
     a symbolic ref pushed to (refs/heads/stable -> refs/heads/main moves main)."""
     resolved = []
     for update in updates:
         ref, seen = update.ref, set()
-        while refs.get(ref) and ref not in seen:
+        while ref in refs and refs[ref].symref and ref not in seen:
             seen.add(ref)
-            ref = refs[ref]
+            ref = refs[ref].symref
         resolved.append(update if ref == update.ref else RefUpdate(update.old, update.new, ref))
     return resolved
 
@@ -200,7 +200,7 @@ def pre_receive(repo: Repo, updates: Sequence[RefUpdate]) -> tuple[bool, str]:
         out.extend(f"agentops: refused: {p}" for p in problems)
         refused |= bool(problems)
     protection = Protection(config.protected, default_branch)
-    protected_tips = _protected_tips(repo, protection)
+    protected_tips = _protected_tips(refs, protection)
     for update in updates:
         if not protection.covers(update.ref):
             continue
