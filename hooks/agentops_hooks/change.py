@@ -83,6 +83,11 @@ class Change:
         return trailer_format.parse(self.message, self.trailer_syntax)
 
     @cached_property
+    def detection_text(self) -> str:
+        """The message as agent detection reads it (all of it, for a commit made)."""
+        return self.message
+
+    @cached_property
     def co_authors(self) -> list[Identity]:
         return co_authors(self.trailers)
 
@@ -242,6 +247,20 @@ class StagedChange(Change):
 
     def _target(self) -> str:
         return self.base or self.repo.empty_tree
+
+    @cached_property
+    def detection_text(self) -> str:
+        """The message git will keep: no comment lines, nothing after the scissors
+        (`git commit -v` puts the diff there, and a diff may quote anything)."""
+        comment = self.trailer_syntax.comment_char
+        kept = []
+        for line in self.message.split("\n"):
+            if line.startswith(comment):
+                if line[len(comment):].strip() == trailer_format.SCISSORS_TEXT:
+                    break
+                continue
+            kept.append(line)
+        return "\n".join(kept)
 
     def file_after(self, path: str) -> bytes | None:
         return self.repo.read_file(f":{path}", env=self._index_env)

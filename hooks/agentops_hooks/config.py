@@ -48,10 +48,46 @@ class ConfigError(FatalError):
 
 
 @record
+class AgentMarkerConfig:
+    """One mark an agent leaves, in agents.json's form (see docs/detection.md)."""
+
+    __pydantic_config__ = _STRICT
+
+    kind: Literal["email", "email-regex", "name", "name-regex", "name-suffix", "subject-prefix",
+                  "line", "trailer", "trailer-value", "env-equals", "env-set", "git-ai-tool"]
+    """What `value` is matched against (docs/detection.md lists the kinds)."""
+    value: str
+    """The email, name, prefix, regex, trailer key or "VAR=value"."""
+    id: str = ""
+    """The marker's id: reasons cite the rule `config.<agent>.<id>` (default: the kind)."""
+    roles: tuple[Literal["author", "committer", "co-author"], ...] = ()
+    """For identity kinds, whose identity it marks (default: all three)."""
+    source: str = ""
+    """Where the marker is documented."""
+
+
+@record
+class KnownAgentConfig:
+    """An agent added to the built-in ones of agents.json."""
+
+    __pydantic_config__ = _STRICT
+
+    name: str
+    """The agent's name, as detection reasons show it."""
+    markers: tuple[AgentMarkerConfig, ...]
+    """The marks it leaves on a commit."""
+    id: str = ""
+    """A short id for rule names (default: the name, lower-cased, spaces as dashes)."""
+
+
+@record
 class AgentsConfig:
     """Identities, beyond the built-in ones, that mark a change as an agent's."""
 
     __pydantic_config__ = _STRICT
+
+    known: tuple[KnownAgentConfig, ...] = ()
+    """Agents to add to the built-in catalog ([[agents.known]]), each with its markers."""
 
     emails: tuple[str, ...] = ()
     """Author, committer or co-author emails (case-insensitive)."""

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 from typing import TYPE_CHECKING
 
+from agentops_hooks.agent_catalog import Marker
+from agentops_hooks.agent_catalog import configured_markers
+from agentops_hooks.authorship import AI_NOTES_REF
 from agentops_hooks.authorship import AgentRules
 from agentops_hooks.authorship import AgentSignal
 from agentops_hooks.authorship import detect_agent
@@ -55,6 +58,21 @@ class Evidence:
         self.trust_commit: str | None = None
         """Where trust roots (the allowed signers) are read in a range check: the
         range's base, or the protected ref's old tip; never a commit being judged."""
+
+    @cached_property
+    def ai_notes(self) -> dict[str, bytes | str]:
+        """git-ai's authorship notes (refs/notes/ai) by commit, read once: a note's
+        bytes, or why it cannot be read (its blob is missing)."""
+        if not self.repo.has_ref(AI_NOTES_REF):
+            return {}
+        from agentops_hooks.evidence.notes import NotesRef
+
+        ref = NotesRef(self.repo, AI_NOTES_REF)
+        tip = ref.tip()
+        paths = ref.paths(tip) if tip else {}
+        blobs = self.repo.read_blobs(sorted({blob for _, blob in paths.values()}))
+        return {target: blobs.get(blob, f"its blob {blob[:12]} is missing")
+                for target, (_, blob) in paths.items()}
 
     @cached_property
     def verdicts(self) -> VerdictIndex:
@@ -136,12 +154,17 @@ class Context:
     @cached_property
     def agent_signals(self) -> list[AgentSignal]:
         """Why this change counts as an agent's (empty: a human's)."""
+        change = self.change
+        note = self.store.ai_notes.get(change.commit) if change.commit else None
         return detect_agent(
-            self.change.author,
-            self.change.committer,
-            self.change.trailers,
-            self.change.env,
+            change.author,
+            change.committer,
+            change.trailers,
+            change.env,
             _agent_rules(self.config.agents),
+            message=change.detection_text,
+            ai_note=note,
+            known=_known_markers(self.config.agents),
         )
 
     def applies(self, required_for: str) -> bool:
@@ -152,6 +175,17 @@ class Context:
 @lru_cache(maxsize=8)
 def _agent_rules(agents: AgentsConfig) -> AgentRules:
     return AgentRules(agents.emails, agents.patterns, agents.env, agents.trailers)
+
+
+@lru_cache(maxsize=8)
+def _known_markers(agents: AgentsConfig) -> tuple[Marker, ...]:
+    if not agents.known:
+        return ()
+    return configured_markers([
+        {"id": a.id, "name": a.name, "markers": [
+            {"id": m.id, "kind": m.kind, "value": m.value, "roles": m.roles, "source": m.source}
+            for m in a.markers]}
+        for a in agents.known])
 
 
 def applies(ctx: Context, gate: str) -> bool:
