@@ -492,6 +492,14 @@ def validate(table: dict[str, Any], *, where: str, prefix: str = "") -> Config:
             raise ConfigError(
                 f"{where}: {prefix}agents.patterns[{i}]: not a valid regular expression: {e}",
             ) from None
+    for i, agent in enumerate(config.agents.known):
+        for j, marker in enumerate(agent.markers):
+            if marker.kind in ("email-regex", "name-regex", "line"):
+                try:
+                    re.compile(marker.value)
+                except re.error as e:
+                    raise ConfigError(f"{where}: {prefix}agents.known[{i}].markers[{j}].value: "
+                                      f"not a valid regular expression: {e}") from None
     for i, entry in enumerate(config.agents.env):
         if not entry.split("=", 1)[0]:
             raise ConfigError(f"{where}: {prefix}agents.env[{i}]: empty variable name")
@@ -533,7 +541,7 @@ def validate(table: dict[str, Any], *, where: str, prefix: str = "") -> Config:
 
 def _model() -> type[Config]:
     """Config and every class it holds, as the dataclasses pydantic reads."""
-    for section in (AgentsConfig, VerdictConfig, LearningsConfig, SuperviseConfig, ContextConfig,
+    for section in (AgentMarkerConfig, KnownAgentConfig, AgentsConfig, VerdictConfig, LearningsConfig, SuperviseConfig, ContextConfig,
                     TrackConfig, ScopeConfig, PrivilegeConfig, ResearchConfig, IsolateConfig,
                     KnowledgeConfig, MetricConfig, RatchetConfig, Config):
         as_dataclass(section)
