@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 CO_AUTHORED_BY = "Co-authored-by"
+UNREADABLE = "unreadable commit"
 CONFIGURED_AGENT = "configured agent"
 
 # "Name <email>" optionally followed by git's "<unix-seconds> <+hhmm>".
@@ -406,6 +407,7 @@ def detect_agent(
     message: str = "",
     ai_note: bytes | str | None = None,
     known: tuple[Marker, ...] = (),
+    defects: Sequence[str] = (),
 ) -> list[AgentSignal]:
     """Every sign that a coding agent wrote the commit; empty means human.
 
@@ -417,6 +419,9 @@ def detect_agent(
     environment rules are skipped (``os.environ`` is never consulted).
     ``ai_note`` is the commit's git-ai note (see :func:`note_signals`).
     ``known`` are markers from the config's ``[[agents.known]]``.
+    ``defects`` say what of a commit made cannot be read (an empty or
+    non-UTF-8 message or identity): each counts the commit as an agent's,
+    since nothing readable says a person wrote it.
 
     Every built-in reason ends with ``[rule <agent>.<marker>]``, the marker's
     id in agents.json. Order: the author, the committer, the message, the
@@ -435,6 +440,8 @@ def detect_agent(
     found.extend(_message_signals(message, trailers, cat))
     if ai_note is not None:
         found.extend(note_signals(ai_note, cat))
+    found.extend(AgentSignal(UNREADABLE, f"{d} [rule commit.unreadable]")
+                 for d in defects)
     if env is not None:
         found.extend(_env_signals(env, cat))
     if rules.emails or rules.patterns or rules.trailers or rules.env:

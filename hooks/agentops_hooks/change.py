@@ -45,6 +45,10 @@ class ChangedPath:
 class Change:
     """What every gate sees. Subclasses say where the diff comes from."""
 
+    defects: tuple[str, ...] = ()
+    """What cannot be read of a commit made (an empty or non-UTF-8 message or
+    identity): agent detection counts such a commit as an agent's."""
+
     def __init__(
         self,
         repo: Repo,
@@ -304,6 +308,7 @@ class CommitChange(Change):
         super().__init__(
             repo, message, author, committer, parents[0] if parents else None, None, commit,
         )
+        self.defects = _defects(raw_object, headers, author, committer, self)
 
     @classmethod
     def load(cls, repo: Repo, rev: str) -> CommitChange:
@@ -332,6 +337,34 @@ class CommitChange(Change):
                 "so its change cannot be read: fetch more history "
                 "(git fetch --unshallow, or fetch-depth: 0 in actions/checkout)",
             )
+
+
+def _defects(raw: bytes, headers: list[tuple[str, str]], author: Identity | None,
+             committer: Identity | None, change: Change) -> tuple[str, ...]:
+    """What of a commit object cannot be read as text; decodes a declared encoding."""
+    found = []
+    head, _, message = raw.partition(b"\n\n")
+    declared = next((v.strip() for k, v in headers if k == "encoding"), "")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        found.append("its author or committer identity is not UTF-8")
+    if declared and declared.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        try:
+            change.message = message.decode(declared, "replace")
+        except LookupError:
+            found.append(f"its message's encoding {declared!r} is unknown")
+    else:
+        try:
+            message.decode("utf-8")
+        except UnicodeDecodeError:
+            found.append("its message is not UTF-8 and names no encoding")
+    if not change.message.strip():
+        found.append("its message is empty")
+    for role, ident in (("author", author), ("committer", committer)):
+        if ident is None or not ident.email.strip():
+            found.append(f"its {role} identity is empty or unreadable")
+    return tuple(found)
 
 
 def _display_path(repo: Repo, path: Path) -> str:

@@ -165,6 +165,7 @@ class Context:
             message=change.detection_text,
             ai_note=note,
             known=_known_markers(self.config.agents),
+            defects=change.defects,
         )
 
     def applies(self, required_for: str) -> bool:
