@@ -13,6 +13,7 @@ import pytest
 
 from agentops_hooks import gates
 from agentops_hooks.agent_catalog import builtin_markers
+from agentops_hooks.agent_catalog import checked_builtin_markers
 from agentops_hooks.authorship import AgentSignal
 from agentops_hooks.change import CommitChange
 from agentops_hooks.config import load
@@ -187,6 +188,7 @@ def test_people_are_human(repo: GitRepo) -> None:
 
 def test_every_builtin_marker_names_its_source() -> None:
     markers = builtin_markers()
+    assert checked_builtin_markers() == markers  # every kind, role and regex usable
     assert len({m.rule for m in markers}) == len(markers)
     assert all(m.source for m in markers)
     agents = {m.agent for m in markers}

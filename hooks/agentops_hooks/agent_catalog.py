@@ -1,6 +1,6 @@
 """The coding agents we recognise and their markers, from the package's agents.json.
 
-The data file is read once (json from importlib.resources) and compiled into
+The data file is read once (json, through the package's loader) and compiled into
 lookup tables: a dict per exact identity field, one combined regex for the
 message lines, one for the session trailers. Entries from `[agents] known` in
 the config are appended with the same shape. See docs/detection.md.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -40,37 +41,54 @@ class CatalogError(ValueError):
     """An agent definition that cannot be used (the message says which and why)."""
 
 
-def _markers(entries: Iterable[Mapping[str, Any]], prefix: str = "") -> list[Marker]:
+def _markers(entries: Iterable[Mapping[str, Any]], prefix: str = "", *,
+             check: bool = True) -> list[Marker]:
+    """Markers of agent entries; with `check`, a kind, role or regex we cannot use is an error
+    (the built-in file is checked by its tests instead, off the commit-msg path)."""
     found: list[Marker] = []
     for entry in entries:
         agent_id = str(entry.get("id") or entry["name"]).strip().lower().replace(" ", "-")
         for m in entry.get("markers", ()):
             kind = str(m["kind"])
             rule = f"{prefix}{agent_id}.{m.get('id') or kind}"
+            roles = tuple(m.get("roles") or ROLES)
+            value = str(m["value"])
+            found.append(Marker(rule, str(m.get("agent") or entry["name"]), kind, value, roles,
+                                str(m.get("source", ""))))
+            if not check:
+                continue
             if kind not in KINDS:
                 raise CatalogError(f"agent rule {rule}: unknown kind {kind!r} "
                                    f"(one of {', '.join(sorted(KINDS))})")
-            roles = tuple(m.get("roles") or ROLES)
             if not set(roles) <= set(ROLES):
                 raise CatalogError(f"agent rule {rule}: roles must be among {', '.join(ROLES)}")
-            value = str(m["value"])
             if kind in ("email-regex", "name-regex", "line"):
                 try:
                     re.compile(value)
                 except re.error as e:
                     raise CatalogError(f"agent rule {rule}: invalid regex {value!r}: {e}") from None
-            found.append(Marker(rule, str(m.get("agent") or entry["name"]), kind, value, roles,
-                                str(m.get("source", ""))))
     return found
 
 
 @functools.lru_cache(maxsize=1)
 def builtin_markers() -> tuple[Marker, ...]:
-    """The package's agents.json, read once."""
-    from importlib.resources import files
+    """The package's agents.json, read once through this module's loader.
 
-    data = json.loads(files("agentops_hooks").joinpath("agents.json").read_bytes())
-    return tuple(_markers(data["agents"]))
+    `loader.get_data` is what `pkgutil.get_data` and importlib.resources' file
+    readers come down to; importing importlib.resources itself (tempfile,
+    zipfile, bz2, lzma, random, ...) would cost the commit-msg check a third
+    of its time.
+    """
+    path = os.path.join(os.path.dirname(__file__), "agents.json")
+    data = json.loads(__spec__.loader.get_data(path))  # type: ignore[union-attr]
+    return tuple(_markers(data["agents"], check=False))
+
+
+def checked_builtin_markers() -> tuple[Marker, ...]:
+    """The built-in markers, every kind, role and regex checked (for the tests)."""
+    path = os.path.join(os.path.dirname(__file__), "agents.json")
+    with open(path, "rb") as f:
+        return tuple(_markers(json.load(f)["agents"]))
 
 
 def configured_markers(entries: Sequence[Mapping[str, Any]]) -> tuple[Marker, ...]:
