@@ -3,12 +3,14 @@
     python tests/perf/detection_sample.py            # recall and precision on the fixture
     python tests/perf/detection_sample.py --misses   # and every commit detection gets wrong
     python tests/perf/detection_sample.py --draw OWNER/NAME=GITDIR[:RANGE] ...  # a new sample
+    python tests/perf/detection_sample.py --history OWNER/NAME=GITDIR[:RANGE] ...  # whole histories
 
 The fixture (tests/fixtures/detection_sample.json) holds each commit's
 identities, message, source repository, commit id and label. Detection runs
 as a range check runs it (`detect_agent` on the author, the committer, the
 trailers git reads and the whole message). `--draw` draws 90 commits a
-repository (seed 13) from local clones and prints them as JSON, unlabelled.
+repository (seed 13) from local clones and prints them as JSON, unlabelled;
+`--history` counts the agent commits of whole ranges.
 """
 from __future__ import annotations
 
@@ -82,11 +84,32 @@ def draw(sources: list[str], per_repo: int = 90, seed: int = 13) -> list[dict[st
     return out
 
 
+def history(source: str) -> tuple[int, int]:
+    """(commits, agent commits) of OWNER/NAME=GITDIR[:RANGE], detected as in `detect`."""
+    _, _, where = source.partition("=")
+    gitdir, _, revs = where.partition(":")
+    out = subprocess.run(["git", "-C", gitdir, "log", "--format=%an <%ae>%x00%cn <%ce>%x00%B%x01",
+                          revs or "HEAD"], capture_output=True, check=True).stdout
+    commits = agents = 0
+    for record in out.decode("utf-8", "replace").split("\x01"):
+        if record.strip():
+            author, committer, message = record.lstrip("\n").split("\x00", 2)
+            commits += 1
+            agents += bool(detect({"author": author, "committer": committer, "message": message}))
+    return commits, agents
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--misses", action="store_true", help="print every commit detection gets wrong")
     parser.add_argument("--draw", nargs="+", metavar="OWNER/NAME=GITDIR[:RANGE]")
+    parser.add_argument("--history", nargs="+", metavar="OWNER/NAME=GITDIR[:RANGE]")
     args = parser.parse_args(argv)
+    if args.history:
+        for source in args.history:
+            commits, agents = history(source)
+            print(f"{source.partition('=')[0]:28s} {commits:7,d} commits {agents:7,d} by agents")
+        return 0
     if args.draw:
         json.dump(draw(args.draw), sys.stdout, indent=1, ensure_ascii=False)
         return 0
