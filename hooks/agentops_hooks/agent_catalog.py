@@ -35,6 +35,9 @@ class Marker:
     value: str
     roles: tuple[str, ...] = ROLES
     source: str = ""
+    hints: tuple[str, ...] = ()
+    """For a line marker: lower-case text one of which the message must hold for
+    the regex to be tried (a range check reads thousands of messages)."""
 
 
 class CatalogError(ValueError):
@@ -54,7 +57,8 @@ def _markers(entries: Iterable[Mapping[str, Any]], prefix: str = "", *,
             roles = tuple(m.get("roles") or ROLES)
             value = str(m["value"])
             found.append(Marker(rule, str(m.get("agent") or entry["name"]), kind, value, roles,
-                                str(m.get("source", ""))))
+                                str(m.get("source", "")),
+                                tuple(str(h).lower() for h in m.get("hints", ()))))
             if not check:
                 continue
             if kind not in KINDS:
@@ -133,7 +137,9 @@ class Catalog:
             elif m.kind == "git-ai-tool":
                 self.tools.setdefault(m.value.strip().lower(), m)
         self.env.sort(key=lambda m: m.value.partition("=")[0])
-        self.lines = [(re.compile(m.value, re.IGNORECASE | re.MULTILINE), m) for m in lines]
+        compiled = [(re.compile(m.value, re.IGNORECASE | re.MULTILINE), m) for m in lines]
+        # A tool's own stamp first: a generic one (naming its agent) then adds nothing.
+        self.lines = sorted(compiled, key=lambda pm: "agent" in pm[0].groupindex)
         self.session_keys = session_keys
         keys = "|".join(re.escape(k) for k in sorted(session_keys, key=len, reverse=True))
         self.session_re = re.compile(

@@ -193,12 +193,23 @@ class AgentRules:
 AI_NOTES_REF = "refs/notes/ai"
 """Where git-ai keeps its authorship logs (Git AI Standard v3.0.0)."""
 
-# A co-author line in any paragraph: git's trailer block is for admission,
-# not for suspicion (a paragraph after it, or stray text, must not hide one).
-_CO_AUTHOR_LINE = re.compile(
-    r"^[ \t>*-]*co-authored-by[ \t]*:[ \t]*(?P<value>[^\n]*\S)[ \t]*$",
-    re.IGNORECASE | re.MULTILINE,
-)
+_CO_AUTHOR_KEY = "co-authored-by"
+
+
+def _co_author_lines(message: str, low: str) -> list[str]:
+    """The values of `Co-authored-by:` lines in any paragraph (any case, after
+    indentation, `>` or a list bullet): git's trailer block is for admission, not
+    for suspicion, so a paragraph after it, or stray text, must not hide one."""
+    found = []
+    pos = low.find(_CO_AUTHOR_KEY)
+    while pos >= 0:
+        start = low.rfind("\n", 0, pos) + 1
+        end = low.find("\n", pos)
+        rest = message[pos + len(_CO_AUTHOR_KEY):end if end >= 0 else len(message)].lstrip(" \t")
+        if not low[start:pos].strip(" \t>*-") and rest.startswith(":") and rest[1:].strip():
+            found.append(rest[1:].strip())
+        pos = low.find(_CO_AUTHOR_KEY, pos + len(_CO_AUTHOR_KEY))
+    return found
 
 
 def co_authors(trailers: Sequence[tuple[str, str]]) -> list[Identity]:
@@ -247,19 +258,23 @@ def _message_signals(message: str, trailers: Sequence[tuple[str, str]],
                      cat: Catalog) -> list[AgentSignal]:
     """Markers anywhere in the message: co-author lines, stamps, session trailers."""
     found: list[AgentSignal] = []
-    values = [v for k, v in trailers if _trailer_key(k) == "co-authored-by"]
-    values += [m.group("value") for m in _CO_AUTHOR_LINE.finditer(message)]
+    low = message.lower()  # each regex is tried only on a message that holds its words
+    values = [v for k, v in trailers if _trailer_key(k) == _CO_AUTHOR_KEY]
+    values += _co_author_lines(message, low)
     for value in values:
         ident = Identity.parse(value)
         if ident is not None:
             found.extend(_identity_signals(ident, "co-author", cat))
     pairs = [(k.strip().rstrip(":").strip(), v.strip()) for k, v in trailers]
-    pairs += [(m.group("key"), m.group("value").strip()) for m in cat.session_re.finditer(message)]
+    if any(key in low for key in cat.session_keys):
+        pairs += [(m.group("key"), m.group("value").strip()) for m in cat.session_re.finditer(message)]
     for key, value in pairs:
         for marker in cat.session_keys.get(key.lower(), ()):
             found.append(AgentSignal(marker.agent, _cited(marker, f"{marker.value} trailer '{value}'")))
     claimed: set[int] = set()  # lines a tool's own stamp matched: the generic one adds nothing
-    for pattern, marker in sorted(cat.lines, key=lambda pm: "agent" in pm[0].groupindex):
+    for pattern, marker in cat.lines:
+        if marker.hints and not any(h in low for h in marker.hints):
+            continue
         for hit in pattern.finditer(message):
             start = message.rfind("\n", 0, hit.start()) + 1
             if "agent" in pattern.groupindex and start in claimed:

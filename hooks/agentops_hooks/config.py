@@ -64,6 +64,9 @@ class AgentMarkerConfig:
     """For identity kinds, whose identity it marks (default: all three)."""
     source: str = ""
     """Where the marker is documented."""
+    hints: tuple[str, ...] = ()
+    """For a line marker: words one of which a message must hold (any case) for its regex
+    to be tried, which keeps a range check fast."""
 
 
 @record

@@ -184,7 +184,8 @@ def _known_markers(agents: AgentsConfig) -> tuple[Marker, ...]:
         return ()
     return configured_markers([
         {"id": a.id, "name": a.name, "markers": [
-            {"id": m.id, "kind": m.kind, "value": m.value, "roles": m.roles, "source": m.source}
+            {"id": m.id, "kind": m.kind, "value": m.value, "roles": m.roles, "source": m.source,
+             "hints": m.hints}
             for m in a.markers]}
         for a in agents.known])
 
