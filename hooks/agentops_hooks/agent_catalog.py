@@ -140,6 +140,8 @@ class Catalog:
         compiled = [(re.compile(m.value, re.IGNORECASE | re.MULTILINE), m) for m in lines]
         # A tool's own stamp first: a generic one (naming its agent) then adds nothing.
         self.lines = sorted(compiled, key=lambda pm: "agent" in pm[0].groupindex)
+        self.hints = tuple(sorted({h for m in lines for h in m.hints}))
+        """Every line marker's words, looked for once in each message."""
         self.session_keys = session_keys
         keys = "|".join(re.escape(k) for k in sorted(session_keys, key=len, reverse=True))
         self.session_re = re.compile(

@@ -265,15 +265,16 @@ def _message_signals(message: str, trailers: Sequence[tuple[str, str]],
         ident = Identity.parse(value)
         if ident is not None:
             found.extend(_identity_signals(ident, "co-author", cat))
-    pairs = [(k.strip().rstrip(":").strip(), v.strip()) for k, v in trailers]
+    pairs = [(k, v) for k, v in trailers if _trailer_key(k) in cat.session_keys]
     if any(key in low for key in cat.session_keys):
-        pairs += [(m.group("key"), m.group("value").strip()) for m in cat.session_re.finditer(message)]
+        pairs += [(m.group("key"), m.group("value")) for m in cat.session_re.finditer(message)]
     for key, value in pairs:
-        for marker in cat.session_keys.get(key.lower(), ()):
-            found.append(AgentSignal(marker.agent, _cited(marker, f"{marker.value} trailer '{value}'")))
+        for marker in cat.session_keys[_trailer_key(key)]:
+            found.append(AgentSignal(marker.agent, _cited(marker, f"{marker.value} trailer '{value.strip()}'")))
     claimed: set[int] = set()  # lines a tool's own stamp matched: the generic one adds nothing
+    present = {h for h in cat.hints if h in low}
     for pattern, marker in cat.lines:
-        if marker.hints and not any(h in low for h in marker.hints):
+        if marker.hints and present.isdisjoint(marker.hints):
             continue
         for hit in pattern.finditer(message):
             start = message.rfind("\n", 0, hit.start()) + 1
@@ -284,9 +285,9 @@ def _message_signals(message: str, trailers: Sequence[tuple[str, str]],
             line = message[start:end if end >= 0 else len(message)].strip()
             agent = hit.groupdict().get("agent") or marker.agent
             found.append(AgentSignal(agent, _cited(marker, f"message line '{line}'")))
-    subject = next((line.strip() for line in message.split("\n") if line.strip()), "")
+    subject = low.lstrip().split("\n", 1)[0]
     for marker in cat.prefixes:
-        if subject.lower().startswith(marker.value.lower()):
+        if subject.startswith(marker.value.lower()):
             found.append(AgentSignal(marker.agent, _cited(marker, f"subject starts '{marker.value}'")))
     for key, value in trailers:  # generic disclosure trailers: git's trailer block only
         for marker in cat.trailer_values.get(_trailer_key(key), ()):

@@ -156,15 +156,16 @@ class Context:
         """Why this change counts as an agent's (empty: a human's)."""
         change = self.change
         note = self.store.ai_notes.get(change.commit) if change.commit else None
+        rules, known = _agent_rules(self.config.agents)
         return detect_agent(
             change.author,
             change.committer,
             change.trailers,
             change.env,
-            _agent_rules(self.config.agents),
+            rules,
             message=change.detection_text,
             ai_note=note,
-            known=_known_markers(self.config.agents),
+            known=known,
             defects=change.defects,
         )
 
@@ -174,15 +175,13 @@ class Context:
 
 
 @lru_cache(maxsize=8)
-def _agent_rules(agents: AgentsConfig) -> AgentRules:
-    return AgentRules(agents.emails, agents.patterns, agents.env, agents.trailers)
-
-
-@lru_cache(maxsize=8)
-def _known_markers(agents: AgentsConfig) -> tuple[Marker, ...]:
+def _agent_rules(agents: AgentsConfig) -> tuple[AgentRules, tuple[Marker, ...]]:
+    """The `[agents]` section as detection takes it: the older rules, and the
+    markers of `[[agents.known]]`."""
+    rules = AgentRules(agents.emails, agents.patterns, agents.env, agents.trailers)
     if not agents.known:
-        return ()
-    return configured_markers([
+        return rules, ()
+    return rules, configured_markers([
         {"id": a.id, "name": a.name, "markers": [
             {"id": m.id, "kind": m.kind, "value": m.value, "roles": m.roles, "source": m.source,
              "hints": m.hints}
