@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
+
 from agentops_hooks.agent_catalog import Catalog
 from agentops_hooks.agent_catalog import Marker
 from agentops_hooks.agent_catalog import catalog
