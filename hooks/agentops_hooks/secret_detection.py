@@ -19,6 +19,8 @@ MIN_SECRET_LENGTH = 20
 """A value assigned to a secret-sounding name must be at least this long..."""
 MIN_ENTROPY = 3.5
 """...and have at least this Shannon entropy, in bits per character."""
+MAX_NAME_HEAD = 60
+"""How far before its secret word a name is read back (`PRODUCTION_DATABASE_` of `…_PASSWORD`)."""
 MAX_WORD_RUN = 3.0
 """A value whose letters and digits come in runs this long on average reads as
 words and numbers (`test-token-123`, `Summer2024Secure`), not as random."""
@@ -88,11 +90,11 @@ class _Patterns:
         self.aws_secret = re.compile(
             r"(?i)aws[\w.-]{0,20}secret[\w.-]{0,20}[\"']?\s{0,3}(?::=|=>|=|:)\s{0,3}[\"']?"
             r"(?P<body>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
-        # The whole name (from the start of its word), a separator, the value: quoted,
-        # or bare up to what ends a word of code or a query parameter (`&`, `\`).
+        # A name from its secret word on (`_assigned_secret` reads back to its start),
+        # a separator, the value: quoted, or bare up to what ends a word of code or a
+        # query parameter (`&`, `\`).
         self.assignment = re.compile(
-            r"(?<![\w$])(?P<name>[\w$.-]{0,60}?(?i:key|secret|token|passw(?:or)?d|pwd|passphrase)"
-            r"[A-Za-z0-9_.-]{0,40})[\"']?\s{0,3}"
+            r"(?i:key|secret|token|passw(?:or)?d|pwd|passphrase)(?P<tail>[A-Za-z0-9_.-]{0,40})[\"']?\s{0,3}"
             r"(?::\s{0,3}[A-Za-z_][\w.\[\], |]{0,40}?\s{0,3}=(?!=)|:=|=>|==?|:)\s{0,3}"
             r"(?P<value>\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'|`[^`\n]{0,500}`|[^\s\"'`,;()\[\]{}<>&\\]{1,500})")
         self.dotted_name = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+")
@@ -187,7 +189,10 @@ def _secret_value(value: str, quoted: bool) -> bool:
 
 def _assigned_secret(text: str) -> bool:
     for m in _patterns().assignment.finditer(text):
-        if not names_a_secret(m.group("name"), text[:m.start()]):
+        start, limit = m.start(), max(0, m.start() - MAX_NAME_HEAD)
+        while start > limit and (text[start - 1].isalnum() or text[start - 1] in "_$.-"):
+            start -= 1  # back to the start of the name: `DB_` of `DB_PASSWORD`
+        if not names_a_secret(text[start:m.end("tail")], text[max(0, start - MAX_NAME_HEAD):start]):
             continue
         raw = m.group("value")
         quoted = raw[:1] in "\"'`"
