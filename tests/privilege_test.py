@@ -581,3 +581,31 @@ def test_sequences_are_made_up(value: str, made_up: bool) -> None:
 ])
 def test_words_are_not_random(value: str, words: bool) -> None:
     assert reads_as_words(value) is words
+
+
+def _jwt(header: str, payload: str) -> str:
+    import base64
+
+    def part(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    return part(header) + "." + part(payload) + "."
+
+
+@pytest.mark.parametrize(("line", "next_line", "kinds"), [
+    # A fake key in a test: a header, a word, a footer.
+    ("`${certUser}\\n" + begin("") + "\\nSECRET\\n-----END PRIVATE KEY-----\\n`,", None, []),
+    (begin("RSA "), "SECRET", []),
+    # A legacy encrypted PEM: its headers come before the base64.
+    (begin("RSA "), "Proc-Type: 4,ENCRYPTED", ["private key"]),
+    # RFC 6455's sample nonce: a handshake header, not a credential.
+    ('"Sec-WebSocket-' + 'Key: dGhlIHNhbXBsZSBub25jZQ==",', None, []),
+    # Slack-shaped words in a test; a real one has digits.
+    ('return { botToken: "xo' + 'xb-team-token" };', None, []),
+    # An unsigned token ("alg": "none") in a test config; a signed one is a secret.
+    ('"accessToken": "workos:' + _jwt('{"alg":"none","typ":"JWT"}', '{"sub":"testId"}') + '"', None, []),
+    ('"accessToken": "' + _jwt('{"alg":"HS256","typ":"JWT"}', '{"sub":"' + rnd(12) + '"}')
+     + rnd(43, ALNUM + "_-") + '"', None, ["high-entropy value assigned to a secret-like name"]),
+])
+def test_test_fixtures_and_handshakes_are_not_secrets(line: str, next_line: str | None, kinds: list[str]) -> None:
+    assert secret_kinds(line, next_line) == kinds

@@ -43,7 +43,7 @@ _LOOKUP_KEY_WORDS = frozenset((
     "map", "dict", "hash", "object", "item", "row", "column", "field", "attr", "prop", "route",
     "menu", "tab", "nav", "form", "input", "event", "element", "component", "list", "entry",
     "primary", "foreign", "unique", "partition", "shard", "composite", "idempotency", "dedup",
-    "hot", "short", "shortcut", "keyboard", "local", "config", "setting", "settings", "option",
+    "hot", "short", "shortcut", "keyboard", "socket", "local", "config", "setting", "settings", "option",
     "public", "pub", "publishable", "react", "child", "parent", "node", "tree", "data", "test",
 ))
 # Before a lone `key`, the word that makes it a credential in prose ("my api key: …").
@@ -76,7 +76,7 @@ class _Patterns:
                 r"(?<![A-Za-z0-9_])gh[pousr]_(?P<body>[A-Za-z0-9]{36,255})(?![A-Za-z0-9_])"), "any"),
             ("GitHub token", re.compile(
                 r"(?<![A-Za-z0-9_])github_pat_(?P<body>[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])"), "any"),
-            ("Slack token", re.compile(r"(?<![A-Za-z0-9])xox[baprs]-(?P<body>[A-Za-z0-9-]{10,})"), "any"),
+            ("Slack token", re.compile(r"(?<![A-Za-z0-9])xox[baprs]-(?P<body>[A-Za-z0-9-]{10,})"), "alnum"),
             ("Slack webhook URL", re.compile(
                 r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<body>[A-Za-z0-9_/+-]{20,})"),
              "any"),
@@ -87,6 +87,9 @@ class _Patterns:
              "mixed"),
         )
         self.private_key = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+        # What follows a real header: base64, or the headers of a legacy encrypted PEM.
+        self.key_material = re.compile(r"[A-Za-z0-9+/=]{20}|Proc-Type:")
+        self.jwt = re.compile(r"(?<![\w-])(?P<head>eyJ[A-Za-z0-9_-]{10,})\.[A-Za-z0-9_-]+\.")
         self.aws_secret = re.compile(
             r"(?i)aws[\w.-]{0,20}secret[\w.-]{0,20}[\"']?\s{0,3}(?::=|=>|=|:)\s{0,3}[\"']?"
             r"(?P<body>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
@@ -146,6 +149,23 @@ def reads_as_words(value: str) -> bool:
     return bool(runs) and sum(map(len, runs)) / len(runs) >= MAX_WORD_RUN
 
 
+def is_unsigned_jwt(value: str) -> bool:
+    """A JSON Web Token whose header says `"alg": "none"`: it has no signature,
+    so no server that checks one accepts it (test fixtures are made so)."""
+    m = _patterns().jwt.search(value)
+    if m is None:
+        return False
+    import base64  # only for the rare value that holds a token
+    import json
+
+    head = m.group("head")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except ValueError:  # not base64, not UTF-8, not JSON: not a token's header
+        return False
+    return isinstance(header, dict) and str(header.get("alg", "")).lower() == "none"
+
+
 def _random_looking(body: str, level: str = "alnum") -> bool:
     """Not a placeholder or a sequence; "alnum": letters and digits; "mixed": upper, lower and digits."""
     if is_placeholder(body) or is_sequence(body):
@@ -180,7 +200,7 @@ def _secret_value(value: str, quoted: bool) -> bool:
     patterns = _patterns()
     if (len(value) < MIN_SECRET_LENGTH or not value.isascii() or any(c.isspace() for c in value)
             or "://" in value or value.startswith(_PUBLIC_PREFIXES)
-            or patterns.constant_name.fullmatch(value)
+            or patterns.constant_name.fullmatch(value) or is_unsigned_jwt(value)
             or (not quoted and patterns.dotted_name.fullmatch(value))):
         return False
     return (_random_looking(value) and not reads_as_words(value)
@@ -215,7 +235,7 @@ def secret_kinds(text: str, next_line: str | None = None) -> list[str]:
     if header is not None:
         rest = text[header.end():].replace("\\n", "").strip(" \t\"'`,;+")
         shown = rest or (next_line or "").strip(" \t\"'`,;+")
-        if shown and not shown.startswith("-----END") and not is_placeholder(shown):
+        if patterns.key_material.match(shown) and not is_placeholder(shown):
             kinds.append("private key")
     for kind, pattern, level in patterns.token_kinds:
         if kind not in kinds and any(_random_looking(m.group("body"), level)

@@ -85,8 +85,12 @@ def findings(repo: str, rng: str, detector: str = "agentops") -> collections.abc
     """(commit, path, line number, kind, the line) of every secret the detector reports."""
     if detector == "detect-secrets":
         from detect_secrets.settings import default_settings
+        from detect_secrets.settings import get_filters
 
-        with default_settings():
+        with default_settings() as settings:
+            # Its one filter that opens the file on disk: a patch's files are not there.
+            settings.disable_filters("detect_secrets.filters.common.is_invalid_file")
+            get_filters.cache_clear()
             yield from _findings(repo, rng, detector)
     else:
         yield from _findings(repo, rng, detector)
