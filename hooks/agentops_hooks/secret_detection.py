@@ -43,8 +43,9 @@ _LOOKUP_KEY_WORDS = frozenset((
     "map", "dict", "hash", "object", "item", "row", "column", "field", "attr", "prop", "route",
     "menu", "tab", "nav", "form", "input", "event", "element", "component", "list", "entry",
     "primary", "foreign", "unique", "partition", "shard", "composite", "idempotency", "dedup",
-    "hot", "short", "shortcut", "keyboard", "socket", "local", "config", "setting", "settings", "option",
-    "public", "pub", "publishable", "react", "child", "parent", "node", "tree", "data", "test",
+    "hot", "short", "shortcut", "keyboard", "socket", "local", "config", "setting", "settings",
+    "option", "public", "pub", "publishable", "react", "child", "parent", "node", "tree", "data",
+    "test",
 ))
 # Before a lone `key`, the word that makes it a credential in prose ("my api key: …").
 _KEY_QUALIFIERS = frozenset(("api", "access", "secret", "private", "auth", "client", "license",
@@ -66,9 +67,10 @@ class _Patterns:
 
     def __init__(self) -> None:
         # Each kind: its name in findings, the pattern (group "body" is the random
-        # part), and how random the body must look: "any" (not a placeholder), or
-        # "mixed" (also upper and lower case letters and digits, for the short
-        # `sk-` prefixes that ordinary kebab-case words could follow).
+        # part), and how random the body must look: "any" (not a placeholder or a
+        # sequence), "alnum" (also letters and digits) or "mixed" (upper and lower
+        # case letters and digits, for the short `sk-` prefixes that ordinary
+        # kebab-case words could follow).
         self.token_kinds: tuple[tuple[str, re.Pattern[str], str], ...] = (
             ("AWS access key id", re.compile(
                 r"(?<![A-Za-z0-9])(?:AKIA|ASIA)(?P<body>[A-Z0-9]{16})(?![A-Za-z0-9])"), "any"),
