@@ -555,6 +555,17 @@ def test_a_commit_of_look_alikes_reports_only_the_real_secret(repo: GitRepo) -> 
     assert secret not in render_text(report)
 
 
+def test_look_alikes_pass_at_commit_time(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.stage("web/src/app.tsx", "\n".join(NOT_SECRETS.values()) + "\n")
+    code, out = run(repo, agent_message(), capsys)
+    assert code == 0, out
+    repo.stage("web/src/api.ts", REAL_SHAPES["camelCase apiKey"] + "\n")
+    code, out = run(repo, agent_message(), capsys)
+    assert code == 1
+    assert "web/src/api.ts:1 (high-entropy value assigned to a secret-like name)" in out
+    assert "app.tsx" not in out
+
+
 @pytest.mark.parametrize(("name", "secret"), [
     ("DB_PASSWORD", True), ("clientSecret", True), ("api_key", True), ("STRIPE_KEY", True),
     ("process.env.GITHUB_TOKEN", True), ("aws.secretAccessKey", True), ("privateKey", True),
