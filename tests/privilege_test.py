@@ -620,3 +620,15 @@ def _jwt(header: str, payload: str) -> str:
 ])
 def test_test_fixtures_and_handshakes_are_not_secrets(line: str, next_line: str | None, kinds: list[str]) -> None:
     assert secret_kinds(line, next_line) == kinds
+
+
+@pytest.mark.parametrize(("alphabet", "length", "share"), [
+    (ALNUM, 20, 0.95), (ALNUM, 40, 0.99), (ALNUM + "+/", 32, 0.98), (HEX, 40, 0.90),
+    (string.ascii_uppercase + string.digits, 32, 0.98), (string.ascii_lowercase + string.digits, 32, 0.95),
+])
+def test_random_values_are_found_whatever_their_alphabet(alphabet: str, length: int, share: float) -> None:
+    """The filters for words, sequences and names leave random secrets alone."""
+    r = random.Random(f"{alphabet}-{length}")
+    values = ["".join(r.choice(alphabet) for _ in range(length)) for _ in range(1000)]
+    found = sum(bool(secret_kinds(f'DB_PASSWORD = "{v}"')) for v in values)
+    assert found >= share * len(values)

@@ -22,8 +22,12 @@ MIN_ENTROPY = 3.5
 MAX_NAME_HEAD = 60
 """How far before its secret word a name is read back (`PRODUCTION_DATABASE_` of `…_PASSWORD`)."""
 MAX_WORD_RUN = 3.0
-"""A value whose letters and digits come in runs this long on average reads as
-words and numbers (`test-token-123`, `Summer2024Secure`), not as random."""
+MIN_WORDS_SHARE = 0.5
+"""A value reads as words and numbers (`test-token-123`, `Summer2024Secure`), not
+as random, when its letters and digits come in runs of MAX_WORD_RUN on average
+and at least MIN_WORDS_SHARE of them are in words one could say (three or more
+letters, a vowel, never four consonants in a row). Random text seldom does
+both: 0.2 % of 20 random letters and digits, 0.02 % of 40 (docs/secrets.md)."""
 MIN_SEQUENCE = 6
 """A run of this many consecutive letters or digits (`123456`, `abcdef`,
 `1a2b3c4d5e6f`) marks a made-up value: random text almost never holds one."""
@@ -105,7 +109,10 @@ class _Patterns:
         self.dotted_name = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+")
         self.constant_name = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
         self.name_words = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
-        self.runs = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+|[^A-Za-z0-9]")
+        self.runs = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+        self.words = re.compile(r"[A-Z]?[a-z]{2,}")
+        self.vowel = re.compile(r"[aeiouy]")
+        self.consonants = re.compile(r"[^aeiouy]{4}")
 
 
 @lru_cache(maxsize=1)
@@ -145,10 +152,16 @@ def is_sequence(value: str) -> bool:
 
 
 def reads_as_words(value: str) -> bool:
-    """Words and numbers, not random characters: its letters and digits come in
-    long runs (`bitbucket-token-help-link-2`, `test_password_123`)."""
-    runs = [r for r in _patterns().runs.findall(value) if r[0].isalnum()]
-    return bool(runs) and sum(map(len, runs)) / len(runs) >= MAX_WORD_RUN
+    """Words and numbers, not random characters (`bitbucket-token-help-link-2`,
+    `test_password_123`, `/api/v1/auth/refresh`): see MIN_WORDS_SHARE."""
+    patterns = _patterns()
+    runs = patterns.runs.findall(value)
+    alnum = sum(map(len, runs))
+    if not runs or alnum / len(runs) < MAX_WORD_RUN:
+        return False
+    spoken = sum(len(w) for w in patterns.words.findall(value)
+                 if patterns.vowel.search(w.lower()) and not patterns.consonants.search(w.lower()))
+    return spoken / alnum >= MIN_WORDS_SHARE
 
 
 def is_unsigned_jwt(value: str) -> bool:
