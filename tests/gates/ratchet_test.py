@@ -18,7 +18,7 @@ from conftest import run_agentops
 from conftest import GitRepo
 from conftest import run_hook
 
-SCHEMA_FILE = Path(__file__).parents[1] / "schemas" / "ratchet.schema.json"
+SCHEMA_FILE = Path(__file__).parents[2] / "schemas" / "ratchet.schema.json"
 
 CALC = '''def add(a, b):
     return a + b

@@ -325,7 +325,7 @@ def test_placeholder_in_a_commit_already_made_is_refused(big: GitRepo) -> None:
     assert found[0].fix.startswith("say what this change taught, in at least 3 words: ")
 
 
-DOCS = Path(__file__).parents[1] / "docs"
+DOCS = Path(__file__).parents[2] / "docs"
 
 
 def test_formats_md_examples_are_what_the_gate_does() -> None:

@@ -21,7 +21,7 @@ from agentops_hooks.ratchet.metrics import measure
 from agentops_hooks.ratchet.metrics import regressed
 
 PY = shlex.quote(sys.executable)
-FIXTURES = Path(__file__).parent / "fixtures" / "metrics"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "metrics"
 
 CALC = '''\
 def add(a, b):

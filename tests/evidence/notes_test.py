@@ -22,7 +22,7 @@ from conftest import JUDGE
 from conftest import GitRepo
 from conftest import agent_message
 
-SCHEMA_FILE = Path(__file__).parents[1] / "schemas" / "verdict.schema.json"
+SCHEMA_FILE = Path(__file__).parents[2] / "schemas" / "verdict.schema.json"
 PATCH = "0123456789abcdef0123456789abcdef01234567"
 
 
