@@ -92,7 +92,7 @@ def test_github_annotations_and_step_summary(branch: GitRepo, tmp_path: Path) ->
     errors = [line for line in out.splitlines() if line.startswith("::error ")]
     assert len(errors) == 1
     assert errors[0].startswith("::error title=agentops VII verdict-missing (")
-    assert "%0Afix%3A" not in errors[0] and "%0Afix: agentops verdict pass" in errors[0]
+    assert "%0Afix%3A" not in errors[0] and "%0Afix: ask an independent judge" in errors[0]
     text = summary.read_text()
     assert text.startswith("### agentops: base..HEAD 1 finding(s)")
     assert "| `" in text and "verdict-missing" in text

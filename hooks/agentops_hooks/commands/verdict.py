@@ -42,6 +42,7 @@ def verdict(
     from agentops_hooks import messages
 
     repo = open_repo()
+    _refuse_agent_session(repo)
     identity = Identity.parse(judge)
     if identity is None or not identity.email:
         raise click.BadParameter('give the judge as "Name <email>"', param_hint="--judge")
@@ -90,3 +91,28 @@ def _staged_tree(repo: git.Repo, change: Change) -> str:
     """The tree the staged change would commit: where a staged verdict's note hangs."""
     assert isinstance(change, StagedChange)
     return repo.git("write-tree", env=repo.index_env(change.env or {})).decode().strip()
+
+
+def _refuse_agent_session(repo: git.Repo) -> None:
+    """No self-serve: inside a detected agent session, write no verdict in anyone's name.
+
+    A speed bump for an honest agent that read a refusal; an agent that unsets
+    its session variables gets past it, and is stopped by the signatures the
+    enforcement points require (docs/trust.md).
+    """
+    import os
+
+    from agentops_hooks import config as config_file
+    from agentops_hooks.authorship import AgentRules
+    from agentops_hooks.authorship import detect_agent
+
+    agents = config_file.load(repo.root, repo.cache_dir).agents
+    rules = AgentRules(agents.emails, agents.patterns, agents.env, agents.trailers)
+    signals = detect_agent(None, None, (), os.environ, rules)
+    if signals:
+        click.echo(
+            f"agentops: refused: this is a {signals[0].agent} session ({signals[0].reason}): "
+            "an agent does not write verdicts, in its own name or anyone's. Ask for review: "
+            "an independent judge runs `agentops verdict` on your change", err=True,
+        )
+        raise SystemExit(1)

@@ -32,11 +32,11 @@ def _finding(change: Change, rule: str, message: str, fix: str) -> Finding:
     return Finding(FACTOR, GATE, rule, message, fix, change.commit)
 
 
-def _verdict_command(change: Change, extra: str = "") -> str:
-    return (
-        f'agentops verdict pass --judge "Judge Name <judge@example.com>" '
-        f"{change.selector}{extra}   # run by the judge, then {change.retry}"
-    )
+def _ask(change: Change, what: str = "ask an independent judge to review it") -> str:
+    """The fix shown to whoever made the change: what to ask for, and the judge's own
+    command, never one that would admit the change if its author ran it."""
+    return (f"{what} (no agent grades its own work); the judge runs"
+            f": agentops verdict pass --sign {change.selector}; then {change.retry}")
 
 
 def _person_keys(identities: list[Identity | None], config: VerdictConfig) -> set[str]:
@@ -80,7 +80,8 @@ def candidates(change: Change, ctx: Context) -> tuple[list[Candidate], list[Find
             malformed.append(_finding(
                 change, "verdict-malformed",
                 f"cannot read `Verdict: {group.value}`: {e}.",
-                _verdict_command(change),
+                _ask(change, "drop the malformed Verdict trailer and ask an independent judge "
+                             "to review it"),
             ))
     if ctx.store.has_verdict_notes:
         seen = {_same_verdict(c) for c in found}
@@ -157,7 +158,7 @@ def check(change: Change, ctx: Context) -> list[Finding]:
             change, "verdict-missing",
             f"{merge}{who} needs a PASS verdict from an independent judge, bound to patch "
             f"{change.patch_id} ({where}).",
-            _verdict_command(change),
+            _ask(change),
         )]
 
     # Every trailer speaks about this change; a note only if bound to its patch.
@@ -167,10 +168,10 @@ def check(change: Change, ctx: Context) -> list[Finding]:
         findings.append(_finding(
             change, "verdict-conflict",
             "the verdicts disagree (" + ", ".join(sorted(statuses)) + "); "
-            "only an unopposed PASS admits a change.",
-            "a FAIL recorded for this exact patch stands: change the code (a new patch) and ask "
-            "for a new verdict; drop stale Verdict trailers from the message: "
-            + _verdict_command(change),
+            "only an unopposed PASS admits a change; a FAIL recorded for this exact patch "
+            "stands.",
+            _ask(change, "change the code (a new patch), drop stale Verdict trailers from the "
+                         "message and ask for a new review"),
         ))
     for c in relevant:
         if not c.verdict.admits:
@@ -178,8 +179,7 @@ def check(change: Change, ctx: Context) -> list[Finding]:
                 change, "verdict-not-pass",
                 f"judge {c.verdict.judge} gave {c.verdict.status} ({c.where}): "
                 "the change is not admitted.",
-                "fix what the judge found, then ask for a new verdict: "
-                + _verdict_command(change),
+                _ask(change, "fix what the judge found, then ask for a new review"),
             ))
     if findings:
         return findings
@@ -193,7 +193,7 @@ def check(change: Change, ctx: Context) -> list[Finding]:
                 change, "verdict-self-judged",
                 f"judge {v.judge} ({c.where}) is the author, committer or a co-author of "
                 "this change: no agent grades its own work.",
-                "ask someone else to judge: " + _verdict_command(change),
+                _ask(change, "ask someone else to judge it"),
             ))
         elif v.patch_id != change.patch_id:
             problems.append(_finding(
@@ -201,7 +201,7 @@ def check(change: Change, ctx: Context) -> list[Finding]:
                 f"the verdict of {v.judge} ({c.where}) is bound to patch {v.patch_id}, but this "
                 f"change is patch {change.patch_id}: it judged another change, or the change "
                 "was edited after judging.",
-                "ask the judge to review the change as it is now: " + _verdict_command(change),
+                _ask(change, "ask the judge to review the change as it is now"),
             ))
         elif not judge_allowed(v.judge, config):
             listed = ", ".join(config.judges)
@@ -209,14 +209,13 @@ def check(change: Change, ctx: Context) -> list[Finding]:
                 change, "verdict-judge-not-listed",
                 f"judge {v.judge} ({c.where}) is not one of the judges in verdict.judges "
                 f"({listed}).",
-                "ask a listed judge: " + _verdict_command(change),
+                _ask(change, "ask a judge listed in verdict.judges"),
             ))
         elif (problem := signature_problem(c, ctx)) is not None:
             problems.append(_finding(
                 change, "verdict-unsigned" if c.signature is None else "verdict-signature-invalid",
                 f"the verdict of {v.judge} ({c.where}) does not count: {problem}.",
-                "the judge signs with their listed key: "
-                + _verdict_command(change, " --sign-key ~/.ssh/id_ed25519"),
+                _ask(change, "ask the judge to sign with a key the trust root lists"),
             ))
         else:
             return []
