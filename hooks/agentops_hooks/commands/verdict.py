@@ -13,21 +13,27 @@ from agentops_hooks.change import StagedChange
 from agentops_hooks.commands.options import change_options
 from agentops_hooks.commands.options import load_change
 from agentops_hooks.commands.options import open_repo
+from agentops_hooks.errors import FatalError
 
 
 @click.command()
 @click.argument("status", type=click.Choice(["pass", "fail", "not-proven"], case_sensitive=False))
-@click.option("--judge", required=True, metavar='"NAME <EMAIL>"',
-              help="Who judges: never the author, committer or a co-author of the change.")
+@click.option("--judge", metavar='"NAME <EMAIL>"',
+              help="Who judges: never the author, committer or a co-author of the change. "
+                   "Default: your git identity (user.name, user.email).")
 @click.option("--evidence", metavar="TEXT",
               help="What the verdict rests on (tests run, review notes); one line.")
+@click.option("--sign", is_flag=True,
+              help="Sign the verdict with your git SSH signing key, as `git commit -S` finds "
+                   "it (gpg.format = ssh, user.signingkey, ssh-agent, gpg.ssh.program).")
 @click.option("--sign-key", type=click.Path(dir_okay=False, path_type=Path),
-              help="Sign the verdict with this SSH private key (ssh-keygen -Y sign).")
+              help="Sign the verdict with this SSH key file instead (ssh-keygen -Y sign).")
 @click.option("--no-record", is_flag=True,
               help="Do not record the verdict in refs/notes/agentops/verdicts.")
 @change_options
 def verdict(
-    status: str, judge: str, evidence: str | None, sign_key: Path | None, no_record: bool,
+    status: str, judge: str | None, evidence: str | None, sign: bool, sign_key: Path | None,
+    no_record: bool,
     staged: bool, message_file: Path | None, rev: str | None, amend: bool,
 ) -> None:
     """Write a judge's verdict bound to the change's patch-id.
@@ -43,6 +49,11 @@ def verdict(
 
     repo = open_repo()
     _refuse_agent_session(repo)
+    if judge is None:  # the judge's own git identity, as their commits would carry it
+        judge = repo.git("var", "GIT_COMMITTER_IDENT", ok_codes=(0, 128)).decode().strip()
+        if not judge:
+            raise click.BadParameter("git knows no identity of yours (user.name, user.email): "
+                                     'give the judge as "Name <email>"', param_hint="--judge")
     identity = Identity.parse(judge)
     if identity is None or not identity.email:
         raise click.BadParameter('give the judge as "Name <email>"', param_hint="--judge")
@@ -51,12 +62,8 @@ def verdict(
     change = load_change(repo, staged, message_file, rev, amend, default_commit=False)
     record = verdicts.Verdict(verdicts.normalise_status(status), identity, change.patch_id)
     signature = None
-    if sign_key is not None:
-        from agentops_hooks.evidence import signatures
-
-        signature = signatures.sign(
-            signatures.payload(record.status, record.judge, record.patch_id), sign_key,
-        )
+    if sign or sign_key is not None:
+        signature = _signature(repo, record, sign_key)
     pairs = [(verdicts.VERDICT_KEY, record.trailer_value())]
     if evidence:
         pairs.append((verdicts.EVIDENCE_KEY, evidence))
@@ -91,6 +98,49 @@ def _staged_tree(repo: git.Repo, change: Change) -> str:
     """The tree the staged change would commit: where a staged verdict's note hangs."""
     assert isinstance(change, StagedChange)
     return repo.git("write-tree", env=repo.index_env(change.env or {})).decode().strip()
+
+
+def _signature(repo: git.Repo, record: verdicts.Verdict, sign_key: Path | None) -> str:
+    """The verdict signed with the judge's key, checked against the trust root if
+    there is one: a signature no enforcement point would accept is not written."""
+    from agentops_hooks.evidence import signatures
+    from agentops_hooks.evidence import signing
+
+    key = (signing.SigningKey(str(sign_key)) if sign_key is not None
+           else signing.from_git_config(dict(repo.config())))
+    payload = signatures.payload(record.status, record.judge, record.patch_id)
+    signature = signing.sign_with(payload, key)
+    trusted = _trust_root(repo)
+    if trusted is not None:
+        check = signatures.verify(payload, signature, record.judge.email, trusted[0])
+        if not check.ok:
+            raise FatalError(
+                f"the key {key.key if not key.literal else key.source} is not in the trust root "
+                f"({trusted[1]}) for {record.judge.email}: an existing judge adds it "
+                "(agentops judges add); nothing was written",
+            )
+    return signature
+
+
+def _trust_root(repo: git.Repo) -> tuple[bytes, str] | None:
+    """The allowed signers this repository's checks would use, and where they are:
+    `agentops.allowedSigners` in git config, else verdict.allowed_signers at HEAD."""
+    from agentops_hooks import config as config_file
+
+    outside = repo.config_value("agentops.allowedsigners")
+    if outside:
+        path = Path(outside).expanduser()
+        try:
+            return path.read_bytes(), str(path)
+        except OSError as exc:
+            raise FatalError(f"cannot read agentops.allowedSigners {path}: "
+                             f"{exc.strerror or exc}") from None
+    name = config_file.load(repo.root, repo.cache_dir).verdict.allowed_signers
+    head = repo.head()
+    if not name or head is None:
+        return None
+    content = repo.read_file(f"{head}:{name}")
+    return (content, f"{name} at HEAD") if content else None
 
 
 def _refuse_agent_session(repo: git.Repo) -> None:
