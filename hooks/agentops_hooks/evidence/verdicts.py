@@ -119,6 +119,8 @@ def email_key(email: str) -> str:
 
 
 SIGNATURE_KEY = "Verdict-Signature"
+UNSIGNED_ACCEPTED = "unsigned verdicts accepted: any agent can type one — see docs/trust.md"
+"""Said by every range check and report whose policy does not require signatures."""
 TASK_KEY = "Task"
 AGENT_KEY = "Agent"
 ESCALATED_KEY = "Escalated-To"

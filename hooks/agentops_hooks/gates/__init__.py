@@ -55,6 +55,11 @@ class Evidence:
         self.trust_commit: str | None = None
         """Where trust roots (the allowed signers) are read in a range check: the
         range's base, or the protected ref's old tip; never a commit being judged."""
+        self.outside_signers: tuple[bytes, str] | None = None
+        """An allowed-signers file from outside the repository (`--trust FILE`, the
+        server's agentops.allowedSigners) and what to call it: wins over the tree's."""
+        self.require_signature = False
+        """Signatures required whatever the policy says (the enforcement point says so)."""
 
     @cached_property
     def verdicts(self) -> VerdictIndex:

@@ -102,30 +102,46 @@ def _same_verdict(c: Candidate) -> tuple[str, str, str, str | None]:
             c.signature)
 
 
+def signs_required(ctx: Context) -> bool:
+    """Does only a signed verdict count here (the policy, or the enforcement point)?"""
+    return ctx.config.verdict.require_signature or ctx.store.require_signature
+
+
+def trusted_signers(ctx: Context) -> tuple[bytes | None, str] | None:
+    """The allowed signers a signature is checked against, and where they come from
+    (None: no trust root is configured, so signatures are not checked)."""
+    if ctx.store.outside_signers is not None:
+        return ctx.store.outside_signers
+    name = ctx.config.verdict.allowed_signers
+    if not name:
+        return None
+    base = ctx.trust_base
+    return ctx.store.file_at(base, name), (f"{name} at {base[:12]}" if base else "no base commit")
+
+
 def signature_problem(candidate: Candidate, ctx: Context) -> str | None:
     """Why a candidate's signature does not count (None: it does, or none is needed)."""
-    config = ctx.config.verdict
-    if not config.allowed_signers:
-        return None
+    trusted = trusted_signers(ctx)
     if candidate.signature is None:
-        if config.require_signature:
-            return "it is not signed, and verdict.require_signature is set"
+        if signs_required(ctx):
+            return "it is not signed, and signed verdicts are required here"
         return None
+    if trusted is None:
+        return "no allowed signers are configured to check it against" if signs_required(ctx) \
+            else None
     from agentops_hooks.evidence import signatures
 
     if any(ch in candidate.verdict.judge.email for ch in "*?!,"):
         # ssh-keygen would read such a principal as a pattern.
         return "the judge's email holds a pattern character"
-    allowed = ctx.store.file_at(ctx.trust_base, config.allowed_signers)
     v = candidate.verdict
     check = signatures.verify(
         signatures.payload(v.status, v.judge, v.patch_id), candidate.signature,
-        v.judge.email, allowed,
+        v.judge.email, trusted[0],
     )
     if check.ok:
         return None
-    where = f"{config.allowed_signers} at {ctx.trust_base[:12]}" if ctx.trust_base else "no base commit"
-    return f"its signature does not verify ({check.reason}; allowed signers: {where})"
+    return f"its signature does not verify ({check.reason}; allowed signers: {trusted[1]})"
 
 
 def _merge_adds(ctx: Context, shown: int = 8) -> str:

@@ -46,7 +46,7 @@ class ReviewRow:
 def _signed(candidate: verdict_gate.Candidate, ctx: gate_runner.Context) -> str:
     if candidate.signature is None:
         return "unsigned"
-    if not ctx.config.verdict.allowed_signers:
+    if verdict_gate.trusted_signers(ctx) is None:
         return "not checked"
     problem = verdict_gate.signature_problem(candidate, ctx)
     return "verified" if problem is None else f"invalid: {problem}"
