@@ -203,11 +203,13 @@ def test_review_table_and_json(history: GitRepo) -> None:
     code, out = invoke("review")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["commit", "subject", "author", "verdict", "judge", "bound", "signed", "gate"]
+    assert lines[0].split() == ["commit", "subject", "author", "verdict", "judge", "bound", "signed", "gate",
+                                "admitted", "by"]
     stale = next(line for line in lines if "Stale verdict" in line)
     assert "agent" in stale and "no" in stale.split() and "refused: verdict-wrong-patch" in stale
     good = next(line for line in lines if "Agent work" in line)
     assert "PASS" in good and "yes" in good.split() and "unsigned" in good
+    assert good.endswith(f"{JUDGE} (trailer)") or f"{JUDGE} (note on" in good  # admitted by
     base = next(line for line in lines if "base" in line.split())
     assert "human" in base and "not required" in base
     assert "Claude Code" in out

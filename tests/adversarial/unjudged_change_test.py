@@ -27,6 +27,7 @@ from agentops_hooks.evidence import signatures
 from conftest import GitRepo
 from conftest import agent_commit
 from conftest import agent_message
+from conftest import judge_env
 from conftest import push
 from conftest import remote
 from conftest import run_agentops
@@ -37,22 +38,11 @@ NOTES = "refs/notes/agentops/verdicts"
 SIGNERS = ".agentops/allowed_signers"
 
 
-def as_judge(key: Path) -> dict[str, str]:
-    """Riley's git config, passed the way git passes config in the environment."""
-    values = [("user.name", "Riley Reviewer"), ("user.email", "riley@example.com"),
-              ("gpg.format", "ssh"), ("user.signingkey", str(key))]
-    env = {"GIT_CONFIG_COUNT": str(len(values))}
-    for i, (k, v) in enumerate(values):
-        env[f"GIT_CONFIG_KEY_{i}"] = k
-        env[f"GIT_CONFIG_VALUE_{i}"] = v
-    return env
-
-
 @pytest.fixture
 def guarded(server: tuple, keys: dict[str, Path]) -> tuple[Path, GitRepo, str]:
     """`agentops init` by the judge, committed by a human; the agent's branch cut from it."""
     bare, repo = server
-    code, out = run_agentops(repo, "init", env=as_judge(keys["riley"]))
+    code, out = run_agentops(repo, "init", env=judge_env(keys["riley"]))
     assert code == 0, out
     assert "added you (Riley Reviewer <riley@example.com>) as a judge" in out
     repo.git("add", ".agentops.toml", SIGNERS)
@@ -101,7 +91,7 @@ def test_the_judges_signed_verdict_lands(guarded: tuple, keys: dict[str, Path]) 
     bare, repo, base = guarded
     commit = agent_work(repo)
     code, out = run_agentops(repo, "verdict", "pass", "--sign", "--commit", commit,
-                             env=as_judge(keys["riley"]))
+                             env=judge_env(keys["riley"]))
     assert code == 0, out
     code, out = run_agentops(repo, "check", "--range", f"{base}..{commit}")
     assert code == 0, out

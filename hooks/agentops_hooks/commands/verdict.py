@@ -1,6 +1,8 @@
 """`agentops verdict`: a judge's verdict, bound to the change's patch-id."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -30,10 +32,13 @@ from agentops_hooks.errors import FatalError
               help="Sign the verdict with this SSH key file instead (ssh-keygen -Y sign).")
 @click.option("--no-record", is_flag=True,
               help="Do not record the verdict in refs/notes/agentops/verdicts.")
+@click.option("--range", "range_spec", metavar="BASE..HEAD",
+              help="Judge a pull request as a whole: bound to the patch-id of its combined "
+                   "diff, covering its commits, so it lands by squash, merge or rebase.")
 @change_options
 def verdict(
     status: str, judge: str | None, evidence: str | None, sign: bool, sign_key: Path | None,
-    no_record: bool,
+    no_record: bool, range_spec: str | None,
     staged: bool, message_file: Path | None, rev: str | None, amend: bool,
 ) -> None:
     """Write a judge's verdict bound to the change's patch-id.
@@ -43,7 +48,10 @@ def verdict(
     (as git would place them). With --commit REV it records the verdict on
     that commit in refs/notes/agentops/verdicts, where gates and CI find it.
     Every verdict is also recorded in the notes (staged ones on the staged
-    tree), so FAILs count for gate XI; --no-record skips that.
+    tree), so FAILs count for gate XI; --no-record skips that. With --range
+    BASE..HEAD it judges a pull request as a whole and records the verdict on
+    HEAD: it admits each of the range's commits (a rebase), a squash of them
+    and a merge of them.
     """
     from agentops_hooks import messages
 
@@ -59,6 +67,20 @@ def verdict(
         raise click.BadParameter('give the judge as "Name <email>"', param_hint="--judge")
     if evidence is not None:
         messages.check_trailer(verdicts.EVIDENCE_KEY, evidence)
+    if range_spec is not None:
+        if staged or message_file is not None or rev is not None or amend:
+            raise click.UsageError("--range cannot be combined with --staged, --message-file, "
+                                   "--commit or --amend")
+        pr = pull_request(repo, range_spec)
+        record = verdicts.Verdict(verdicts.normalise_status(status), identity, pr.patch_id,
+                                  pr.covers, pr.label)
+        _warn_self_judged(identity, pr.changes)
+        signature = _signature(repo, record, sign_key) if sign or sign_key is not None else None
+        _record(repo, None, record, pr.head, f"the pull request {pr.label}", evidence, signature,
+                no_record)
+        click.echo(f"agentops: {record.status} for {pr.label}: patch {pr.patch_id}, covering "
+                   f"{len(pr.covers)} commit(s)", err=True)
+        return
     change = load_change(repo, staged, message_file, rev, amend, default_commit=False)
     record = verdicts.Verdict(verdicts.normalise_status(status), identity, change.patch_id)
     signature = None
@@ -69,29 +91,81 @@ def verdict(
         pairs.append((verdicts.EVIDENCE_KEY, evidence))
     if signature:
         pairs.append((verdicts.SIGNATURE_KEY, signature))
-    author = change.author
-    if author is not None and verdicts.email_key(author.email) == verdicts.email_key(identity.email):
-        click.echo(
-            f"agentops: warning: the judge {identity} is the author of this change; "
-            "gate VII will not accept a self-judged verdict", err=True,
-        )
+    _warn_self_judged(identity, [change])
     if message_file is not None:
         messages.add_trailers_to_file(repo, message_file, pairs)
         click.echo(f"agentops: added to {message_file}:", err=True)
-    if not no_record:
-        from agentops_hooks.evidence.notes import VERDICTS_REF
-        from agentops_hooks.evidence.notes import NotesRef
-        from agentops_hooks.evidence.notes import record_for
-
-        target = change.commit or _staged_tree(repo, change)
-        line = record_for(change, record, source="note", evidence=evidence,
-                          signature=signature).to_line()
-        NotesRef(repo).append({target: [line]}, f"agentops: {record.status} by {identity} "
-                              f"for {change.label}", commits=change.commit is not None)
-        where = f"commit {target[:12]}" if change.commit else f"staged tree {target[:12]}"
-        click.echo(f"agentops: recorded in {VERDICTS_REF} on {where}", err=True)
+    target = change.commit or _staged_tree(repo, change)
+    _record(repo, change, record, target, change.label, evidence, signature, no_record)
     for key, value in pairs:
         click.echo(f"{key}: {value}")
+
+
+def _warn_self_judged(identity: Identity, changes: Sequence[Change]) -> None:
+    for change in changes:
+        author = change.author
+        if author is not None and verdicts.email_key(author.email) == verdicts.email_key(
+                identity.email):
+            click.echo(
+                f"agentops: warning: the judge {identity} is the author of {change.label}; "
+                "gate VII will not accept a self-judged verdict", err=True,
+            )
+
+
+def _record(
+    repo: git.Repo, change: Change | None, record: verdicts.Verdict, target: str, label: str,
+    evidence: str | None, signature: str | None, no_record: bool,
+) -> None:
+    """The verdict as a line of the note on `target` (a commit, or a staged tree)."""
+    if no_record:
+        return
+    from agentops_hooks.evidence.notes import VERDICTS_REF
+    from agentops_hooks.evidence.notes import NotesRef
+    from agentops_hooks.evidence.notes import record_for
+
+    line = record_for(change, record, source="note", evidence=evidence,
+                      signature=signature).to_line()
+    commit = change is None or change.commit is not None
+    NotesRef(repo).append({target: [line]}, f"agentops: {record.status} by {record.judge} "
+                          f"for {label}", commits=commit)
+    where = f"commit {target[:12]}" if commit else f"staged tree {target[:12]}"
+    click.echo(f"agentops: recorded in {VERDICTS_REF} on {where}", err=True)
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """A range judged as a whole: its combined diff's patch-id and its commits'."""
+
+    label: str
+    head: str
+    patch_id: str
+    covers: tuple[str, ...]
+    changes: Sequence[Change]
+
+
+def pull_request(repo: git.Repo, spec: str) -> PullRequest:
+    """`BASE..HEAD` as GitHub diffs a pull request: from the merge base of the two ends
+    to HEAD; the covered commits are the range's non-merge commits, oldest first."""
+    from agentops_hooks.change import load_commits
+
+    ends = spec.split("...") if "..." in spec else spec.split("..")
+    if len(ends) != 2 or not all(e.strip() for e in ends) or spec.startswith("-"):
+        raise FatalError(f"{spec!r} is not a range: use BASE..HEAD, both ends given")
+    ids = []
+    for end in ends:
+        found = repo.resolve(end)
+        if found is None:
+            raise FatalError(f"{end!r} in {spec!r} does not name a commit here")
+        ids.append(found)
+    base = repo.git("merge-base", *ids, ok_codes=(0, 1)).decode().strip()
+    if not base:
+        raise FatalError(f"{ends[0]!r} and {ends[1]!r} share no history")
+    changes = [c for c in reversed(load_commits(repo, [f"{base}..{ids[1]}"])) if not c.is_merge]
+    if not changes:
+        raise FatalError(f"{spec} holds no commits to judge")
+    combined = repo.patch_id(repo.diff_tree(ids[1], base))
+    return PullRequest(f"{base}..{ids[1]}", ids[1], combined,
+                       tuple(c.patch_id for c in changes), changes)
 
 
 def _staged_tree(repo: git.Repo, change: Change) -> str:
@@ -108,7 +182,8 @@ def _signature(repo: git.Repo, record: verdicts.Verdict, sign_key: Path | None) 
 
     key = (signing.SigningKey(str(sign_key)) if sign_key is not None
            else signing.from_git_config(dict(repo.config())))
-    payload = signatures.payload(record.status, record.judge, record.patch_id)
+    payload = signatures.payload(record.status, record.judge, record.patch_id,
+                                 record.signed_fields())
     signature = signing.sign_with(payload, key)
     trusted = _trust_root(repo)
     if trusted is not None:

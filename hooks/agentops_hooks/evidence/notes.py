@@ -68,6 +68,11 @@ class VerdictRecord:
     """The judged change's Task trailer, if any."""
     worker: str | None = None
     """Who made the attempt: the Agent trailer's session, else the author's email."""
+    range: str | None = None
+    """A PR-level verdict: the "BASE..HEAD" it judged as a whole (commit ids); patch_id
+    is then the patch-id of the range's combined diff."""
+    covers: tuple[str, ...] | None = None
+    """A PR-level verdict: the patch-ids of the range's commits, which it admits together."""
 
     def to_line(self) -> str:
         """The record as one JSON line, keys in a fixed, legible order."""
@@ -84,16 +89,27 @@ class VerdictRecord:
             raise ValueError(f"status {data['status']!r} is not one of {', '.join(_STATUSES)}")
         if data["source"] not in ("trailer", "note"):
             raise ValueError(f"source {data['source']!r} is not trailer or note")
-        for name in known - {"v"}:
+        for name in known - {"v", "covers"}:
             value = data.get(name)
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"{name} must be a string")
-        patch = data["patch_id"]
-        if len(patch) not in (40, 64) or not set(patch) <= _HEX:
-            raise ValueError(f"patch_id {patch!r} is not 40 or 64 lower-case hex digits")
+        for patch in [data["patch_id"], *_patch_list(data.get("covers"))]:
+            if len(patch) not in (40, 64) or not set(patch) <= _HEX:
+                raise ValueError(f"patch_id {patch!r} is not 40 or 64 lower-case hex digits")
+        if data.get("covers") is not None:
+            data["covers"] = tuple(data["covers"])
         if not data["judge"].strip():
             raise ValueError("judge is empty")
         return cls(**data)
+
+
+def _patch_list(value: object) -> list[str]:
+    """A record's list of patch-ids (ValueError when it is not one)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not value or not all(isinstance(p, str) for p in value):
+        raise ValueError("covers must be a non-empty list of patch-ids")
+    return value
 
 
 def record_line(record: Any) -> str:
@@ -321,6 +337,9 @@ class VerdictIndex:
         for item in stored:
             self.by_patch.setdefault(item.record.patch_id, []).append(item)
             self.by_target.setdefault(item.target, []).append(item)
+            for covered in item.record.covers or ():
+                if covered != item.record.patch_id:
+                    self.by_patch.setdefault(covered, []).append(item)
 
     @classmethod
     def load(cls, repo: Repo, ref: str = VERDICTS_REF, tip: str | None = None) -> VerdictIndex:
@@ -334,7 +353,8 @@ class VerdictIndex:
         return cls(stored, corrupt)
 
     def for_change(self, patch_id: str, commit: str | None) -> list[StoredVerdict]:
-        """Records bound to this patch-id anywhere, plus any note on this commit."""
+        """Records bound to this patch-id anywhere (a PR-level verdict: or covering it),
+        plus any note on this commit."""
         seen: set[int] = set()
         out: list[StoredVerdict] = []
         for item in self.by_patch.get(patch_id, []) + self.by_target.get(commit or "", []):
@@ -352,12 +372,15 @@ def json_schema() -> dict[str, Any]:
                        "A verdict record: one line of a note in refs/notes/agentops/verdicts")
     patch = schema["properties"]["patch_id"]
     patch["pattern"] = "^([0-9a-f]{40}|[0-9a-f]{64})$"
+    covers = schema["properties"]["covers"]["anyOf"][0]
+    covers["items"]["pattern"] = patch["pattern"]
+    covers["minItems"] = 1
     schema["properties"]["judge"]["minLength"] = 1
     return schema
 
 
 def record_for(
-    change: Change, verdict: Verdict, *, source: Literal["trailer", "note"],
+    change: Change | None, verdict: Verdict, *, source: Literal["trailer", "note"],
     evidence: str | None = None, signature: str | None = None,
 ) -> VerdictRecord:
     """The record of one verdict on one change, with the change's author, task and worker."""
@@ -372,9 +395,11 @@ def record_for(
         source=source,
         evidence=evidence or None,
         signature=signature or None,
-        author=str(change.author) if change.author else None,
-        task=verdicts.task_of(change.trailers),
-        worker=verdicts.worker_of(change.trailers, change.author),
+        author=str(change.author) if change is not None and change.author else None,
+        task=verdicts.task_of(change.trailers) if change is not None else None,
+        worker=verdicts.worker_of(change.trailers, change.author) if change is not None else None,
+        range=verdict.range,
+        covers=verdict.covers or None,
     )
 
 

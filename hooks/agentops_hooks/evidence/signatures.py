@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,24 +56,23 @@ class Check:
     reason: str
 
 
-def payload(status: str, judge: Identity, patch_id: str) -> bytes:
+def payload(
+    status: str, judge: Identity, patch_id: str, more: Sequence[tuple[str, str]] = (),
+) -> bytes:
     """The canonical bytes a judge signs for one verdict.
 
     ``b"agentops-verdict v1\\nstatus=PASS\\njudge=Name <email>\\npatch=<id>\\n"``,
-    the judge written as ``str(Identity)``, status and patch-id exactly as given.
+    the judge written as ``str(Identity)``, status and patch-id exactly as given,
+    then one ``key=value`` line for each of ``more`` in order (what a verdict
+    carries beyond those: the range it covers, its evidence, the session).
     A field holding a line break would make the payload ambiguous (one field
     could forge the next), so it raises ValueError.
     """
-    judge_text = str(judge)
-    for name, value in (("status", status), ("judge", judge_text), ("patch", patch_id)):
+    fields = [("status", status), ("judge", str(judge)), ("patch", patch_id), *more]
+    for name, value in fields:
         if "\n" in value or "\r" in value:
             raise ValueError(f"the verdict's {name} holds a line break: {value!r}")
-    text = (
-        f"{_PAYLOAD_HEADER}\n"
-        f"status={status}\n"
-        f"judge={judge_text}\n"
-        f"patch={patch_id}\n"
-    )
+    text = f"{_PAYLOAD_HEADER}\n" + "".join(f"{name}={value}\n" for name, value in fields)
     return text.encode("utf-8")
 
 

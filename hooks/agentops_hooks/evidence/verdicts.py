@@ -29,10 +29,23 @@ class Verdict:
     status: str
     judge: Identity
     patch_id: str
+    covers: tuple[str, ...] = ()
+    """A PR-level verdict: the patch-ids of the range's commits, judged as a whole."""
+    range: str | None = None
+    """A PR-level verdict: the `BASE..HEAD` it judged (commit ids, for people)."""
 
     @property
     def admits(self) -> bool:
         return self.status == "PASS"
+
+    def signed_fields(self) -> list[tuple[str, str]]:
+        """What the signature covers beyond status, judge and patch, in payload order."""
+        fields = []
+        if self.range is not None:
+            fields.append(("range", self.range))
+        if self.covers:
+            fields.append(("covers", " ".join(self.covers)))
+        return fields
 
     def trailer_value(self) -> str:
         judge = str(self.judge).replace("\\", "\\\\").replace('"', '\\"')

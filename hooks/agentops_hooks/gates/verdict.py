@@ -89,12 +89,29 @@ def candidates(change: Change, ctx: Context) -> tuple[list[Candidate], list[Find
             judge = Identity.parse(item.record.judge)
             if judge is None or not judge.email:
                 continue  # never trusted: reported by `agentops notes verify`
-            verdict = verdicts.Verdict(item.record.status, judge, item.record.patch_id)
-            candidate = Candidate(verdict, item.record.signature, f"note on {item.target[:12]}")
+            r = item.record
+            verdict = verdicts.Verdict(r.status, judge, r.patch_id, r.covers or (), r.range)
+            where = f"note on {item.target[:12]}" + (f", PR verdict for {r.range}" if r.range else "")
+            candidate = Candidate(verdict, r.signature, where)
             if _same_verdict(candidate) not in seen:  # the same verdict, recorded twice
                 seen.add(_same_verdict(candidate))
                 found.append(candidate)
     return found, malformed
+
+
+def binds(verdict: verdicts.Verdict, change: Change) -> bool:
+    """Is the verdict about this change: bound to its patch, or a PR-level verdict
+    covering it?"""
+    return verdict.patch_id == change.patch_id or change.patch_id in verdict.covers
+
+
+def _outside_range(verdict: verdicts.Verdict, change: Change, ctx: Context) -> list[str]:
+    """The patches a PR-level verdict covers that the commits judged with this one lack:
+    it admits its commits together (a rebase lands them all), never a part of them."""
+    if verdict.patch_id == change.patch_id:
+        return []
+    present = {c.patch_id for c in ctx.range_changes or (change,)}
+    return [p for p in verdict.covers if p not in present]
 
 
 def _same_verdict(c: Candidate) -> tuple[str, str, str, str | None]:
@@ -136,7 +153,7 @@ def signature_problem(candidate: Candidate, ctx: Context) -> str | None:
         return "the judge's email holds a pattern character"
     v = candidate.verdict
     check = signatures.verify(
-        signatures.payload(v.status, v.judge, v.patch_id), candidate.signature,
+        signatures.payload(v.status, v.judge, v.patch_id, v.signed_fields()), candidate.signature,
         v.judge.email, trusted[0],
     )
     if check.ok:
@@ -178,7 +195,7 @@ def check(change: Change, ctx: Context) -> list[Finding]:
         )]
 
     # Every trailer speaks about this change; a note only if bound to its patch.
-    relevant = [c for c in offered if c.where == "trailer" or c.verdict.patch_id == change.patch_id]
+    relevant = [c for c in offered if c.where == "trailer" or binds(c.verdict, change)]
     statuses = {c.verdict.status for c in relevant}
     if len(statuses) > 1:
         findings.append(_finding(
@@ -199,7 +216,13 @@ def check(change: Change, ctx: Context) -> list[Finding]:
             ))
     if findings:
         return findings
+    return admission(change, ctx, offered)[0]
 
+
+def admission(change: Change, ctx: Context, offered: list[Candidate]) -> tuple[list[Finding],
+                                                                            Candidate | None]:
+    """Why each offered PASS does not admit the change, or the first one that does."""
+    config = ctx.config.verdict
     people = _person_keys([change.author, change.committer, *change.co_authors], config)
     problems: list[Finding] = []
     for c in offered:
@@ -211,13 +234,22 @@ def check(change: Change, ctx: Context) -> list[Finding]:
                 "this change: no agent grades its own work.",
                 _ask(change, "ask someone else to judge it"),
             ))
-        elif v.patch_id != change.patch_id:
+        elif not binds(v, change):
             problems.append(_finding(
                 change, "verdict-wrong-patch",
                 f"the verdict of {v.judge} ({c.where}) is bound to patch {v.patch_id}, but this "
                 f"change is patch {change.patch_id}: it judged another change, or the change "
                 "was edited after judging.",
                 _ask(change, "ask the judge to review the change as it is now"),
+            ))
+        elif missing := _outside_range(v, change, ctx):
+            problems.append(_finding(
+                change, "verdict-range-incomplete",
+                f"the PR-level verdict of {v.judge} ({c.where}) covers {len(v.covers)} commits, "
+                f"and {len(missing)} of them are not among the commits checked with this one: "
+                "it admits the pull request's commits together, never a part of them.",
+                "land the whole pull request (squash, merge or rebase all of it), or "
+                + _ask(change, "ask for a verdict on this part"),
             ))
         elif not judge_allowed(v.judge, config):
             listed = ", ".join(config.judges)
@@ -234,5 +266,5 @@ def check(change: Change, ctx: Context) -> list[Finding]:
                 _ask(change, "ask the judge to sign with a key the trust root lists"),
             ))
         else:
-            return []
-    return problems
+            return [], c
+    return problems, None
