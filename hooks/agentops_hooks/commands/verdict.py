@@ -1,6 +1,7 @@
 """`agentops verdict`: a judge's verdict, bound to the change's patch-id."""
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,11 @@ from agentops_hooks.errors import FatalError
                    "Default: your git identity (user.name, user.email).")
 @click.option("--evidence", metavar="TEXT",
               help="What the verdict rests on (tests run, review notes); one line.")
+@click.option("--evidence-ref", "evidence_refs", multiple=True, metavar="KIND=REF",
+              help="What the verdict rests on, by reference (repeatable): a file here (its "
+                   "sha256 is recorded) or a URL, e.g. test-log=build/pytest.log, "
+                   "ci-run=https://ci.example.com/run/7.")
+@click.option("--session", metavar="ID", help="The judge's session id (an automated judge's run).")
 @click.option("--sign", is_flag=True,
               help="Sign the verdict with your git SSH signing key, as `git commit -S` finds "
                    "it (gpg.format = ssh, user.signingkey, ssh-agent, gpg.ssh.program).")
@@ -37,8 +43,9 @@ from agentops_hooks.errors import FatalError
                    "diff, covering its commits, so it lands by squash, merge or rebase.")
 @change_options
 def verdict(
-    status: str, judge: str | None, evidence: str | None, sign: bool, sign_key: Path | None,
-    no_record: bool, range_spec: str | None,
+    status: str, judge: str | None, evidence: str | None, evidence_refs: tuple[str, ...],
+    session: str | None, sign: bool, sign_key: Path | None, no_record: bool,
+    range_spec: str | None,
     staged: bool, message_file: Path | None, rev: str | None, amend: bool,
 ) -> None:
     """Write a judge's verdict bound to the change's patch-id.
@@ -67,13 +74,18 @@ def verdict(
         raise click.BadParameter('give the judge as "Name <email>"', param_hint="--judge")
     if evidence is not None:
         messages.check_trailer(verdicts.EVIDENCE_KEY, evidence)
+        if verdicts.evidence_ref(evidence) is not None:
+            raise click.BadParameter("give a reference with --evidence-ref", param_hint="--evidence")
+    refs = _references(evidence_refs)
+    if session is not None and (not session.strip() or any(ch.isspace() for ch in session)):
+        raise click.BadParameter("a session id is one word", param_hint="--session")
     if range_spec is not None:
         if staged or message_file is not None or rev is not None or amend:
             raise click.UsageError("--range cannot be combined with --staged, --message-file, "
                                    "--commit or --amend")
         pr = pull_request(repo, range_spec)
         record = verdicts.Verdict(verdicts.normalise_status(status), identity, pr.patch_id,
-                                  pr.covers, pr.label)
+                                  pr.covers, pr.label, evidence, refs, session)
         _warn_self_judged(identity, pr.changes)
         signature = _signature(repo, record, sign_key) if sign or sign_key is not None else None
         _record(repo, None, record, pr.head, f"the pull request {pr.label}", evidence, signature,
@@ -82,13 +94,15 @@ def verdict(
                    f"{len(pr.covers)} commit(s)", err=True)
         return
     change = load_change(repo, staged, message_file, rev, amend, default_commit=False)
-    record = verdicts.Verdict(verdicts.normalise_status(status), identity, change.patch_id)
+    record = verdicts.Verdict(verdicts.normalise_status(status), identity, change.patch_id,
+                              evidence=evidence, refs=refs, session=session)
     signature = None
     if sign or sign_key is not None:
         signature = _signature(repo, record, sign_key)
     pairs = [(verdicts.VERDICT_KEY, record.trailer_value())]
     if evidence:
         pairs.append((verdicts.EVIDENCE_KEY, evidence))
+    pairs += [(verdicts.EVIDENCE_KEY, ref.trailer_value()) for ref in record.refs]
     if signature:
         pairs.append((verdicts.SIGNATURE_KEY, signature))
     _warn_self_judged(identity, [change])
@@ -99,6 +113,29 @@ def verdict(
     _record(repo, change, record, target, change.label, evidence, signature, no_record)
     for key, value in pairs:
         click.echo(f"{key}: {value}")
+
+
+def _references(given: Sequence[str]) -> tuple[verdicts.EvidenceRef, ...]:
+    """`KIND=REF` options as evidence references: a file's sha256 read now."""
+    import hashlib
+
+    refs = []
+    for item in given:
+        kind, eq, ref = item.partition("=")
+        if not eq:
+            raise click.BadParameter(f"{item!r} is not KIND=REF", param_hint="--evidence-ref")
+        digest = None
+        if os.path.isfile(ref):
+            with open(ref, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+        elif "://" not in ref:
+            raise click.BadParameter(f"{ref!r} is neither a file here nor a URL",
+                                     param_hint="--evidence-ref")
+        try:
+            refs.append(verdicts.EvidenceRef.check(kind, ref, digest))
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--evidence-ref") from None
+    return tuple(refs)
 
 
 def _warn_self_judged(identity: Identity, changes: Sequence[Change]) -> None:
@@ -225,8 +262,6 @@ def _refuse_agent_session(repo: git.Repo) -> None:
     its session variables gets past it, and is stopped by the signatures the
     enforcement points require (docs/trust.md).
     """
-    import os
-
     from agentops_hooks import config as config_file
     from agentops_hooks.authorship import AgentRules
     from agentops_hooks.authorship import detect_agent

@@ -22,6 +22,7 @@ from typing import Any
 from typing import Literal
 
 from agentops_hooks.errors import FatalError
+from agentops_hooks.evidence.verdicts import EvidenceRef
 from agentops_hooks.git import GitError
 from agentops_hooks.git import Repo
 
@@ -73,6 +74,10 @@ class VerdictRecord:
     is then the patch-id of the range's combined diff."""
     covers: tuple[str, ...] | None = None
     """A PR-level verdict: the patch-ids of the range's commits, which it admits together."""
+    evidence_refs: tuple[EvidenceRef, ...] | None = None
+    """What the verdict rests on, by reference: a test log, a CI run URL, a review file."""
+    session: str | None = None
+    """The judge's session id (an automated judge's run)."""
 
     def to_line(self) -> str:
         """The record as one JSON line, keys in a fixed, legible order."""
@@ -89,7 +94,7 @@ class VerdictRecord:
             raise ValueError(f"status {data['status']!r} is not one of {', '.join(_STATUSES)}")
         if data["source"] not in ("trailer", "note"):
             raise ValueError(f"source {data['source']!r} is not trailer or note")
-        for name in known - {"v", "covers"}:
+        for name in known - {"v", "covers", "evidence_refs"}:
             value = data.get(name)
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"{name} must be a string")
@@ -98,6 +103,8 @@ class VerdictRecord:
                 raise ValueError(f"patch_id {patch!r} is not 40 or 64 lower-case hex digits")
         if data.get("covers") is not None:
             data["covers"] = tuple(data["covers"])
+        if data.get("evidence_refs") is not None:
+            data["evidence_refs"] = _evidence_refs(data["evidence_refs"])
         if not data["judge"].strip():
             raise ValueError("judge is empty")
         return cls(**data)
@@ -110,6 +117,22 @@ def _patch_list(value: object) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(p, str) for p in value):
         raise ValueError("covers must be a non-empty list of patch-ids")
     return value
+
+
+def _evidence_refs(value: object) -> tuple[EvidenceRef, ...]:
+    """A record's evidence references (ValueError saying what is wrong)."""
+    if not isinstance(value, list) or not value:
+        raise ValueError("evidence_refs must be a non-empty list")
+    refs = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) - {"kind", "ref", "sha256"} or not all(
+                isinstance(item.get(k), str) for k in ("kind", "ref")):
+            raise ValueError("each of evidence_refs is {kind, ref, sha256}")
+        sha = item.get("sha256")
+        if sha is not None and not isinstance(sha, str):
+            raise ValueError("an evidence sha256 must be a string")
+        refs.append(EvidenceRef.check(item["kind"], item["ref"], sha))
+    return tuple(refs)
 
 
 def record_line(record: Any) -> str:
@@ -372,6 +395,7 @@ def json_schema() -> dict[str, Any]:
                        "A verdict record: one line of a note in refs/notes/agentops/verdicts")
     patch = schema["properties"]["patch_id"]
     patch["pattern"] = "^([0-9a-f]{40}|[0-9a-f]{64})$"
+    schema["$defs"]["EvidenceRef"]["properties"]["sha256"]["anyOf"][0]["pattern"] = "^[0-9a-f]{64}$"
     covers = schema["properties"]["covers"]["anyOf"][0]
     covers["items"]["pattern"] = patch["pattern"]
     covers["minItems"] = 1
@@ -393,13 +417,15 @@ def record_for(
         patch_id=verdict.patch_id,
         recorded_at=now_utc(),
         source=source,
-        evidence=evidence or None,
+        evidence=evidence or verdict.evidence or None,
         signature=signature or None,
         author=str(change.author) if change is not None and change.author else None,
         task=verdicts.task_of(change.trailers) if change is not None else None,
         worker=verdicts.worker_of(change.trailers, change.author) if change is not None else None,
         range=verdict.range,
         covers=verdict.covers or None,
+        evidence_refs=verdict.refs or None,
+        session=verdict.session,
     )
 
 
@@ -409,6 +435,7 @@ def record_trailer_verdicts(change: Change) -> list[VerdictRecord]:
     Returns what was recorded (lines already in the note are not written twice).
     """
     from agentops_hooks.evidence import verdicts
+    from agentops_hooks.record import replace
 
     assert change.commit is not None
     records = []
@@ -418,7 +445,8 @@ def record_trailer_verdicts(change: Change) -> list[VerdictRecord]:
         except verdicts.VerdictSyntaxError:
             continue
         records.append(record_for(
-            change, verdict, source="trailer", evidence=group.evidence, signature=group.signature,
+            change, replace(verdict, evidence=group.evidence, refs=group.refs), source="trailer",
+            signature=group.signature,
         ))
     if records:
         existing = NotesRef(change.repo).read_all().get(change.commit, b"").decode("utf-8", "replace")

@@ -18,6 +18,7 @@ from agentops_hooks.evidence import verdicts
 from agentops_hooks.authorship import Identity
 from agentops_hooks.findings import Finding
 from agentops_hooks.record import record
+from agentops_hooks.record import replace
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
@@ -75,7 +76,8 @@ def candidates(change: Change, ctx: Context) -> tuple[list[Candidate], list[Find
     malformed: list[Finding] = []
     for group in verdicts.verdict_trailers(change.trailers):
         try:
-            found.append(Candidate(verdicts.parse(group.value), group.signature, "trailer"))
+            parsed = replace(verdicts.parse(group.value), evidence=group.evidence, refs=group.refs)
+            found.append(Candidate(parsed, group.signature, "trailer"))
         except verdicts.VerdictSyntaxError as e:
             malformed.append(_finding(
                 change, "verdict-malformed",
@@ -90,7 +92,8 @@ def candidates(change: Change, ctx: Context) -> tuple[list[Candidate], list[Find
             if judge is None or not judge.email:
                 continue  # never trusted: reported by `agentops notes verify`
             r = item.record
-            verdict = verdicts.Verdict(r.status, judge, r.patch_id, r.covers or (), r.range)
+            verdict = verdicts.Verdict(r.status, judge, r.patch_id, r.covers or (), r.range,
+                                       r.evidence, r.evidence_refs or (), r.session)
             where = f"note on {item.target[:12]}" + (f", PR verdict for {r.range}" if r.range else "")
             candidate = Candidate(verdict, r.signature, where)
             if _same_verdict(candidate) not in seen:  # the same verdict, recorded twice
