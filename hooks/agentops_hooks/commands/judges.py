@@ -93,8 +93,8 @@ def add(judge: str, key_file: Path, namespaces: tuple[str, ...], valid_after: st
     click.echo(f"agentops: {target}: added {identity} ({signer.key.kind} {signer.key.fingerprint})")
     if own:
         _ensure_policy(target)
-        click.echo("agentops: commit it: a change to the trust root needs a verdict signed by a "
-                   "judge it already lists (the first one is a human's commit)")
+        click.echo("agentops: commit it as yourself: the trust root is a protected path, and "
+                   "gate IV refuses an agent's change to it (docs/trust.md)")
 
 
 def _ensure_policy(target: Path) -> None:

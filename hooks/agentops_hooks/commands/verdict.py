@@ -217,8 +217,11 @@ def _signature(repo: git.Repo, record: verdicts.Verdict, sign_key: Path | None) 
     from agentops_hooks.evidence import signatures
     from agentops_hooks.evidence import signing
 
-    key = (signing.SigningKey(str(sign_key)) if sign_key is not None
-           else signing.from_git_config(dict(repo.config())))
+    try:
+        key = (signing.SigningKey(str(sign_key)) if sign_key is not None
+               else signing.from_git_config(dict(repo.config())))
+    except FatalError as e:
+        raise FatalError(f"cannot sign the verdict: {e}; or give --sign-key FILE") from None
     payload = signatures.payload(record.status, record.judge, record.patch_id,
                                  record.signed_fields())
     signature = signing.sign_with(payload, key)

@@ -159,12 +159,11 @@ def from_git_config(config: Mapping[str, str]) -> SigningKey:
     fmt = config.get("gpg.format", "openpgp")
     if fmt != "ssh":
         raise FatalError(f"git signs with {fmt} (gpg.format), and verdicts are signed with "
-                         f"SSH keys: set git up for SSH signing ({HOW_TO_SET_UP}), or give "
-                         "--sign-key FILE")
+                         f"SSH keys: set git up for SSH signing ({HOW_TO_SET_UP})")
     value = config.get("user.signingkey", "").strip()
     if not value:
         raise FatalError("git has no signing key (user.signingkey is not set): "
-                         f"{HOW_TO_SET_UP}; or give --sign-key FILE")
+                         f"{HOW_TO_SET_UP}")
     program = config.get("gpg.ssh.program", "").strip() or "ssh-keygen"
     if value.startswith((_LITERAL, "ssh-")):
         literal = value.removeprefix(_LITERAL)
