@@ -5,6 +5,7 @@ import click
 
 from agentops_hooks import config as config_file
 from agentops_hooks import git
+from agentops_hooks.commands.options import git_identity
 from agentops_hooks.commands.options import open_repo
 
 
@@ -68,7 +69,11 @@ def _signed_verdicts(repo: git.Repo) -> None:
     from agentops_hooks.evidence import signing
     from agentops_hooks.evidence import trust
 
-    root = repo.require_worktree("agentops init")
+    if repo.root is None:
+        click.echo("agentops: no work tree, so no policy to write: on a server, require signed "
+                   "verdicts with git config agentops.requireSignature true (docs/trust.md)")
+        return
+    root = repo.root
     policy = config_file.load(root).verdict
     name = policy.allowed_signers or trust.DEFAULT_PATH
     signers = root / name
@@ -81,7 +86,7 @@ def _signed_verdicts(repo: git.Repo) -> None:
         click.echo(f"agentops: you are not a judge yet: {e}; then run "
                    f'agentops judges add "Your Name <you@example.com>" ~/.ssh/id_ed25519.pub')
     else:
-        ident = Identity.parse(repo.committer_ident())
+        ident = Identity.parse(git_identity(repo) or "")
         listed = trust.parse(signers.read_bytes(), name) if signers.exists() else []
         if ident is not None and not any(s.names(ident.email) and s.key == public for s in listed):
             add_signer(signers, ident, signing.require_supported(public, key.source), "")

@@ -14,6 +14,7 @@ from agentops_hooks.authorship import Identity
 from agentops_hooks.change import Change
 from agentops_hooks.change import StagedChange
 from agentops_hooks.commands.options import change_options
+from agentops_hooks.commands.options import git_identity
 from agentops_hooks.commands.options import load_change
 from agentops_hooks.commands.options import open_repo
 from agentops_hooks.errors import FatalError
@@ -65,7 +66,7 @@ def verdict(
     repo = open_repo()
     _refuse_agent_session(repo)
     if judge is None:  # the judge's own git identity, as their commits would carry it
-        judge = repo.git("var", "GIT_COMMITTER_IDENT", ok_codes=(0, 128)).decode().strip()
+        judge = git_identity(repo)
         if not judge:
             raise click.BadParameter("git knows no identity of yours (user.name, user.email): "
                                      'give the judge as "Name <email>"', param_hint="--judge")

@@ -138,7 +138,14 @@ def _evidence_refs(value: object) -> tuple[EvidenceRef, ...]:
 def record_line(record: Any) -> str:
     """A record dataclass as one JSON line: fields in order, empty ones left out."""
     data = {k: v for k, v in asdict(record).items() if v is not None}
-    return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
+    return json.dumps(data, ensure_ascii=False, separators=(", ", ": "), default=_plain)
+
+
+def _plain(value: object) -> object:
+    """A record class inside a record (an evidence reference) as JSON reads it."""
+    if isinstance(value, EvidenceRef):
+        return value.to_dict()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def record_object(line: str, model: type, required: tuple[str, ...]) -> dict[str, Any]:
@@ -390,7 +397,9 @@ class VerdictIndex:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of one verdict record, generated from VerdictRecord."""
     from agentops_hooks.config import schema_of
+    from agentops_hooks.record import as_dataclass
 
+    as_dataclass(EvidenceRef)
     schema = schema_of(VerdictRecord, "verdict.schema.json",
                        "A verdict record: one line of a note in refs/notes/agentops/verdicts")
     patch = schema["properties"]["patch_id"]

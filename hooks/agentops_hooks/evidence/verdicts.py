@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 from agentops_hooks.authorship import Identity
@@ -27,7 +26,7 @@ _KIND = re.compile(r"[a-z][a-z0-9-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-@dataclass(frozen=True)
+@record
 class EvidenceRef:
     """What a verdict rests on: a test log, a CI run, a review file; with the sha256
     of its bytes when it is a file, so anyone can check it is the one judged."""
@@ -38,6 +37,10 @@ class EvidenceRef:
     """Where it is: a path in the repository or a URL."""
     sha256: str | None = None
     """The sha256 of its bytes (64 hex digits), when it is a file."""
+
+    def to_dict(self) -> dict[str, str | None]:
+        """As the notes record holds it."""
+        return {"kind": self.kind, "ref": self.ref, "sha256": self.sha256}
 
     def trailer_value(self) -> str:
         digest = f" sha256={self.sha256}" if self.sha256 else ""

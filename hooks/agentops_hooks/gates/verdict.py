@@ -113,7 +113,7 @@ def _outside_range(verdict: verdicts.Verdict, change: Change, ctx: Context) -> l
     it admits its commits together (a rebase lands them all), never a part of them."""
     if verdict.patch_id == change.patch_id:
         return []
-    present = {c.patch_id for c in ctx.range_changes or (change,)}
+    present = ctx.store.patches_of(ctx.range_changes) if ctx.range_changes else {change.patch_id}
     return [p for p in verdict.covers if p not in present]
 
 
