@@ -122,3 +122,11 @@ def test_init_no_signing_leaves_the_policy(repo: GitRepo) -> None:
     code, out = run_agentops(repo, "init", "--no-signing")
     assert code == 0, out
     assert not (repo.root / ".agentops.toml").exists()
+
+
+def test_a_policy_in_pyproject_is_not_shadowed_and_nothing_is_written(repo: GitRepo, keys: dict[str, Path]) -> None:
+    repo.write("pyproject.toml", "[tool.agentops.learnings]\nmin_changed_lines = 3\n")
+    code, out = run_agentops(repo, "judges", "add", "Riley <riley@example.com>", pub(keys["riley"]))
+    assert code == 2, out
+    assert "[tool.agentops.verdict]" in out and len(out.strip().splitlines()) == 1
+    assert not (repo.root / SIGNERS).exists() and not (repo.root / ".agentops.toml").exists()

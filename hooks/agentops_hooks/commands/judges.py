@@ -54,15 +54,21 @@ def judges() -> None:
     """The judges whose signed verdicts count: the allowed-signers file."""
 
 
-def add_signer(path: Path, identity: Identity, key: PublicKey, options: str) -> trust.Signer:
-    """Append the judge's line to the file (created if needed); the line added."""
+def with_signer(path: Path, identity: Identity, key: PublicKey, options: str) -> tuple[str, trust.Signer]:
+    """The file's text with the judge's line appended, and the line; nothing written."""
     text, signers = _read(path)
     if any(s.names(identity.email) and s.key == key for s in signers):
         raise FatalError(f"{identity.email} is already a judge with that key in {path}")
     signer = trust.Signer(identity.email, options, key, identity.name)
     if text and not text.endswith("\n"):
         text += "\n"
-    _write(path, text + signer.line() + "\n")
+    return text + signer.line() + "\n", signer
+
+
+def add_signer(path: Path, identity: Identity, key: PublicKey, options: str) -> trust.Signer:
+    """Append the judge's line to the file (created if needed); the line added."""
+    text, signer = with_signer(path, identity, key, options)
+    _write(path, text)
     return signer
 
 
@@ -89,10 +95,12 @@ def add(judge: str, key_file: Path, namespaces: tuple[str, ...], valid_after: st
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     target, own = _file(path)
-    signer = add_signer(target, identity, read_public_key_file(key_file), options)
+    text, signer = with_signer(target, identity, read_public_key_file(key_file), options)
+    if own:  # the policy first: if it cannot be written, neither is the file
+        _ensure_policy(target)
+    _write(target, text)
     click.echo(f"agentops: {target}: added {identity} ({signer.key.kind} {signer.key.fingerprint})")
     if own:
-        _ensure_policy(target)
         click.echo("agentops: commit it as yourself: the trust root is a protected path, and "
                    "gate IV refuses an agent's change to it (docs/trust.md)")
 
