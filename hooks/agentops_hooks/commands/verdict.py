@@ -270,8 +270,11 @@ def _refuse_agent_session(repo: git.Repo) -> None:
     from agentops_hooks.authorship import AgentRules
     from agentops_hooks.authorship import detect_agent
 
-    agents = config_file.load(repo.root, repo.cache_dir).agents
-    rules = AgentRules(agents.emails, agents.patterns, agents.env, agents.trailers)
+    try:
+        agents = config_file.load(repo.root, repo.cache_dir).agents
+        rules = AgentRules(agents.emails, agents.patterns, agents.env, agents.trailers)
+    except config_file.ConfigError:  # the built-in markers still speak
+        rules = AgentRules()
     signals = detect_agent(None, None, (), os.environ, rules)
     if signals:
         click.echo(
