@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agentops_hooks import config
+from agentops_hooks.gates import policy
+from agentops_hooks.gates.verdict import VerdictConfig
 from agentops_hooks.evidence import trust
 from conftest import GitRepo
 from conftest import run_agentops
@@ -28,8 +29,8 @@ def test_add_writes_gits_format_that_ssh_keygen_verifies(repo: GitRepo, keys: di
     line = (repo.root / SIGNERS).read_text()
     assert line.startswith('riley@example.com namespaces="agentops-verdict",valid-after="20200101" '
                            "ssh-ed25519 ")
-    assert config.load(repo.root).verdict.require_signature
-    assert config.load(repo.root).verdict.allowed_signers == SIGNERS
+    assert policy(repo.root).section(VerdictConfig).require_signature
+    assert policy(repo.root).section(VerdictConfig).allowed_signers == SIGNERS
     # ssh-keygen reads the line as git would
     msg = tmp_path / "msg"
     msg.write_text("hello\n")
@@ -111,8 +112,8 @@ def test_init_without_git_signing_says_how_and_still_requires_signatures(repo: G
     code, out = run_agentops(repo, "init")
     assert code == 0, out
     assert "git config --global gpg.format ssh" in out and "agentops judges add" in out
-    policy = config.load(repo.root).verdict
-    assert policy.require_signature and policy.allowed_signers == SIGNERS
+    verdict = policy(repo.root).section(VerdictConfig)
+    assert verdict.require_signature and verdict.allowed_signers == SIGNERS
     assert trust.parse((repo.root / SIGNERS).read_bytes(), SIGNERS) == []
     code, again = run_agentops(repo, "init")
     assert code == 0 and "require_signature = true already" in again

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from agentops_hooks import config as config_file
+from agentops_hooks import gates as gate_runner
 from agentops_hooks import git
 from agentops_hooks.commands.options import git_identity
 from agentops_hooks.commands.options import open_repo
@@ -35,8 +36,8 @@ def init(remotes: tuple[str, ...], phase: str | None, no_signing: bool) -> None:
 
     repo = open_repo()
     if phase is not None:
-        gates = config_file.gates_for_phase(phase)
-        path = config_file.set_gates(repo.require_worktree("agentops init --phase"), gates)
+        gates = gate_runner.gates_for_phase(phase)
+        path = config_file.set_gates(repo.require_worktree("agentops init --phase"), gates, gate_runner.SECTIONS)
         click.echo(f"agentops: {path.name}: gates = {list(gates)} (phase {phase} and before)")
     if not no_signing:
         _signed_verdicts(repo)
@@ -74,7 +75,7 @@ def _signed_verdicts(repo: git.Repo) -> None:
                    "verdicts with git config agentops.requireSignature true (docs/trust.md)")
         return
     root = repo.root
-    policy = config_file.load(root).verdict
+    policy = gate_runner.settings(gate_runner.policy(root), "verdict")
     name = policy.allowed_signers or trust.DEFAULT_PATH
     signers = root / name
     try:
@@ -100,7 +101,7 @@ def _signed_verdicts(repo: git.Repo) -> None:
         return
     try:
         written = config_file.set_in_table(root, "verdict", {
-            "require_signature": True, "allowed_signers": name})
+            "require_signature": True, "allowed_signers": name}, gate_runner.SECTIONS)
     except config_file.ConfigError as e:
         click.echo(f"agentops: signed verdicts are not required yet: {e}")
         return

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from agentops_hooks import config as config_file
+from agentops_hooks import gates as gate_runner
 from agentops_hooks.authorship import Identity
 from agentops_hooks.commands.options import open_repo
 from agentops_hooks.errors import FatalError
@@ -25,7 +26,7 @@ def _file(path: Path | None) -> tuple[Path, bool]:
     if path is not None:
         return path, False
     root = open_repo().require_worktree("agentops judges")
-    name = config_file.load(root).verdict.allowed_signers
+    name = gate_runner.settings(gate_runner.policy(root), "verdict").allowed_signers
     return root / (name or trust.DEFAULT_PATH), True
 
 
@@ -108,11 +109,11 @@ def add(judge: str, key_file: Path, namespaces: tuple[str, ...], valid_after: st
 def _ensure_policy(target: Path) -> None:
     """Point verdict.allowed_signers at the file, and require signatures."""
     root = open_repo().require_worktree("agentops judges")
-    policy = config_file.load(root).verdict
+    policy = gate_runner.settings(gate_runner.policy(root), "verdict")
     name = target.relative_to(root).as_posix()
     if policy.allowed_signers != name or not policy.require_signature:
         written = config_file.set_in_table(root, "verdict", {
-            "require_signature": True, "allowed_signers": name})
+            "require_signature": True, "allowed_signers": name}, gate_runner.SECTIONS)
         click.echo(f"agentops: {written.name}: verdict.require_signature = true, "
                    f"verdict.allowed_signers = {name!r}")
 

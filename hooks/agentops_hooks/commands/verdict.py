@@ -241,7 +241,7 @@ def _signature(repo: git.Repo, record: verdicts.Verdict, sign_key: Path | None) 
 def _trust_root(repo: git.Repo) -> tuple[bytes, str] | None:
     """The allowed signers this repository's checks would use, and where they are:
     `agentops.allowedSigners` in git config, else verdict.allowed_signers at HEAD."""
-    from agentops_hooks import config as config_file
+    from agentops_hooks import gates as gate_runner
 
     outside = repo.config_value("agentops.allowedsigners")
     if outside:
@@ -251,7 +251,7 @@ def _trust_root(repo: git.Repo) -> tuple[bytes, str] | None:
         except OSError as exc:
             raise FatalError(f"cannot read agentops.allowedSigners {path}: "
                              f"{exc.strerror or exc}") from None
-    name = config_file.load(repo.root, repo.cache_dir).verdict.allowed_signers
+    name = gate_runner.settings(gate_runner.policy(repo.root, repo.cache_dir), "verdict").allowed_signers
     head = repo.head()
     if not name or head is None:
         return None
@@ -267,11 +267,12 @@ def _refuse_agent_session(repo: git.Repo) -> None:
     enforcement points require (docs/trust.md).
     """
     from agentops_hooks import config as config_file
+    from agentops_hooks import gates as gate_runner
     from agentops_hooks.authorship import AgentRules
     from agentops_hooks.authorship import detect_agent
 
     try:
-        agents = config_file.load(repo.root, repo.cache_dir).agents
+        agents = gate_runner.policy(repo.root, repo.cache_dir).agents
         rules = AgentRules(agents.emails, agents.patterns, agents.env, agents.trailers)
     except config_file.ConfigError:  # the built-in markers still speak
         rules = AgentRules()

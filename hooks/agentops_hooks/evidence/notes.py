@@ -138,14 +138,9 @@ def _evidence_refs(value: object) -> tuple[EvidenceRef, ...]:
 def record_line(record: Any) -> str:
     """A record dataclass as one JSON line: fields in order, empty ones left out."""
     data = {k: v for k, v in asdict(record).items() if v is not None}
-    return json.dumps(data, ensure_ascii=False, separators=(", ", ": "), default=_plain)
-
-
-def _plain(value: object) -> object:
-    """A record class inside a record (an evidence reference) as JSON reads it."""
-    if isinstance(value, EvidenceRef):
-        return value.to_dict()
-    raise TypeError(f"{type(value).__name__} is not JSON")
+    if data.get("evidence_refs"):  # NamedTuples, which JSON would write as lists
+        data["evidence_refs"] = [EvidenceRef(*ref).to_dict() for ref in data["evidence_refs"]]
+    return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
 
 
 def record_object(line: str, model: type, required: tuple[str, ...]) -> dict[str, Any]:
@@ -396,15 +391,21 @@ class VerdictIndex:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of one verdict record, generated from VerdictRecord."""
+    from agentops_hooks.config import _model
     from agentops_hooks.config import schema_of
-    from agentops_hooks.record import as_dataclass
 
-    as_dataclass(EvidenceRef)
     schema = schema_of(VerdictRecord, "verdict.schema.json",
                        "A verdict record: one line of a note in refs/notes/agentops/verdicts")
     patch = schema["properties"]["patch_id"]
     patch["pattern"] = "^([0-9a-f]{40}|[0-9a-f]{64})$"
-    schema["$defs"]["EvidenceRef"]["properties"]["sha256"]["anyOf"][0]["pattern"] = "^[0-9a-f]{64}$"
+    # An evidence reference is a NamedTuple (the commit path imports no dataclasses):
+    # pydantic would describe it as an array; the record holds it as an object.
+    ref = {k: v for k, v in schema_of(_model(EvidenceRef), "", "").items()
+           if k not in ("$schema", "$id")}
+    ref["title"] = "EvidenceRef"
+    ref["properties"]["sha256"]["anyOf"][0]["pattern"] = "^[0-9a-f]{64}$"
+    schema["$defs"] = {"EvidenceRef": ref}
+    schema["properties"]["evidence_refs"]["anyOf"][0]["items"] = {"$ref": "#/$defs/EvidenceRef"}
     covers = schema["properties"]["covers"]["anyOf"][0]
     covers["items"]["pattern"] = patch["pattern"]
     covers["minItems"] = 1
@@ -444,7 +445,6 @@ def record_trailer_verdicts(change: Change) -> list[VerdictRecord]:
     Returns what was recorded (lines already in the note are not written twice).
     """
     from agentops_hooks.evidence import verdicts
-    from agentops_hooks.record import replace
 
     assert change.commit is not None
     records = []
@@ -454,7 +454,7 @@ def record_trailer_verdicts(change: Change) -> list[VerdictRecord]:
         except verdicts.VerdictSyntaxError:
             continue
         records.append(record_for(
-            change, replace(verdict, evidence=group.evidence, refs=group.refs), source="trailer",
+            change, verdict._replace(evidence=group.evidence, refs=group.refs), source="trailer",
             signature=group.signature,
         ))
     if records:

@@ -1,13 +1,12 @@
 """The Verdict trailer: `Verdict: PASS judge="Name <email>" patch=<patch-id>`."""
 from __future__ import annotations
 
+from typing import NamedTuple
 import re
 from collections.abc import Sequence
 from functools import lru_cache
 
 from agentops_hooks.authorship import Identity
-from agentops_hooks.record import record
-from agentops_hooks.record import replace
 
 STATUSES = ("PASS", "FAIL", "NOT_PROVEN")
 VERDICT_KEY = "Verdict"
@@ -26,8 +25,7 @@ _KIND = re.compile(r"[a-z][a-z0-9-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-@record
-class EvidenceRef:
+class EvidenceRef(NamedTuple):
     """What a verdict rests on: a test log, a CI run, a review file; with the sha256
     of its bytes when it is a file, so anyone can check it is the one judged."""
 
@@ -76,8 +74,7 @@ def evidence_ref(value: str) -> EvidenceRef | None:
         return None
 
 
-@record
-class Verdict:
+class Verdict(NamedTuple):
     """A judge's statement about one patch."""
 
     status: str
@@ -205,8 +202,7 @@ AGENT_KEY = "Agent"
 ESCALATED_KEY = "Escalated-To"
 
 
-@record
-class TrailerVerdict:
+class TrailerVerdict(NamedTuple):
     """A Verdict trailer with the Verdict-Evidence and Verdict-Signature that follow it."""
 
     value: str
@@ -225,11 +221,11 @@ def verdict_trailers(trailers: Sequence[tuple[str, str]]) -> list[TrailerVerdict
         if k == VERDICT_KEY.lower():
             groups.append(TrailerVerdict(value))
         elif groups and k == EVIDENCE_KEY.lower() and (ref := evidence_ref(value)) is not None:
-            groups[-1] = replace(groups[-1], refs=(*groups[-1].refs, ref))
+            groups[-1] = groups[-1]._replace(refs=(*groups[-1].refs, ref))
         elif groups and k == EVIDENCE_KEY.lower() and groups[-1].evidence is None:
-            groups[-1] = replace(groups[-1], evidence=value)
+            groups[-1] = groups[-1]._replace(evidence=value)
         elif groups and k == SIGNATURE_KEY.lower() and groups[-1].signature is None:
-            groups[-1] = replace(groups[-1], signature=value.strip())
+            groups[-1] = groups[-1]._replace(signature=value.strip())
     return groups
 
 

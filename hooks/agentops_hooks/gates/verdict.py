@@ -11,22 +11,52 @@ other needs a verdict bound to the merge itself (its first-parent patch-id).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from fnmatch import fnmatchcase
+from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from agentops_hooks.config import Audience
+from agentops_hooks.config import Severity
 from agentops_hooks.evidence import verdicts
 from agentops_hooks.authorship import Identity
 from agentops_hooks.findings import Finding
-from agentops_hooks.record import record
-from agentops_hooks.record import replace
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
-    from agentops_hooks.config import VerdictConfig
     from agentops_hooks.gates import Context
 
 FACTOR = "VII"
 GATE = "verdict"
+PHASE = "select"
+
+
+class VerdictConfig(NamedTuple):
+    """Gate VII: an independent PASS verdict bound to the change."""
+
+    required_for: Audience = "agents"
+    """Whose changes need a verdict: "agents" or "everyone"."""
+    severity: Severity = "error"
+    """"error" refuses; "warning" only reports."""
+    judges: tuple[str, ...] = ()
+    """Who may judge: "Name <email>", an email, or a glob such as "*@review.example.com"."""
+    aliases: tuple[tuple[str, ...], ...] = ()
+    """Groups of emails that belong to one person (never judge each other)."""
+    require_signature: bool = False
+    """Count a verdict only if its SSH signature verifies against allowed_signers."""
+    allowed_signers: str | None = None
+    """A tracked allowed-signers file (ssh-keygen format), read from the base commit."""
+    merges: bool = False
+    """Judge every merge commit as a whole (against its first parent) in range checks;
+    false: only a merge that adds something beyond its parents (its remerge diff)."""
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """What pydantic's types cannot say: (key, problem) pairs."""
+        if self.require_signature and not self.allowed_signers:
+            yield "require_signature", "needs verdict.allowed_signers (a tracked allowed-signers file)"
+
+
+SETTINGS = VerdictConfig
 
 
 def _finding(change: Change, rule: str, message: str, fix: str) -> Finding:
@@ -62,8 +92,7 @@ def judge_allowed(judge: Identity, config: VerdictConfig) -> bool:
     return False
 
 
-@record
-class Candidate:
+class Candidate(NamedTuple):
     """A verdict offered for this change, from a trailer or from the notes."""
 
     verdict: verdicts.Verdict
@@ -76,7 +105,7 @@ def candidates(change: Change, ctx: Context) -> tuple[list[Candidate], list[Find
     malformed: list[Finding] = []
     for group in verdicts.verdict_trailers(change.trailers):
         try:
-            parsed = replace(verdicts.parse(group.value), evidence=group.evidence, refs=group.refs)
+            parsed = verdicts.parse(group.value)._replace(evidence=group.evidence, refs=group.refs)
             found.append(Candidate(parsed, group.signature, "trailer"))
         except verdicts.VerdictSyntaxError as e:
             malformed.append(_finding(
@@ -124,7 +153,7 @@ def _same_verdict(c: Candidate) -> tuple[str, str, str, str | None]:
 
 def signs_required(ctx: Context) -> bool:
     """Does only a signed verdict count here (the policy, or the enforcement point)?"""
-    return ctx.config.verdict.require_signature or ctx.store.require_signature
+    return ctx.config.section(VerdictConfig).require_signature or ctx.store.require_signature
 
 
 def trusted_signers(ctx: Context) -> tuple[bytes | None, str] | None:
@@ -132,7 +161,7 @@ def trusted_signers(ctx: Context) -> tuple[bytes | None, str] | None:
     (None: no trust root is configured, so signatures are not checked)."""
     if ctx.store.outside_signers is not None:
         return ctx.store.outside_signers
-    name = ctx.config.verdict.allowed_signers
+    name = ctx.config.section(VerdictConfig).allowed_signers
     if not name:
         return None
     base = ctx.trust_base
@@ -180,7 +209,7 @@ def _merge_adds(ctx: Context, shown: int = 8) -> str:
 
 def check(change: Change, ctx: Context) -> list[Finding]:
     """Findings for gate VII; none when an independent PASS binds this change."""
-    config = ctx.config.verdict
+    config = ctx.config.section(VerdictConfig)
     if not ctx.applies(config.required_for):
         return []
     who = "an agent-authored change" if ctx.agent_signals else "every change (policy)"
@@ -225,7 +254,7 @@ def check(change: Change, ctx: Context) -> list[Finding]:
 def admission(change: Change, ctx: Context, offered: list[Candidate]) -> tuple[list[Finding],
                                                                             Candidate | None]:
     """Why each offered PASS does not admit the change, or the first one that does."""
-    config = ctx.config.verdict
+    config = ctx.config.section(VerdictConfig)
     people = _person_keys([change.author, change.committer, *change.co_authors], config)
     problems: list[Finding] = []
     for c in offered:

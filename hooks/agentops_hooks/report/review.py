@@ -13,6 +13,7 @@ from agentops_hooks.config import Config
 from agentops_hooks.gates import verdict as verdict_gate
 from agentops_hooks.git import Repo
 from agentops_hooks.render import who
+from agentops_hooks.gates.verdict import VerdictConfig
 
 
 @dataclass
@@ -74,7 +75,7 @@ def review(repo: Repo, config: Config, changes: Sequence[CommitChange]) -> list[
         findings = verdict_gate.check(change, ctx)
         if findings:
             row.gate = "refused: " + ", ".join(sorted({f.rule for f in findings}))
-        elif not ctx.applies(config.verdict.required_for):
+        elif not ctx.applies(config.section(VerdictConfig).required_for):
             row.gate = "not required"
         elif (admitting := verdict_gate.admission(change, ctx, candidates)[1]) is not None:
             row.admitted_by = f"{admitting.verdict.judge} ({admitting.where})"
