@@ -252,3 +252,15 @@ def signer_line(principal: str, key: Path) -> str:
     kind, blob = (key.parent / f"{key.name}.pub").read_text().split(" ", 2)[:2]
     return f"{principal} {kind} {blob}\n"
 
+
+
+def judge_env(key: Path, name: str = "Riley Reviewer", email: str = "riley@example.com") -> dict[str, str]:
+    """A judge's git config (identity, SSH signing with `key`), passed the way git passes
+    config in the environment: for `run_agentops(..., env=judge_env(key))`."""
+    values = [("user.name", name), ("user.email", email), ("gpg.format", "ssh"),
+              ("user.signingkey", str(key))]
+    env = {"GIT_CONFIG_COUNT": str(len(values))}
+    for i, (k, v) in enumerate(values):
+        env[f"GIT_CONFIG_KEY_{i}"] = k
+        env[f"GIT_CONFIG_VALUE_{i}"] = v
+    return env

@@ -110,7 +110,7 @@ def test_agent_commit_refused_then_accepted_with_a_verdict(umbrella: GitRepo) ->
     assert refused.returncode != 0
     assert "agentops (all enabled gates)" in text and "Failed" in text
     assert "[VII Validate Externally] verdict: verdict-missing" in text
-    assert "agentops verdict pass --judge" in text
+    assert "the judge runs: agentops verdict pass --sign" in text
     assert repo.out("rev-list", "--count", "HEAD") == "1"
 
     accepted = repo.commit(AGENT + staged_verdict(repo) + "\n", check=False)

@@ -382,6 +382,43 @@ def set_gates(root: Path, gates: tuple[str, ...], sections: Sections) -> Path:
     return own
 
 
+def set_in_table(root: Path, table: str, values: dict[str, str | bool], sections: Sections) -> Path:
+    """Write `key = value` lines into `[table]` of .agentops.toml (created if needed),
+    replacing those keys' lines there and keeping the rest."""
+    import json as _json
+
+    own = root / CONFIG_FILE
+    lines = {k: f"{k} = {_json.dumps(v)}\n" for k, v in values.items()}
+    if not own.exists() and (root / PYPROJECT).is_file() and find(root) is not None:
+        raise ConfigError(f"the config is [tool.agentops] in {root / PYPROJECT}: set "
+                          f"[tool.agentops.{table}] {', '.join(s.strip() for s in lines.values())} "
+                          "there")
+    text = own.read_text(encoding="utf-8") if own.exists() else ""
+    out: list[str] = []
+    current = None
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            if current == table:
+                out.extend(lines.pop(k) for k in list(lines))
+            current = stripped.strip("[] ")
+        elif current == table and stripped.split("=", 1)[0].strip() in lines:
+            continue  # replaced below, at the end of the table
+        out.append(line)
+    if current == table:
+        out.extend(lines.pop(k) for k in list(lines))
+    elif lines:
+        if out and not out[-1].endswith("\n"):
+            out.append("\n")
+        out += ["\n" if out else "", f"[{table}]\n", *lines.values()]
+    new = "".join(out)
+    validate(parse_toml(new.encode("utf-8"), str(own)), sections, where=str(own))
+    from agentops_hooks.messages import write_atomic
+
+    write_atomic(own, new.encode("utf-8"))
+    return own
+
+
 def _describe(error: Any, where: str, prefix: str) -> str:
     lines = []
     for item in error.errors():

@@ -149,3 +149,106 @@ def test_pre_push_reads_the_trust_roots_from_what_the_remote_has(
         env={**repo.env, "PRE_COMMIT_FROM_REF": base, "PRE_COMMIT_TO_REF": later})
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "verdict-signature-invalid" in proc.stdout and later[:12] in proc.stdout
+
+
+# --- a trust root from outside the repository: `--trust FILE` in CI, the server's config ----
+
+@pytest.fixture
+def tree_lists_the_agent(server: tuple, keys: dict[str, Path], tmp_path: Path) -> tuple:
+    """The tree's allowed signers (on main) list the agent's key for Riley too; the
+    trust root kept outside the repository lists only Riley's real key."""
+    bare, repo = server
+    repo.stage(SIGNERS, signer_line("riley@example.com", keys["riley"])
+               + signer_line("riley@example.com", keys["agent"]))
+    repo.stage(".agentops.toml", f'[verdict]\nallowed_signers = "{SIGNERS}"\n')
+    repo.commit("Allowed signers (one key too many)")
+    assert push(repo, "main").returncode == 0
+    base = repo.head()
+    outside = tmp_path / "ci-trust"
+    outside.write_text(signer_line("riley@example.com", keys["riley"]))
+    agent = agent_commit(repo, "b.py", "b = 1\n", "Agent work", "Learning: b holds the one")
+    return bare, repo, base, agent, outside
+
+
+def test_trust_file_wins_over_the_tree_in_ci(tree_lists_the_agent: tuple, keys: dict[str, Path]) -> None:
+    _, repo, base, agent, outside = tree_lists_the_agent
+    signed_verdict(repo, agent, keys["agent"])
+    code, out = run_agentops(repo, "check", "--range", f"{base}..{agent}")
+    assert code == 0, out  # the tree's file admits the agent's key
+    assert "unsigned verdicts accepted: any agent can type one" in out
+    code, out = run_agentops(repo, "check", "--range", f"{base}..{agent}", "--trust", str(outside))
+    assert code == 1, out
+    assert "verdict-signature-invalid" in out and f"--trust {outside}" in out
+    assert "unsigned verdicts accepted" not in out
+    signed_verdict(repo, agent, keys["riley"])
+    code, out = run_agentops(repo, "check", "--range", f"{base}..{agent}", "--trust", str(outside))
+    assert code == 0, out
+
+
+def test_trust_file_requires_signatures_whatever_the_policy(tree_lists_the_agent: tuple) -> None:
+    _, repo, base, agent, outside = tree_lists_the_agent
+    code, out = run_agentops(repo, "verdict", "pass", "--judge", JUDGE, "--commit", agent)
+    assert code == 0, out
+    assert run_agentops(repo, "check", "--range", f"{base}..{agent}")[0] == 0
+    code, out = run_agentops(repo, "check", "--range", f"{base}..{agent}", "--trust", str(outside))
+    assert code == 1 and "verdict-unsigned" in out, out
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (None, "cannot read --trust"),
+    ("riley@example.com ssh-ed25519\n", "line 1 is not an allowed-signers line"),
+    ("# nobody\n", "lists no judge"),
+    (b"\xff\xfe\n", "not UTF-8"),
+])
+def test_a_trust_file_that_does_not_parse_is_one_line_exit_2(
+    tree_lists_the_agent: tuple, tmp_path: Path, content: str | bytes | None, says: str,
+) -> None:
+    _, repo, base, agent, _ = tree_lists_the_agent
+    bad = tmp_path / "bad-trust"
+    if isinstance(content, bytes):
+        bad.write_bytes(content)
+    elif content is not None:
+        bad.write_text(content)
+    code, out = run_agentops(repo, "check", "--range", f"{base}..{agent}", "--trust", str(bad))
+    assert code == 2, out
+    assert says in out and len(out.strip().splitlines()) == 1
+
+
+def test_the_servers_allowed_signers_win_over_the_tree(
+    tree_lists_the_agent: tuple, keys: dict[str, Path],
+) -> None:
+    bare, repo, base, agent, outside = tree_lists_the_agent
+    subprocess.run(["git", "config", "agentops.allowedSigners", str(outside)], cwd=bare, check=True)
+    signed_verdict(repo, agent, keys["agent"])
+    pushed = push(repo, f"{agent}:refs/heads/main", NOTES)
+    assert pushed.returncode != 0
+    assert "verdict-signature-invalid" in text(pushed) and "agentops.allowedSigners" in text(pushed)
+    assert remote(bare, "refs/heads/main") == base
+    signed_verdict(repo, agent, keys["riley"])
+    pushed = push(repo, f"{agent}:refs/heads/main", NOTES)
+    assert pushed.returncode == 0, text(pushed)
+
+
+def test_the_servers_require_signature_refuses_unsigned_verdicts(server: tuple) -> None:
+    bare, repo = server
+    agent = agent_commit(repo, "b.py", "b = 1\n", "Agent work", "Learning: b holds the one")
+    assert run_agentops(repo, "verdict", "pass", "--judge", JUDGE, "--commit", agent)[0] == 0
+    subprocess.run(["git", "config", "agentops.requireSignature", "true"], cwd=bare, check=True)
+    pushed = push(repo, "main", NOTES)
+    assert pushed.returncode != 0 and "verdict-unsigned" in text(pushed), text(pushed)
+    subprocess.run(["git", "config", "agentops.requireSignature", "false"], cwd=bare, check=True)
+    pushed = push(repo, "main", NOTES)
+    assert pushed.returncode == 0, text(pushed)
+    assert "unsigned verdicts accepted" in text(pushed)
+
+
+def test_a_server_trust_file_that_does_not_parse_refuses_the_push(server: tuple, tmp_path: Path) -> None:
+    bare, repo = server
+    bad = tmp_path / "bad"
+    bad.write_text("not a signers line\n")
+    subprocess.run(["git", "config", "agentops.allowedSigners", str(bad)], cwd=bare, check=True)
+    repo.stage("c.py", "c = 1\n")
+    repo.commit("Human work")
+    pushed = push(repo, "main")
+    assert pushed.returncode != 0
+    assert "the check could not run" in text(pushed) and "line 1" in text(pushed)

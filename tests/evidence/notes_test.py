@@ -203,11 +203,13 @@ def test_review_table_and_json(history: GitRepo) -> None:
     code, out = invoke("review")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["commit", "subject", "author", "verdict", "judge", "bound", "signed", "gate"]
+    assert lines[0].split() == ["commit", "subject", "author", "verdict", "judge", "bound", "signed", "gate",
+                                "admitted", "by"]
     stale = next(line for line in lines if "Stale verdict" in line)
     assert "agent" in stale and "no" in stale.split() and "refused: verdict-wrong-patch" in stale
     good = next(line for line in lines if "Agent work" in line)
     assert "PASS" in good and "yes" in good.split() and "unsigned" in good
+    assert good.endswith(f"{JUDGE} (trailer)") or f"{JUDGE} (note on" in good  # admitted by
     base = next(line for line in lines if "base" in line.split())
     assert "human" in base and "not required" in base
     assert "Claude Code" in out
@@ -263,12 +265,12 @@ def test_init_makes_notes_follow_amend_and_shows_them_in_log(history: GitRepo, t
     bare = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
     history.git("remote", "add", "origin", str(bare))
-    code, out = invoke("init", "--remote", "origin")
+    code, out = invoke("init", "--remote", "origin", "--no-signing")
     assert code == 0, out
     assert history.out("config", "--get-all", "notes.rewriteRef") == "refs/notes/agentops/*"
     assert "+refs/notes/agentops/*:refs/notes/remotes/origin/agentops/*" in history.out(
         "config", "--get-all", "remote.origin.fetch")
-    code, again = invoke("init", "--remote", "origin")
+    code, again = invoke("init", "--remote", "origin", "--no-signing")
     assert "already" in again
     assert history.out("config", "--get-all", "notes.rewriteRef").count("\n") == 0
     invoke("verdict", "pass", "--judge", JUDGE, "--commit", "HEAD")

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from agentops_hooks.evidence import signatures
+from agentops_hooks.evidence import verdicts
 from agentops_hooks.authorship import Identity
 from agentops_hooks.change import StagedChange
 from agentops_hooks.commands import cli
@@ -51,8 +52,18 @@ def test_unsigned_verdict_is_refused(signed_repo: GitRepo, capsys: pytest.Captur
     assert "verdict-unsigned" in out
 
 
+def forged_lines(key: Path) -> str:
+    """A verdict signed with a key of the agent's own (agentops verdict refuses to
+    sign with a key the trust root lacks, so the agent runs ssh-keygen itself)."""
+    lines = verdict_lines()
+    value = lines.splitlines()[0].removeprefix("Verdict: ")
+    v = verdicts.parse(value)
+    sig = signatures.sign(signatures.payload(v.status, v.judge, v.patch_id), key)
+    return f"{lines}\nVerdict-Signature: {sig}"
+
+
 def test_key_not_listed_is_refused(signed_repo: GitRepo, keys: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    lines = verdict_lines("--sign-key", str(keys["agent"]))
+    lines = forged_lines(keys["agent"])
     code, out = run_hook(signed_repo, agent_message("Add", *lines.splitlines()), capsys)
     assert code == 1
     assert "verdict-signature-invalid" in out
@@ -102,7 +113,7 @@ def test_key_added_by_the_change_itself_does_not_count(signed_repo: GitRepo, key
     """The agent lists its own key as the judge's: signers are read from the base commit."""
     signed_repo.stage(SIGNERS, signer_line("riley@example.com", keys["riley"])
                       + signer_line("riley@example.com", keys["agent"]))
-    lines = verdict_lines("--sign-key", str(keys["agent"]))
+    lines = forged_lines(keys["agent"])
     code, out = run_hook(signed_repo, agent_message("Add", *lines.splitlines()), capsys)
     assert code == 1
     assert "verdict-signature-invalid" in out

@@ -44,7 +44,8 @@ def test_agent_change_without_verdict_is_refused(change: GitRepo, capsys: pytest
     assert code == 1
     assert "[VII Validate Externally] verdict: verdict-missing" in out
     assert staged_patch_id() in out
-    assert "agentops verdict pass --judge" in out
+    assert "ask an independent judge to review it" in out
+    assert "the judge runs: agentops verdict pass --sign --message-file" in out
     assert "Claude Code" in out
 
 

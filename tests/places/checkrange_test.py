@@ -47,10 +47,12 @@ def test_range_groups_findings_by_commit(branch: GitRepo) -> None:
     assert code == 1
     lines = out.splitlines()
     assert lines[0] == "agentops: checking base..HEAD: 3 commit(s)"
-    assert lines[1].startswith("ok  ") and "Judged agent work" in lines[1]
-    assert lines[2].startswith("ok  ") and "Human work" in lines[2] and "human-authored" in lines[2]
-    assert lines[3].startswith("FAIL") and "Unjudged agent work" in lines[3]
-    assert "[VII verdict] verdict-missing" in lines[4]
+    assert lines[1] == ("agentops: unsigned verdicts accepted: any agent can type one — "
+                        "see docs/trust.md")  # the policy does not require signatures
+    assert lines[2].startswith("ok  ") and "Judged agent work" in lines[2]
+    assert lines[3].startswith("ok  ") and "Human work" in lines[3] and "human-authored" in lines[3]
+    assert lines[4].startswith("FAIL") and "Unjudged agent work" in lines[4]
+    assert "[VII verdict] verdict-missing" in lines[5]
     assert lines[-1] == "agentops: 1 finding(s) in base..HEAD"
 
 
@@ -92,7 +94,7 @@ def test_github_annotations_and_step_summary(branch: GitRepo, tmp_path: Path) ->
     errors = [line for line in out.splitlines() if line.startswith("::error ")]
     assert len(errors) == 1
     assert errors[0].startswith("::error title=agentops VII verdict-missing (")
-    assert "%0Afix%3A" not in errors[0] and "%0Afix: agentops verdict pass" in errors[0]
+    assert "%0Afix%3A" not in errors[0] and "%0Afix: ask an independent judge" in errors[0]
     text = summary.read_text()
     assert text.startswith("### agentops: base..HEAD 1 finding(s)")
     assert "| `" in text and "verdict-missing" in text

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from agentops_hooks.evidence.verdicts import UNSIGNED_ACCEPTED
 from agentops_hooks import git as git_module
 from agentops_hooks.change import StagedChange
 from agentops_hooks.commands import cli
@@ -100,7 +101,7 @@ def test_the_numbers(history: GitRepo) -> None:
     assert subjects == {"Slower but right": ["verdict-missing"], "Risky change": ["verdict-not-pass"]}
     assert (r.learnings_added, r.learning_commits) == (3, 3)  # base's section, A's, B's trailer
     assert (r.citations, r.citing_commits) == (2, 2)
-    assert r.notices == []
+    assert r.notices == [UNSIGNED_ACCEPTED]  # the policy does not require signatures
 
 
 def test_weeks_add_up(history: GitRepo) -> None:
@@ -153,7 +154,7 @@ def test_without_metrics_there_is_no_ratchet_section(repo: GitRepo) -> None:
     assert r.ratchet is None
     assert "ratchet" not in render_markdown(r)
     assert json.loads(render_json(r))["ratchet"] is None
-    assert "no verdict notes" in r.notices[0]
+    assert "no verdict notes" in r.notices[1]
     assert r.verdict_share == 0.0 and r.first_pass_yield is None
 
 

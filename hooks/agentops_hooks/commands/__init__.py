@@ -17,6 +17,7 @@ COMMANDS = {
     "check": "check", "verdict": "verdict", "review": "review_command", "notes": "notes",
     "pre-receive": "pre_receive_command", "ratchet": "ratchet_group", "init": "init",
     "trailer": "trailer", "learn": "learn", "schema": "schema", "demo": "demo",
+    "judges": "judges",
 }
 """Verb -> the click command of the module `agentops_hooks.commands.<verb>`."""
 ELSEWHERE = {"report": ("agentops_hooks.report.fitness", "report_command")}

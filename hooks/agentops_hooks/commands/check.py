@@ -31,9 +31,13 @@ from agentops_hooks.commands.options import open_repo
               default="text", show_default=True,
               help="Output: text (colour on a terminal), json, github (workflow annotations), "
                    "markdown (also appended to $GITHUB_STEP_SUMMARY when set).")
+@click.option("--trust", "trust_file", metavar="FILE",
+              help="With --range: the allowed-signers file (a CI secret, a file the workflow "
+                   "fetches) that signed verdicts are checked against, instead of the tree's; "
+                   "only signed verdicts count.")
 def check(
     staged: bool, message_file: Path | None, rev: str | None, amend: bool, range_spec: str | None,
-    gates: tuple[str, ...], policy: str, fmt: str,
+    gates: tuple[str, ...], policy: str, fmt: str, trust_file: str | None,
 ) -> None:
     """Run the enabled gates on one change, or on every commit of a range.
 
@@ -48,6 +52,11 @@ def check(
                                    "--commit or --amend")
         from agentops_hooks.places import range_check as checkrange
 
+        outside = None
+        if trust_file is not None:
+            from agentops_hooks.evidence import trust
+
+            outside = trust.read_outside(trust_file, "--trust")
         revs = checkrange.resolve_range(repo, range_spec)
         base = checkrange.range_base(repo, range_spec)
         # The base's policy only: the work tree's may be the very change being judged.
@@ -55,6 +64,7 @@ def check(
                   else gate_runner.policy(repo.root, repo.cache_dir))
         report = checkrange.check_range(
             repo, config, revs, range_spec, list(gates) or None, trust_commit=base,
+            outside_signers=outside, require_signature=outside is not None,
         )
         if fmt == "markdown" or os.environ.get("GITHUB_STEP_SUMMARY"):
             markdown = checkrange.render_markdown(report)
@@ -67,8 +77,8 @@ def check(
         }[fmt]()
         click.echo(out)
         sys.exit(0 if report.passed else 1)
-    if fmt in ("github", "markdown"):
-        raise click.UsageError(f"--format {fmt} goes with --range")
+    if fmt in ("github", "markdown") or trust_file is not None:
+        raise click.UsageError(f"{'--trust' if trust_file else '--format ' + fmt} goes with --range")
     config = gate_runner.policy(repo.root, repo.cache_dir)
     change = load_change(repo, staged, message_file, rev, amend, default_commit=True)
     selected = list(gates) or list(config.gates)
@@ -82,7 +92,7 @@ def check(
             "patch_id": change.patch_id,
             "agent": [{"agent": s.agent, "reason": s.reason} for s in ctx.agent_signals],
             "gates": selected,
-            "findings": [f.__dict__ for f in findings],
+            "findings": [f._asdict() for f in findings],
         }, indent=2))
     elif findings:
         click.echo(render.findings_text(label, ctx.agent_signals, findings))

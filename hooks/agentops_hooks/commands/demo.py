@@ -1,7 +1,8 @@
 """`agentops demo`: the main job, end to end, in a throwaway repository.
 
-A real git repository gets our commit-msg hook; an agent's commit is refused,
-then accepted with a learning and an independent verdict. Every command is
+A real git repository gets our commit-msg hook and a trust root naming one
+judge; an agent's commit is refused, the agent cannot write its own verdict,
+and the commit is accepted with a learning and the judge's signed verdict. Every command is
 printed before it runs, so the transcript reads like a terminal session.
 """
 from __future__ import annotations
@@ -76,10 +77,11 @@ class Session:
             print("\n".join("  " + line for line in proc.stdout.rstrip().split("\n")))
         return proc.returncode
 
-    def agentops(self, *args: str) -> int:
+    def agentops(self, *args: str, env: dict[str, str] | None = None) -> int:
         print("$ agentops " + " ".join(shlex.quote(a) for a in args))
         proc = subprocess.run(
-            (sys.executable, "-m", "agentops_hooks.commands", *args), cwd=self.root, env=self.env,
+            (sys.executable, "-m", "agentops_hooks.commands", *args), cwd=self.root,
+            env={**self.env, **(env or {})},
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
             check=False,
         )
@@ -88,9 +90,21 @@ class Session:
         return proc.returncode
 
 
+def _judge_setup(home: Path) -> dict[str, str]:
+    """The judge's own git setup: an SSH key and git signing with it, as for `git commit -S`."""
+    key = home / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "riley", "-f", str(key)],
+                   check=True, stdin=subprocess.DEVNULL)
+    config = home / "gitconfig"
+    config.write_text("[user]\n\tname = Riley Reviewer\n\temail = riley@example.com\n"
+                      f"\tsigningkey = {key}.pub\n[gpg]\n\tformat = ssh\n")
+    return {"GIT_CONFIG_GLOBAL": str(config), "SSH_AUTH_SOCK": ""}
+
+
 def run_demo(keep: bool = False) -> int:
     """Play the story; 0 when every step turned out as it should."""
     root = Path(tempfile.mkdtemp(prefix="agentops-demo-"))
+    judge_home = Path(tempfile.mkdtemp(prefix="agentops-demo-judge-"))
     s = Session(root)
     ok = True
     try:
@@ -102,11 +116,14 @@ def run_demo(keep: bool = False) -> int:
         hook.parent.mkdir(parents=True, exist_ok=True)
         hook.write_text(_hook_script())
         hook.chmod(0o755)
+        judge = _judge_setup(judge_home)
 
-        s.say("A human commits: no agent, nothing to prove")
+        s.say("A human starts the project and names the judge whose signed verdicts count")
         (root / "README.md").write_text("# rate limits\n")
-        s.run("git", "add", "README.md")
-        ok &= s.run("git", "commit", "-q", "-m", "Start the project",
+        ok &= s.agentops("judges", "add", "Riley Reviewer <riley@example.com>",
+                         str(judge_home / "id_ed25519.pub")) == 0
+        s.run("git", "add", "README.md", ".agentops.toml", ".agentops/allowed_signers")
+        ok &= s.run("git", "commit", "-q", "-m", "Start the project; Riley judges",
                     "--author", "Hana Human <hana@example.com>") == 0
 
         s.say("An agent writes a rate limiter and commits it, co-authored by Claude")
@@ -119,21 +136,30 @@ def run_demo(keep: bool = False) -> int:
         ok &= s.agentops("learn", "time.monotonic, not time.time: wall clock jumps refill buckets",
                          "--title", "Rate limiter clocks") == 0
 
-        s.say("An independent judge reviews the staged change and signs off in the message")
+        s.say("The agent tries to write the verdict itself, from inside its session")
         ok &= s.agentops("verdict", "pass", "--judge", "Riley Reviewer <riley@example.com>",
-                         "--evidence", "read the diff; bucket math checked by hand",
-                         "--message-file", "MSG") == 0
+                         "--message-file", "MSG", env={"CLAUDECODE": "1"}) == 1
+
+        s.say("The judge reviews the staged change and signs off with their git signing key")
+        ok &= s.agentops("verdict", "pass", "--sign", "--evidence",
+                         "read the diff; bucket math checked by hand", "--message-file", "MSG",
+                         env=judge) == 0
         accepted = s.run("git", "commit", "-q", "-F", "MSG")
         ok &= accepted == 0
-        s.say("Accepted. The verdict and its binding stay in history")
+        s.say("Accepted. The signed verdict and its binding stay in history")
         s.run("git", "log", "-1", "--format=%an <%ae>%n%n%B")
 
-        s.say("The agent tries to judge its own next change")
+        s.say("For its next change the agent types a verdict in the judge's name")
         (root / "limiter.py").write_text(LIMITER.replace("capacity: int", "capacity: int = 10"))
-        (root / "MSG").write_text(AGENT_MESSAGE.replace("Add a", "Default the capacity of the"))
         s.run("git", "add", "limiter.py")
-        s.agentops("verdict", "pass", "--judge", "Ada Agent <ada-agent@example.com>",
-                   "--message-file", "MSG")
+        patch = subprocess.run(
+            (sys.executable, "-m", "agentops_hooks.commands", "check", "--staged", "--format",
+             "json"), cwd=root, env=s.env, capture_output=True, text=True, check=False).stdout
+        patch_id = patch.split('"patch_id": "', 1)[-1].split('"', 1)[0]
+        (root / "MSG").write_text(
+            AGENT_MESSAGE.replace("Add a", "Default the capacity of the")
+            + "Learning: a default capacity keeps callers from guessing bucket sizes\n"
+            + f'Verdict: PASS judge="Riley Reviewer <riley@example.com>" patch={patch_id}\n')
         ok &= s.run("git", "commit", "-q", "-F", "MSG") == 1
         print("\nagentops demo: " + ("every step behaved as expected" if ok
                                      else "SOMETHING WENT WRONG: see above"))
@@ -142,6 +168,7 @@ def run_demo(keep: bool = False) -> int:
             print(f"kept: {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(judge_home, ignore_errors=True)
     return 0 if ok else 1
 
 
@@ -151,6 +178,6 @@ def demo(keep: bool) -> None:
     """Show the main job in a throwaway repository.
 
     An agent's commit is refused, then accepted once it carries a learning
-    and an independent judge's verdict.
+    and an independent judge's signed verdict; the agent cannot write one.
     """
     sys.exit(run_demo(keep=keep))

@@ -21,6 +21,14 @@ def open_repo() -> git.Repo:
     return git.Repo()
 
 
+def git_identity(repo: git.Repo) -> str | None:
+    """`Name <email>` as git would write it for your commits (None: git knows none)."""
+    from agentops_hooks.authorship import Identity
+
+    ident = Identity.parse(repo.git("var", "GIT_COMMITTER_IDENT", ok_codes=(0, 128)).decode())
+    return str(ident) if ident is not None and ident.email else None
+
+
 def change_options(func: F) -> F:
     """--staged / --message-file / --commit / --amend: which change to look at."""
     func = click.option(

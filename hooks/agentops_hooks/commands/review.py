@@ -22,8 +22,8 @@ def review_command(revisions: tuple[str, ...], max_count: int | None, fmt: str) 
 
     RANGE is anything `git rev-list` takes (main..feature, HEAD~10..,
     a branch). Columns: commit, subject, agent or human, verdict, judge,
-    bound to this patch or not, signature verified or not, and the gate's
-    outcome.
+    bound to this patch (or covering it) or not, signature verified or not,
+    the gate's outcome, and which verdict admitted the commit.
     """
     from agentops_hooks.change import load_commits
     from agentops_hooks.report.review import review

@@ -22,6 +22,7 @@ from typing import Any
 from typing import Literal
 
 from agentops_hooks.errors import FatalError
+from agentops_hooks.evidence.verdicts import EvidenceRef
 from agentops_hooks.git import GitError
 from agentops_hooks.git import Repo
 
@@ -68,6 +69,15 @@ class VerdictRecord:
     """The judged change's Task trailer, if any."""
     worker: str | None = None
     """Who made the attempt: the Agent trailer's session, else the author's email."""
+    range: str | None = None
+    """A PR-level verdict: the "BASE..HEAD" it judged as a whole (commit ids); patch_id
+    is then the patch-id of the range's combined diff."""
+    covers: tuple[str, ...] | None = None
+    """A PR-level verdict: the patch-ids of the range's commits, which it admits together."""
+    evidence_refs: tuple[EvidenceRef, ...] | None = None
+    """What the verdict rests on, by reference: a test log, a CI run URL, a review file."""
+    session: str | None = None
+    """The judge's session id (an automated judge's run)."""
 
     def to_line(self) -> str:
         """The record as one JSON line, keys in a fixed, legible order."""
@@ -84,21 +94,52 @@ class VerdictRecord:
             raise ValueError(f"status {data['status']!r} is not one of {', '.join(_STATUSES)}")
         if data["source"] not in ("trailer", "note"):
             raise ValueError(f"source {data['source']!r} is not trailer or note")
-        for name in known - {"v"}:
+        for name in known - {"v", "covers", "evidence_refs"}:
             value = data.get(name)
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"{name} must be a string")
-        patch = data["patch_id"]
-        if len(patch) not in (40, 64) or not set(patch) <= _HEX:
-            raise ValueError(f"patch_id {patch!r} is not 40 or 64 lower-case hex digits")
+        for patch in [data["patch_id"], *_patch_list(data.get("covers"))]:
+            if len(patch) not in (40, 64) or not set(patch) <= _HEX:
+                raise ValueError(f"patch_id {patch!r} is not 40 or 64 lower-case hex digits")
+        if data.get("covers") is not None:
+            data["covers"] = tuple(data["covers"])
+        if data.get("evidence_refs") is not None:
+            data["evidence_refs"] = _evidence_refs(data["evidence_refs"])
         if not data["judge"].strip():
             raise ValueError("judge is empty")
         return cls(**data)
 
 
+def _patch_list(value: object) -> list[str]:
+    """A record's list of patch-ids (ValueError when it is not one)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not value or not all(isinstance(p, str) for p in value):
+        raise ValueError("covers must be a non-empty list of patch-ids")
+    return value
+
+
+def _evidence_refs(value: object) -> tuple[EvidenceRef, ...]:
+    """A record's evidence references (ValueError saying what is wrong)."""
+    if not isinstance(value, list) or not value:
+        raise ValueError("evidence_refs must be a non-empty list")
+    refs = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) - {"kind", "ref", "sha256"} or not all(
+                isinstance(item.get(k), str) for k in ("kind", "ref")):
+            raise ValueError("each of evidence_refs is {kind, ref, sha256}")
+        sha = item.get("sha256")
+        if sha is not None and not isinstance(sha, str):
+            raise ValueError("an evidence sha256 must be a string")
+        refs.append(EvidenceRef.check(item["kind"], item["ref"], sha))
+    return tuple(refs)
+
+
 def record_line(record: Any) -> str:
     """A record dataclass as one JSON line: fields in order, empty ones left out."""
     data = {k: v for k, v in asdict(record).items() if v is not None}
+    if data.get("evidence_refs"):  # NamedTuples, which JSON would write as lists
+        data["evidence_refs"] = [EvidenceRef(*ref).to_dict() for ref in data["evidence_refs"]]
     return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
 
 
@@ -321,6 +362,9 @@ class VerdictIndex:
         for item in stored:
             self.by_patch.setdefault(item.record.patch_id, []).append(item)
             self.by_target.setdefault(item.target, []).append(item)
+            for covered in item.record.covers or ():
+                if covered != item.record.patch_id:
+                    self.by_patch.setdefault(covered, []).append(item)
 
     @classmethod
     def load(cls, repo: Repo, ref: str = VERDICTS_REF, tip: str | None = None) -> VerdictIndex:
@@ -334,7 +378,8 @@ class VerdictIndex:
         return cls(stored, corrupt)
 
     def for_change(self, patch_id: str, commit: str | None) -> list[StoredVerdict]:
-        """Records bound to this patch-id anywhere, plus any note on this commit."""
+        """Records bound to this patch-id anywhere (a PR-level verdict: or covering it),
+        plus any note on this commit."""
         seen: set[int] = set()
         out: list[StoredVerdict] = []
         for item in self.by_patch.get(patch_id, []) + self.by_target.get(commit or "", []):
@@ -346,18 +391,30 @@ class VerdictIndex:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of one verdict record, generated from VerdictRecord."""
+    from agentops_hooks.config import _model
     from agentops_hooks.config import schema_of
 
     schema = schema_of(VerdictRecord, "verdict.schema.json",
                        "A verdict record: one line of a note in refs/notes/agentops/verdicts")
     patch = schema["properties"]["patch_id"]
     patch["pattern"] = "^([0-9a-f]{40}|[0-9a-f]{64})$"
+    # An evidence reference is a NamedTuple (the commit path imports no dataclasses):
+    # pydantic would describe it as an array; the record holds it as an object.
+    ref = {k: v for k, v in schema_of(_model(EvidenceRef), "", "").items()
+           if k not in ("$schema", "$id")}
+    ref["title"] = "EvidenceRef"
+    ref["properties"]["sha256"]["anyOf"][0]["pattern"] = "^[0-9a-f]{64}$"
+    schema["$defs"] = {"EvidenceRef": ref}
+    schema["properties"]["evidence_refs"]["anyOf"][0]["items"] = {"$ref": "#/$defs/EvidenceRef"}
+    covers = schema["properties"]["covers"]["anyOf"][0]
+    covers["items"]["pattern"] = patch["pattern"]
+    covers["minItems"] = 1
     schema["properties"]["judge"]["minLength"] = 1
     return schema
 
 
 def record_for(
-    change: Change, verdict: Verdict, *, source: Literal["trailer", "note"],
+    change: Change | None, verdict: Verdict, *, source: Literal["trailer", "note"],
     evidence: str | None = None, signature: str | None = None,
 ) -> VerdictRecord:
     """The record of one verdict on one change, with the change's author, task and worker."""
@@ -370,11 +427,15 @@ def record_for(
         patch_id=verdict.patch_id,
         recorded_at=now_utc(),
         source=source,
-        evidence=evidence or None,
+        evidence=evidence or verdict.evidence or None,
         signature=signature or None,
-        author=str(change.author) if change.author else None,
-        task=verdicts.task_of(change.trailers),
-        worker=verdicts.worker_of(change.trailers, change.author),
+        author=str(change.author) if change is not None and change.author else None,
+        task=verdicts.task_of(change.trailers) if change is not None else None,
+        worker=verdicts.worker_of(change.trailers, change.author) if change is not None else None,
+        range=verdict.range,
+        covers=verdict.covers or None,
+        evidence_refs=verdict.refs or None,
+        session=verdict.session,
     )
 
 
@@ -393,7 +454,8 @@ def record_trailer_verdicts(change: Change) -> list[VerdictRecord]:
         except verdicts.VerdictSyntaxError:
             continue
         records.append(record_for(
-            change, verdict, source="trailer", evidence=group.evidence, signature=group.signature,
+            change, verdict._replace(evidence=group.evidence, refs=group.refs), source="trailer",
+            signature=group.signature,
         ))
     if records:
         existing = NotesRef(change.repo).read_all().get(change.commit, b"").decode("utf-8", "replace")

@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,24 +56,23 @@ class Check:
     reason: str
 
 
-def payload(status: str, judge: Identity, patch_id: str) -> bytes:
+def payload(
+    status: str, judge: Identity, patch_id: str, more: Sequence[tuple[str, str]] = (),
+) -> bytes:
     """The canonical bytes a judge signs for one verdict.
 
     ``b"agentops-verdict v1\\nstatus=PASS\\njudge=Name <email>\\npatch=<id>\\n"``,
-    the judge written as ``str(Identity)``, status and patch-id exactly as given.
+    the judge written as ``str(Identity)``, status and patch-id exactly as given,
+    then one ``key=value`` line for each of ``more`` in order (what a verdict
+    carries beyond those: the range it covers, its evidence, the session).
     A field holding a line break would make the payload ambiguous (one field
     could forge the next), so it raises ValueError.
     """
-    judge_text = str(judge)
-    for name, value in (("status", status), ("judge", judge_text), ("patch", patch_id)):
+    fields = [("status", status), ("judge", str(judge)), ("patch", patch_id), *more]
+    for name, value in fields:
         if "\n" in value or "\r" in value:
             raise ValueError(f"the verdict's {name} holds a line break: {value!r}")
-    text = (
-        f"{_PAYLOAD_HEADER}\n"
-        f"status={status}\n"
-        f"judge={judge_text}\n"
-        f"patch={patch_id}\n"
-    )
+    text = f"{_PAYLOAD_HEADER}\n" + "".join(f"{name}={value}\n" for name, value in fields)
     return text.encode("utf-8")
 
 
@@ -98,7 +98,7 @@ def _run(argv: list[str], stdin: bytes | None) -> subprocess.CompletedProcess[by
             check=False,
         )
     except FileNotFoundError:
-        raise FatalError("ssh-keygen is not installed (needed for verdict signatures)") from None
+        raise FatalError(f"{argv[0]} is not installed (needed for verdict signatures)") from None
     except PermissionError as exc:
         raise FatalError(f"cannot run ssh-keygen: {exc.strerror or exc}") from None
 
@@ -128,27 +128,38 @@ def _unarmor(text: str) -> str | None:
     return body or None
 
 
-def sign(payload: bytes, key_path: str | os.PathLike[str]) -> str:
+def sign(
+    payload: bytes, key_path: str | os.PathLike[str], *, program: str = "ssh-keygen",
+    agent_key: str | None = None,
+) -> str:
     """Sign ``payload`` with an SSH private key; the signature as one base64 line.
 
     The line is the armored signature's body with the BEGIN/END lines and all
     newlines removed (:func:`armor` restores the armored form).  Raises
     FatalError with a one-line message naming the key for a missing or
     unreadable key, a key whose passphrase no agent can supply (ssh-keygen is
-    never allowed to prompt), or a missing ssh-keygen.
+    never allowed to prompt), or a missing ssh-keygen.  ``program`` is the
+    ssh-keygen to run (git's ``gpg.ssh.program``); ``agent_key``, a public key
+    whose private half ssh-agent holds, signs through the agent (``-U``), as
+    git does for a ``key::`` signing key (``key_path`` then only names it).
     """
     key = os.fspath(key_path)
-    if not key:
-        raise FatalError("cannot sign the verdict: no SSH key path given")
-    if not os.path.exists(key):
-        raise FatalError(f"cannot sign the verdict: SSH key {key} does not exist")
-    if os.path.isdir(key):
-        raise FatalError(f"cannot sign the verdict: SSH key {key} is a directory")
-    argv = ["ssh-keygen", "-Y", "sign", "-f", key, "-n", NAMESPACE]
+    if agent_key is None:
+        if not key:
+            raise FatalError("cannot sign the verdict: no SSH key path given")
+        if not os.path.exists(key):
+            raise FatalError(f"cannot sign the verdict: SSH key {key} does not exist")
+        if os.path.isdir(key):
+            raise FatalError(f"cannot sign the verdict: SSH key {key} is a directory")
     try:
         # payload goes through a file rather than stdin: stdin stays /dev/null
         # so a passphrase prompt reads EOF instead of the payload.
         with tempfile.TemporaryDirectory(prefix="agentops-sign-") as tmp:
+            argv = [program, "-Y", "sign", "-f", key, "-n", NAMESPACE]
+            if agent_key is not None:
+                public = Path(tmp) / "key.pub"
+                public.write_text(agent_key + "\n", encoding="ascii", errors="replace")
+                argv = [program, "-Y", "sign", "-U", "-f", str(public), "-n", NAMESPACE]
             data = Path(tmp) / "payload"
             data.write_bytes(payload)
             proc = _run([*argv, str(data)], None)
@@ -164,7 +175,9 @@ def sign(payload: bytes, key_path: str | os.PathLike[str]) -> str:
         ) from None
     if proc.returncode != 0:
         said = _said(proc.stderr) or f"exit status {proc.returncode}"
-        if "No such file or directory" in said and os.path.isfile(key):
+        if agent_key is not None and ("agent" in said or "No such file" in said):
+            said += " (the key must be loaded into ssh-agent: ssh-add)"
+        elif "No such file or directory" in said and os.path.isfile(key):
             said += " (the file is not a key ssh-keygen can read)"
         elif "passphrase" in said:
             said += " (a key with a passphrase must be loaded into ssh-agent)"

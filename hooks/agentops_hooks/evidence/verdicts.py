@@ -21,20 +21,98 @@ class VerdictSyntaxError(ValueError):
     """A Verdict trailer we cannot read; the message says which part."""
 
 
+_KIND = re.compile(r"[a-z][a-z0-9-]*")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class EvidenceRef(NamedTuple):
+    """What a verdict rests on: a test log, a CI run, a review file; with the sha256
+    of its bytes when it is a file, so anyone can check it is the one judged."""
+
+    kind: str
+    """What it is, e.g. "test-log", "ci-run", "review"."""
+    ref: str
+    """Where it is: a path in the repository or a URL."""
+    sha256: str | None = None
+    """The sha256 of its bytes (64 hex digits), when it is a file."""
+
+    def to_dict(self) -> dict[str, str | None]:
+        """As the notes record holds it."""
+        return {"kind": self.kind, "ref": self.ref, "sha256": self.sha256}
+
+    def trailer_value(self) -> str:
+        digest = f" sha256={self.sha256}" if self.sha256 else ""
+        return f"kind={self.kind} ref={self.ref}{digest}"
+
+    def signed(self) -> str:
+        return f"{self.kind} {self.ref} {self.sha256 or '-'}"
+
+    @classmethod
+    def check(cls, kind: str, ref: str, sha256: str | None) -> EvidenceRef:
+        """The reference, or ValueError saying which part is not one."""
+        if not _KIND.fullmatch(kind):
+            raise ValueError(f"evidence kind {kind!r} is not lower-case letters, digits and '-'")
+        if not ref or any(ch.isspace() for ch in ref):
+            raise ValueError(f"evidence ref {ref!r} is empty or holds whitespace")
+        if sha256 is not None and not _SHA256.fullmatch(sha256):
+            raise ValueError(f"sha256 {sha256!r} is not 64 lower-case hex digits")
+        return cls(kind, ref, sha256)
+
+
+def evidence_ref(value: str) -> EvidenceRef | None:
+    """A `Verdict-Evidence: kind=K ref=R [sha256=H]` value as a reference; None when the
+    value is free text (what the verdict rests on, in words)."""
+    if not value.strip().startswith("kind="):
+        return None
+    fields = {}
+    for m in _FIELD.finditer(value):
+        fields[m.group(1).lower()] = m.group(2) if m.group(2) is not None else m.group(3)
+    try:
+        return EvidenceRef.check(fields.get("kind", ""), fields.get("ref", ""),
+                                 fields.get("sha256"))
+    except ValueError:
+        return None
+
+
 class Verdict(NamedTuple):
     """A judge's statement about one patch."""
 
     status: str
     judge: Identity
     patch_id: str
+    covers: tuple[str, ...] = ()
+    """A PR-level verdict: the patch-ids of the range's commits, judged as a whole."""
+    range: str | None = None
+    """A PR-level verdict: the `BASE..HEAD` it judged (commit ids, for people)."""
+    evidence: str | None = None
+    """What it rests on, in words (Verdict-Evidence)."""
+    refs: tuple[EvidenceRef, ...] = ()
+    """What it rests on, by reference."""
+    session: str | None = None
+    """The judge's session id (an automated judge's run)."""
 
     @property
     def admits(self) -> bool:
         return self.status == "PASS"
 
+    def signed_fields(self) -> list[tuple[str, str]]:
+        """What the signature covers beyond status, judge and patch, in payload order."""
+        fields = []
+        if self.range is not None:
+            fields.append(("range", self.range))
+        if self.covers:
+            fields.append(("covers", " ".join(self.covers)))
+        if self.evidence is not None:
+            fields.append(("evidence", self.evidence))
+        fields += [("evidence-ref", r.signed()) for r in self.refs]
+        if self.session is not None:
+            fields.append(("session", self.session))
+        return fields
+
     def trailer_value(self) -> str:
         judge = str(self.judge).replace("\\", "\\\\").replace('"', '\\"')
-        return f'{self.status} judge="{judge}" patch={self.patch_id}'
+        session = f" session={self.session}" if self.session else ""
+        return f'{self.status} judge="{judge}" patch={self.patch_id}{session}'
 
 
 def normalise_status(word: str) -> str:
@@ -83,7 +161,7 @@ def parse(value: str) -> Verdict:
         raise VerdictSyntaxError("no patch=<patch-id>: the verdict is not bound to a change")
     if not _PATCH_ID.fullmatch(patch_id):
         raise VerdictSyntaxError(f"patch={patch_id} is not a 40 or 64 digit hex patch-id")
-    return Verdict(status, judge, patch_id)
+    return Verdict(status, judge, patch_id, session=fields.get("session") or None)
 
 
 # Letters of other scripts that render like Latin ones (after case folding), a
@@ -117,6 +195,8 @@ def email_key(email: str) -> str:
 
 
 SIGNATURE_KEY = "Verdict-Signature"
+UNSIGNED_ACCEPTED = "unsigned verdicts accepted: any agent can type one — see docs/trust.md"
+"""Said by every range check and report whose policy does not require signatures."""
 TASK_KEY = "Task"
 AGENT_KEY = "Agent"
 ESCALATED_KEY = "Escalated-To"
@@ -128,15 +208,20 @@ class TrailerVerdict(NamedTuple):
     value: str
     evidence: str | None = None
     signature: str | None = None
+    refs: tuple[EvidenceRef, ...] = ()
 
 
 def verdict_trailers(trailers: Sequence[tuple[str, str]]) -> list[TrailerVerdict]:
-    """Group each Verdict trailer with the evidence and signature trailers after it."""
+    """Group each Verdict trailer with the evidence and signature trailers after it:
+    the first free-text Verdict-Evidence, every reference (`kind=… ref=…`), the
+    first Verdict-Signature."""
     groups: list[TrailerVerdict] = []
     for key, value in trailers:
         k = key.lower()
         if k == VERDICT_KEY.lower():
             groups.append(TrailerVerdict(value))
+        elif groups and k == EVIDENCE_KEY.lower() and (ref := evidence_ref(value)) is not None:
+            groups[-1] = groups[-1]._replace(refs=(*groups[-1].refs, ref))
         elif groups and k == EVIDENCE_KEY.lower() and groups[-1].evidence is None:
             groups[-1] = groups[-1]._replace(evidence=value)
         elif groups and k == SIGNATURE_KEY.lower() and groups[-1].signature is None:

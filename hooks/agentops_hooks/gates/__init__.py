@@ -63,6 +63,12 @@ class Evidence:
         self.trust_commit: str | None = None
         """Where trust roots (the allowed signers) are read in a range check: the
         range's base, or the protected ref's old tip; never a commit being judged."""
+        self.outside_signers: tuple[bytes, str] | None = None
+        """An allowed-signers file from outside the repository (`--trust FILE`, the
+        server's agentops.allowedSigners) and what to call it: wins over the tree's."""
+        self._patches_of: tuple[int, frozenset[str]] | None = None
+        self.require_signature = False
+        """Signatures required whatever the policy says (the enforcement point says so)."""
 
     @cached_property
     def ai_notes(self) -> dict[str, bytes | str]:
@@ -89,6 +95,14 @@ class Evidence:
     def has_verdict_notes(self) -> bool:
         """Are there verdict notes to read (in the clone, or in the push)?"""
         return self.verdicts_tip is not None or self.repo.has_ref(VERDICTS_REF)
+
+    def patches_of(self, changes: Sequence[Change]) -> frozenset[str]:
+        """The patch-ids of the commits judged together (read once per range: every
+        context of a range check holds the same sequence)."""
+        key = id(changes)
+        if self._patches_of is None or self._patches_of[0] != key:
+            self._patches_of = (key, frozenset(c.patch_id for c in changes))
+        return self._patches_of[1]
 
     def patch_for(self, change: Change, pathspecs: Sequence[str]) -> PatchSet:
         """`change.patch_for`, fetched for the whole batch at once in a range check."""

@@ -25,6 +25,7 @@ from agentops_hooks.config import PYPROJECT
 from agentops_hooks.config import ConfigError
 from agentops_hooks.config import parse_toml
 from agentops_hooks.findings import Finding
+from agentops_hooks.gates.verdict import binds
 from agentops_hooks.gates.verdict import candidates
 from agentops_hooks.gates.verdict import judge_allowed
 from agentops_hooks.gates.verdict import signature_problem
@@ -258,7 +259,7 @@ def human_verdict(change: Change, ctx: Context) -> tuple[bool, list[str]]:
         who = f"{v.judge} ({c.where})"
         if not is_human_judge(v.judge.email, human_judges, config):
             reasons.append(f"{who} is not in privilege.human_judges")
-        elif v.patch_id != change.patch_id:
+        elif not binds(v, change):
             reasons.append(f"{who} is bound to patch {v.patch_id}, not this one")
         elif not v.admits:
             refused = True

@@ -63,11 +63,11 @@ def _finding(change: Change, rule: str, message: str, fix: str) -> Finding:
     return Finding(FACTOR, GATE, rule, message, fix, change.commit)
 
 
-def _verdict_command(change: Change, extra: str = "") -> str:
-    return (
-        f'agentops verdict pass --judge "Judge Name <judge@example.com>" '
-        f"{change.selector}{extra}   # run by the judge, then {change.retry}"
-    )
+def _ask(change: Change, what: str = "ask an independent judge to review it") -> str:
+    """The fix shown to whoever made the change: what to ask for, and the judge's own
+    command, never one that would admit the change if its author ran it."""
+    return (f"{what} (no agent grades its own work); the judge runs"
+            f": agentops verdict pass --sign {change.selector}; then {change.retry}")
 
 
 def _person_keys(identities: list[Identity | None], config: VerdictConfig) -> set[str]:
@@ -105,12 +105,14 @@ def candidates(change: Change, ctx: Context) -> tuple[list[Candidate], list[Find
     malformed: list[Finding] = []
     for group in verdicts.verdict_trailers(change.trailers):
         try:
-            found.append(Candidate(verdicts.parse(group.value), group.signature, "trailer"))
+            parsed = verdicts.parse(group.value)._replace(evidence=group.evidence, refs=group.refs)
+            found.append(Candidate(parsed, group.signature, "trailer"))
         except verdicts.VerdictSyntaxError as e:
             malformed.append(_finding(
                 change, "verdict-malformed",
                 f"cannot read `Verdict: {group.value}`: {e}.",
-                _verdict_command(change),
+                _ask(change, "drop the malformed Verdict trailer and ask an independent judge "
+                             "to review it"),
             ))
     if ctx.store.has_verdict_notes:
         seen = {_same_verdict(c) for c in found}
@@ -118,12 +120,30 @@ def candidates(change: Change, ctx: Context) -> tuple[list[Candidate], list[Find
             judge = Identity.parse(item.record.judge)
             if judge is None or not judge.email:
                 continue  # never trusted: reported by `agentops notes verify`
-            verdict = verdicts.Verdict(item.record.status, judge, item.record.patch_id)
-            candidate = Candidate(verdict, item.record.signature, f"note on {item.target[:12]}")
+            r = item.record
+            verdict = verdicts.Verdict(r.status, judge, r.patch_id, r.covers or (), r.range,
+                                       r.evidence, r.evidence_refs or (), r.session)
+            where = f"note on {item.target[:12]}" + (f", PR verdict for {r.range}" if r.range else "")
+            candidate = Candidate(verdict, r.signature, where)
             if _same_verdict(candidate) not in seen:  # the same verdict, recorded twice
                 seen.add(_same_verdict(candidate))
                 found.append(candidate)
     return found, malformed
+
+
+def binds(verdict: verdicts.Verdict, change: Change) -> bool:
+    """Is the verdict about this change: bound to its patch, or a PR-level verdict
+    covering it?"""
+    return verdict.patch_id == change.patch_id or change.patch_id in verdict.covers
+
+
+def _outside_range(verdict: verdicts.Verdict, change: Change, ctx: Context) -> list[str]:
+    """The patches a PR-level verdict covers that the commits judged with this one lack:
+    it admits its commits together (a rebase lands them all), never a part of them."""
+    if verdict.patch_id == change.patch_id:
+        return []
+    present = ctx.store.patches_of(ctx.range_changes) if ctx.range_changes else {change.patch_id}
+    return [p for p in verdict.covers if p not in present]
 
 
 def _same_verdict(c: Candidate) -> tuple[str, str, str, str | None]:
@@ -131,30 +151,46 @@ def _same_verdict(c: Candidate) -> tuple[str, str, str, str | None]:
             c.signature)
 
 
+def signs_required(ctx: Context) -> bool:
+    """Does only a signed verdict count here (the policy, or the enforcement point)?"""
+    return ctx.config.section(VerdictConfig).require_signature or ctx.store.require_signature
+
+
+def trusted_signers(ctx: Context) -> tuple[bytes | None, str] | None:
+    """The allowed signers a signature is checked against, and where they come from
+    (None: no trust root is configured, so signatures are not checked)."""
+    if ctx.store.outside_signers is not None:
+        return ctx.store.outside_signers
+    name = ctx.config.section(VerdictConfig).allowed_signers
+    if not name:
+        return None
+    base = ctx.trust_base
+    return ctx.store.file_at(base, name), (f"{name} at {base[:12]}" if base else "no base commit")
+
+
 def signature_problem(candidate: Candidate, ctx: Context) -> str | None:
     """Why a candidate's signature does not count (None: it does, or none is needed)."""
-    config = ctx.config.section(VerdictConfig)
-    if not config.allowed_signers:
-        return None
+    trusted = trusted_signers(ctx)
     if candidate.signature is None:
-        if config.require_signature:
-            return "it is not signed, and verdict.require_signature is set"
+        if signs_required(ctx):
+            return "it is not signed, and signed verdicts are required here"
         return None
+    if trusted is None:
+        return "no allowed signers are configured to check it against" if signs_required(ctx) \
+            else None
     from agentops_hooks.evidence import signatures
 
     if any(ch in candidate.verdict.judge.email for ch in "*?!,"):
         # ssh-keygen would read such a principal as a pattern.
         return "the judge's email holds a pattern character"
-    allowed = ctx.store.file_at(ctx.trust_base, config.allowed_signers)
     v = candidate.verdict
     check = signatures.verify(
-        signatures.payload(v.status, v.judge, v.patch_id), candidate.signature,
-        v.judge.email, allowed,
+        signatures.payload(v.status, v.judge, v.patch_id, v.signed_fields()), candidate.signature,
+        v.judge.email, trusted[0],
     )
     if check.ok:
         return None
-    where = f"{config.allowed_signers} at {ctx.trust_base[:12]}" if ctx.trust_base else "no base commit"
-    return f"its signature does not verify ({check.reason}; allowed signers: {where})"
+    return f"its signature does not verify ({check.reason}; allowed signers: {trusted[1]})"
 
 
 def _merge_adds(ctx: Context, shown: int = 8) -> str:
@@ -187,20 +223,20 @@ def check(change: Change, ctx: Context) -> list[Finding]:
             change, "verdict-missing",
             f"{merge}{who} needs a PASS verdict from an independent judge, bound to patch "
             f"{change.patch_id} ({where}).",
-            _verdict_command(change),
+            _ask(change),
         )]
 
     # Every trailer speaks about this change; a note only if bound to its patch.
-    relevant = [c for c in offered if c.where == "trailer" or c.verdict.patch_id == change.patch_id]
+    relevant = [c for c in offered if c.where == "trailer" or binds(c.verdict, change)]
     statuses = {c.verdict.status for c in relevant}
     if len(statuses) > 1:
         findings.append(_finding(
             change, "verdict-conflict",
             "the verdicts disagree (" + ", ".join(sorted(statuses)) + "); "
-            "only an unopposed PASS admits a change.",
-            "a FAIL recorded for this exact patch stands: change the code (a new patch) and ask "
-            "for a new verdict; drop stale Verdict trailers from the message: "
-            + _verdict_command(change),
+            "only an unopposed PASS admits a change; a FAIL recorded for this exact patch "
+            "stands.",
+            _ask(change, "change the code (a new patch), drop stale Verdict trailers from the "
+                         "message and ask for a new review"),
         ))
     for c in relevant:
         if not c.verdict.admits:
@@ -208,12 +244,17 @@ def check(change: Change, ctx: Context) -> list[Finding]:
                 change, "verdict-not-pass",
                 f"judge {c.verdict.judge} gave {c.verdict.status} ({c.where}): "
                 "the change is not admitted.",
-                "fix what the judge found, then ask for a new verdict: "
-                + _verdict_command(change),
+                _ask(change, "fix what the judge found, then ask for a new review"),
             ))
     if findings:
         return findings
+    return admission(change, ctx, offered)[0]
 
+
+def admission(change: Change, ctx: Context, offered: list[Candidate]) -> tuple[list[Finding],
+                                                                            Candidate | None]:
+    """Why each offered PASS does not admit the change, or the first one that does."""
+    config = ctx.config.section(VerdictConfig)
     people = _person_keys([change.author, change.committer, *change.co_authors], config)
     problems: list[Finding] = []
     for c in offered:
@@ -223,15 +264,24 @@ def check(change: Change, ctx: Context) -> list[Finding]:
                 change, "verdict-self-judged",
                 f"judge {v.judge} ({c.where}) is the author, committer or a co-author of "
                 "this change: no agent grades its own work.",
-                "ask someone else to judge: " + _verdict_command(change),
+                _ask(change, "ask someone else to judge it"),
             ))
-        elif v.patch_id != change.patch_id:
+        elif not binds(v, change):
             problems.append(_finding(
                 change, "verdict-wrong-patch",
                 f"the verdict of {v.judge} ({c.where}) is bound to patch {v.patch_id}, but this "
                 f"change is patch {change.patch_id}: it judged another change, or the change "
                 "was edited after judging.",
-                "ask the judge to review the change as it is now: " + _verdict_command(change),
+                _ask(change, "ask the judge to review the change as it is now"),
+            ))
+        elif missing := _outside_range(v, change, ctx):
+            problems.append(_finding(
+                change, "verdict-range-incomplete",
+                f"the PR-level verdict of {v.judge} ({c.where}) covers {len(v.covers)} commits, "
+                f"and {len(missing)} of them are not among the commits checked with this one: "
+                "it admits the pull request's commits together, never a part of them.",
+                "land the whole pull request (squash, merge or rebase all of it), or "
+                + _ask(change, "ask for a verdict on this part"),
             ))
         elif not judge_allowed(v.judge, config):
             listed = ", ".join(config.judges)
@@ -239,15 +289,14 @@ def check(change: Change, ctx: Context) -> list[Finding]:
                 change, "verdict-judge-not-listed",
                 f"judge {v.judge} ({c.where}) is not one of the judges in verdict.judges "
                 f"({listed}).",
-                "ask a listed judge: " + _verdict_command(change),
+                _ask(change, "ask a judge listed in verdict.judges"),
             ))
         elif (problem := signature_problem(c, ctx)) is not None:
             problems.append(_finding(
                 change, "verdict-unsigned" if c.signature is None else "verdict-signature-invalid",
                 f"the verdict of {v.judge} ({c.where}) does not count: {problem}.",
-                "the judge signs with their listed key: "
-                + _verdict_command(change, " --sign-key ~/.ssh/id_ed25519"),
+                _ask(change, "ask the judge to sign with a key the trust root lists"),
             ))
         else:
-            return []
-    return problems
+            return [], c
+    return problems, None

@@ -26,6 +26,7 @@ from agentops_hooks.git import GitError
 from agentops_hooks.git import Repo
 from agentops_hooks.git import paths_of_patch
 from agentops_hooks.evidence.notes import VERDICTS_REF
+from agentops_hooks.evidence.verdicts import UNSIGNED_ACCEPTED
 from agentops_hooks.render import who
 from agentops_hooks.gates.privilege import PrivilegeConfig
 from agentops_hooks.gates.ratchet import RatchetConfig
@@ -126,18 +127,22 @@ def check_range(
     repo: Repo, config: Config, revs: Sequence[str], label: str,
     gates: Sequence[str] | None = None, verdicts_tip: str | None = None,
     notes_fix: str | None = None, trust_commit: str | None = None,
+    outside_signers: tuple[bytes, str] | None = None, require_signature: bool = False,
 ) -> RangeReport:
     """Run the gates on every commit `git rev-list REVS` names.
 
     `trust_commit` holds the trust roots every commit is checked against (the
     range's base, the protected ref's old tip); without one, each commit's parent.
+    `outside_signers` (content, what to call it) wins over any allowed-signers file in
+    the tree; `require_signature` counts only signed verdicts whatever the policy says.
     """
     # A range makes a few objects per commit and no cycles: the cyclic
     # collector would only walk them again and again (a tenth of the run).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _check_range(repo, config, revs, label, gates, verdicts_tip, notes_fix, trust_commit)
+        return _check_range(repo, config, revs, label, gates, verdicts_tip, notes_fix,
+                            trust_commit, outside_signers, require_signature)
     finally:
         if collecting:
             gc.enable()
@@ -146,7 +151,8 @@ def check_range(
 def _check_range(
     repo: Repo, config: Config, revs: Sequence[str], label: str,
     gates: Sequence[str] | None, verdicts_tip: str | None, notes_fix: str | None,
-    trust_commit: str | None,
+    trust_commit: str | None, outside_signers: tuple[bytes, str] | None,
+    require_signature: bool,
 ) -> RangeReport:
     selected = list(gates if gates is not None else config.gates)
     keep_words: tuple[bytes, ...] = ()
@@ -169,6 +175,8 @@ def _check_range(
         _require_full_history(repo, changes, label)
         changes.reverse()  # oldest first, as people read history
         report = RangeReport(label, [])
+        if "verdict" in selected and not (require_signature or gate_runner.settings(config, "verdict").require_signature):
+            report.notices.append(UNSIGNED_ACCEPTED)
         if not changes:
             report.notices.append(f"{label} holds no commits: nothing to check")
             return report
@@ -176,6 +184,8 @@ def _check_range(
         evidence.batch = changes
         evidence.verdicts_tip = verdicts_tip
         evidence.trust_commit = trust_commit
+        evidence.outside_signers = outside_signers
+        evidence.require_signature = require_signature
         tip = changes[-1]
         contexts = [gate_runner.Context(c, config, evidence, range_changes=changes)
                     for c in changes]

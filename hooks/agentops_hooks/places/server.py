@@ -169,6 +169,21 @@ def _through_symrefs(updates: Sequence[RefUpdate], refs: dict[str, ServerRef]) -
     return resolved
 
 
+def server_trust(repo: Repo) -> tuple[tuple[bytes, str] | None, bool]:
+    """The trust root the server's own git config names (`agentops.allowedSigners`,
+    a path, relative to the repository), and whether only signed verdicts count
+    (`agentops.requireSignature`; default: true when a trust root is named)."""
+    from agentops_hooks.evidence import trust
+
+    path = repo.config_value("agentops.allowedsigners")
+    outside = None
+    if path:
+        outside = trust.read_outside(str(repo.git_dir / path), "agentops.allowedSigners")
+    said = repo.git("config", "--type=bool", "--get", "agentops.requiresignature",
+                    ok_codes=(0, 1)).decode().strip()
+    return outside, (said == "true") if said else outside is not None
+
+
 def pre_receive(repo: Repo, updates: Sequence[RefUpdate]) -> tuple[bool, str]:
     """(accept?, what to tell the pusher)."""
     out: list[str] = []
@@ -186,6 +201,7 @@ def pre_receive(repo: Repo, updates: Sequence[RefUpdate]) -> tuple[bool, str]:
                        "read: an administrator points HEAD at the default branch on the server "
                        "(git symbolic-ref HEAD refs/heads/main)")
     config = config_file.Config() if head is None else gate_runner.policy_at(repo, head)
+    outside, require = server_trust(repo)
     verdicts_tip = None
     for update in updates:
         problems: list[str] = []
@@ -224,6 +240,7 @@ def pre_receive(repo: Repo, updates: Sequence[RefUpdate]) -> tuple[bool, str]:
         label = f"{update.ref} ({update.old[:12]}..{update.new[:12]})"
         report = check_range(repo, policy, revs, label, [g for g in policy.gates if g != "ratchet"],
                              verdicts_tip=verdicts_tip, trust_commit=trusted,
+                             outside_signers=outside, require_signature=require,
                              notes_fix="push the verdict notes together with the commits "
                                        "(agentops notes push, or git push origin "
                                        "refs/notes/agentops/verdicts)")

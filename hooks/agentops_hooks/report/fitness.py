@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 
+from agentops_hooks.evidence.verdicts import UNSIGNED_ACCEPTED
 from agentops_hooks import gates as gate_runner
 from agentops_hooks.evidence import verdicts
 from agentops_hooks.change import CommitChange
@@ -227,6 +228,8 @@ def build_report(repo: Repo, config: Config, revs: Sequence[str], label: str | N
     except GitError as e:
         raise FatalError(f"cannot read {' '.join(revs)}: {e}") from None
     report = Report(label or " ".join(revs))
+    if "verdict" in config.gates and not gate_runner.settings(config, "verdict").require_signature:
+        report.notices.append(UNSIGNED_ACCEPTED)
     if not changes:
         report.notices.append("the range holds no commits")
         return report

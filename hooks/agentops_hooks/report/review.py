@@ -39,6 +39,8 @@ class ReviewRow:
     verdicts: list[VerdictView] = field(default_factory=list)
     gate: str = "pass"
     """"pass", "not required", or the refusing rules."""
+    admitted_by: str = ""
+    """The verdict that admitted the commit: its judge and where it is."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,7 +49,7 @@ class ReviewRow:
 def _signed(candidate: verdict_gate.Candidate, ctx: gate_runner.Context) -> str:
     if candidate.signature is None:
         return "unsigned"
-    if not ctx.config.section(VerdictConfig).allowed_signers:
+    if verdict_gate.trusted_signers(ctx) is None:
         return "not checked"
     problem = verdict_gate.signature_problem(candidate, ctx)
     return "verified" if problem is None else f"invalid: {problem}"
@@ -58,7 +60,7 @@ def review(repo: Repo, config: Config, changes: Sequence[CommitChange]) -> list[
     evidence = gate_runner.Evidence(repo)
     rows = []
     for change in changes:
-        ctx = gate_runner.Context(change, config, evidence)
+        ctx = gate_runner.Context(change, config, evidence, range_changes=changes)
         signals = ctx.agent_signals
         row = ReviewRow(
             commit=change.commit or "", subject=change.subject, agent=bool(signals),
@@ -68,20 +70,23 @@ def review(repo: Repo, config: Config, changes: Sequence[CommitChange]) -> list[
         for c in candidates:
             row.verdicts.append(VerdictView(
                 status=c.verdict.status, judge=str(c.verdict.judge), where=c.where,
-                bound=c.verdict.patch_id == change.patch_id, signed=_signed(c, ctx),
+                bound=verdict_gate.binds(c.verdict, change), signed=_signed(c, ctx),
             ))
         findings = verdict_gate.check(change, ctx)
         if findings:
             row.gate = "refused: " + ", ".join(sorted({f.rule for f in findings}))
         elif not ctx.applies(config.section(VerdictConfig).required_for):
             row.gate = "not required"
+        elif (admitting := verdict_gate.admission(change, ctx, candidates)[1]) is not None:
+            row.admitted_by = f"{admitting.verdict.judge} ({admitting.where})"
         rows.append(row)
     return rows
 
 
 def table(rows: Sequence[ReviewRow]) -> str:
     """A fixed-width table, one line per verdict (a commit without one gets one line)."""
-    header = ("commit", "subject", "author", "verdict", "judge", "bound", "signed", "gate")
+    header = ("commit", "subject", "author", "verdict", "judge", "bound", "signed", "gate",
+              "admitted by")
     lines: list[tuple[str, ...]] = [header]
     for row in rows:
         author = "agent" if row.agent else "human"
@@ -97,6 +102,7 @@ def table(rows: Sequence[ReviewRow]) -> str:
                 ("yes" if v.bound else "no") if v else "-",
                 _cut(v.signed, 40) if v else "-",
                 row.gate if first else "",
+                _cut(row.admitted_by, 60) if first else "",
             ))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]

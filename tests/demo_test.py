@@ -1,0 +1,18 @@
+"""`agentops demo`: the story runs end to end, on the signed path."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import GitRepo
+
+
+def test_the_demo_shows_the_signed_path(repo: GitRepo) -> None:
+    proc = subprocess.run([sys.executable, "-m", "agentops_hooks.commands", "demo"], cwd=repo.root,
+                          env=repo.env, capture_output=True, text=True, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert out.rstrip().endswith("agentops demo: every step behaved as expected")
+    assert "agentops: refused: this is a Claude Code session" in out
+    assert "$ agentops verdict pass --sign " in out and "Verdict-Signature: U1NIU0lH" in out
+    assert "verdict-unsigned" in out  # the typed verdict is refused
