@@ -19,7 +19,7 @@ from conftest import signer_line
 SIGNERS = ".agentops/allowed_signers"
 POLICY = f'[verdict]\nrequire_signature = true\nallowed_signers = "{SIGNERS}"\n'
 NOTES = "refs/notes/agentops/verdicts"
-SCHEMA = json.loads((Path(__file__).parents[1] / "schemas" / "verdict.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "verdict.schema.json").read_text())
 
 
 @pytest.fixture
