@@ -54,20 +54,22 @@ def check(
         # The base's policy only: the work tree's may be the very change being judged.
         config = (config_file.load_at(repo, base) if base is not None and policy == "base"
                   else config_file.load(repo.root, repo.cache_dir))
-        report = checkrange.check_range(
+        from agentops_hooks.places import range_output
+
+        run = checkrange.start_range(
             repo, config, revs, range_spec, list(gates) or None, trust_commit=base,
         )
-        if fmt == "markdown" or os.environ.get("GITHUB_STEP_SUMMARY"):
-            markdown = checkrange.render_markdown(report)
-            checkrange.write_step_summary(markdown)
-        out = {
-            "text": lambda: checkrange.render_text(report, color=sys.stdout.isatty()),
-            "json": lambda: checkrange.render_json(report),
-            "github": lambda: checkrange.render_github(report),
-            "markdown": lambda: checkrange.render_markdown(report),
-        }[fmt]()
-        click.echo(out)
-        sys.exit(0 if report.passed else 1)
+        out = sys.stdout
+        writers = [range_output.WRITERS[fmt](out.write, out.isatty())]
+        summary = None
+        if os.environ.get("GITHUB_STEP_SUMMARY"):
+            summary = range_output.spool()
+            writers.append(range_output.MarkdownWriter(summary.write))
+        range_output.write(run, writers)  # each commit written as it is judged
+        out.flush()
+        if summary is not None:
+            range_output.append_step_summary(summary)
+        sys.exit(0 if run.passed else 1)
     if fmt in ("github", "markdown"):
         raise click.UsageError(f"--format {fmt} goes with --range")
     config = config_file.load(repo.root, repo.cache_dir)
