@@ -104,8 +104,13 @@ class UnreadableCommit(GitError):
 
     def __init__(self, commit: str, error: str) -> None:
         self.commit = commit
-        self.error = error
-        super().__init__(f"commit {commit[:12]} cannot be read: {error}")
+        lines = [line.strip() for line in error.splitlines() if line.strip()]
+        self.error = lines[-1] if lines else "git diff-tree failed"
+        """git's last word on it (a fetch from a promisor remote says more before)."""
+        super().__init__(
+            f"commit {commit[:12]} cannot be read ({self.error}): an object it needs is missing (a "
+            "partial clone that cannot fetch it, or a damaged repository); fetch the missing "
+            "objects (git fetch --refetch origin, or clone again; git fsck names them)")
 
 
 _kept_for_session: set[str] = set()

@@ -4,14 +4,22 @@
     python tests/perf/bench.py                    # 10,000 commits, gitlint on all of them
     python tests/perf/bench.py --commits 2000     # quicker
 
-Compares, on the same generated repository (half agent commits, verdicts in
-trailers and in notes):
+Compares, on a generated repository shaped like real history (8,000 commits:
+merges every few commits, changes from a line to thousands over nested paths,
+renames, binary files, about 30 % of commits adding lines with words a secret
+would hold; tests/perf/generate.py `generate_history`):
+- `agentops check --range` against the floor at 2,000 and 8,000 commits, in
+  text and JSON, and how each grows from one to the other; peak memory;
+and, on a plain generated repository (one line a commit, half agent commits,
+verdicts in trailers and in notes):
 - `agentops check --range` against the floor `git log -p RANGE | git patch-id --verbatim`
   (no verdict can be checked without reading every patch once), and against
   `gitlint --commits RANGE`;
 - the commit-msg check (`agentops check --staged`, and the `agentops-hook`
   entry pre-commit runs) against gitlint's commit-msg check on the same message;
-- peak memory of the range check.
+- peak memory of the range check;
+and, with `--real PATH`, the whole history of a real clone (kept from the last
+run that had one when not given).
 The runs of the commands compared are taken in turn and their medians
 compared, so a machine that slows down for a while slows them alike.
 These are measurements, not tests: nothing here fails a build.
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -31,6 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import generate  # noqa: E402
+from generate import generate_history  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -105,6 +115,89 @@ def bench_range(repo: Path, runs: int, gitlint_commits: int | None) -> list[tupl
             (f"`{label}`", f"{scaled:.1f} s ({1 / per_commit:.0f} commits/s)"),
             ("gitlint / agentops (target at least 40×)", f"{scaled / ours:.0f}×"),
         ]
+    return rows
+
+
+def _git_out(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
+                          check=True, env=_env()).stdout
+
+
+def bench_history(work: Path, runs: int, commits: int = 8000, small: int = 2000) -> list[tuple[str, str]]:
+    """The default-policy range check on history shaped like a real project's, at
+    `small` and `commits` commits, beside the floor: how far above it, and how each grows."""
+    repo = work / "history"
+    generate_history(repo, commits)
+    root = _git_out(repo, "rev-list", "--max-parents=0", "HEAD").split()[0]
+    cut = _git_out(repo, "rev-list", "--reverse", "HEAD").split()[small - 1]
+    ranges = {"small": f"{root}..{cut}", "all": f"{root}..HEAD"}
+    count = {k: int(_git_out(repo, "rev-list", "--count", r)) for k, r in ranges.items()}
+    agentops = tool("agentops")
+    (floor_s, _), (ours_s, _), (floor_a, _), (ours_a, mem_a), (json_a, mem_j) = side_by_side(runs, [
+        (f"git log -p {ranges['small']} | git patch-id --verbatim", True),
+        ([agentops, "check", "--range", ranges["small"]], False),
+        (f"git log -p {ranges['all']} | git patch-id --verbatim", True),
+        ([agentops, "check", "--range", ranges["all"]], False),
+        ([agentops, "check", "--range", ranges["all"], "--format", "json"], False),
+    ], repo)
+    patch_mb = len(subprocess.run(f"git log -p {ranges['all']}", shell=True, cwd=repo, env=_env(),
+                                  capture_output=True, check=True).stdout) / 1e6
+    growth = (ours_a / ours_s) / (floor_a / floor_s)
+    merges = int(_git_out(repo, "rev-list", "--count", "--merges", ranges["all"]))
+    return [
+        ("commits in the range", f"{count['all']:,} ({merges:,} merges; {patch_mb:.0f} MB of `git log -p`)"),
+        (f"floor at {count['small']:,} / {count['all']:,} commits", f"{floor_s:.2f} s / {floor_a:.2f} s"),
+        (f"`agentops check --range RANGE` at {count['small']:,} / {count['all']:,} commits",
+         f"{ours_s:.2f} s / {ours_a:.2f} s"),
+        (f"agentops / floor at {count['all']:,} commits (target at most 1.5×)", f"{ours_a / floor_a:.2f}×"),
+        (f"its growth from {count['small']:,} to {count['all']:,} commits over the floor's (target at most 1.25×)",
+         f"{growth:.2f}× ({ours_a / ours_s:.2f}× against {floor_a / floor_s:.2f}×)"),
+        ("`--format json` at all commits", f"{json_a:.2f} s ({json_a / floor_a:.2f}×)"),
+        ("peak memory, text / json (target under 200 MB)", f"{mem_a / 1024:.0f} MB / {mem_j / 1024:.0f} MB"),
+    ]
+
+
+def bench_real(repo: Path, runs: int, exclude: list[str], name: str) -> list[tuple[str, str]]:
+    """The whole history of a real clone: `agentops check --range HEAD` beside the floor.
+    `exclude`: pathspecs the floor leaves out (objects the clone lacks, on which
+    `git log -p` stops; the check names those commits and reads on)."""
+    count = int(_git_out(repo, "rev-list", "--count", "HEAD"))
+    spec = " ".join(shlex.quote(f":(exclude,glob){e}") for e in exclude)
+    floor_cmd = f"git log -p HEAD -- . {spec} | git patch-id --verbatim" if exclude else \
+        "git log -p HEAD | git patch-id --verbatim"
+    agentops = tool("agentops")
+    (floor, _), (ours, memory), (as_json, json_memory) = side_by_side(runs, [
+        (floor_cmd, True),
+        ([agentops, "check", "--range", "HEAD"], False),
+        ([agentops, "check", "--range", "HEAD", "--format", "json"], False),
+    ], repo)
+    left_out = f" (leaving out {', '.join(exclude)})" if exclude else ""
+    return [
+        ("repository", f"{name} at {_git_out(repo, 'rev-parse', '--short=12', 'HEAD').strip()}, {count:,} commits"),
+        (f"floor: `git log -p HEAD \\| git patch-id --verbatim`{left_out}", f"{floor:.2f} s"),
+        ("`agentops check --range HEAD`", f"{ours:.2f} s ({ours / floor:.2f}×)"),
+        ("`agentops check --range HEAD --format json`", f"{as_json:.2f} s ({as_json / floor:.2f}×)"),
+        ("peak memory, text / json", f"{memory / 1024:.0f} MB / {json_memory / 1024:.0f} MB"),
+    ]
+
+
+REAL_TITLE = "Real history (a clone's whole history)"
+
+
+def kept_section(path: Path, title: str) -> list[tuple[str, str]] | None:
+    """The rows of a section of the last report, to keep when this run does not measure it."""
+    if not path.exists():
+        return None
+    lines = path.read_text().splitlines()
+    if f"## {title}" not in lines:
+        return None
+    rows = []
+    for line in lines[lines.index(f"## {title}") + 1:]:
+        if line.startswith("## "):
+            break
+        if line.startswith("| ") and not line.startswith(("| what |", "|---")):
+            what, _, value = line[2:-2].rpartition(" | ")
+            rows.append((what, value))
     return rows
 
 
@@ -242,6 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gitlint-commits", type=int, default=None,
                         help="run gitlint on this many commits and scale (0: skip gitlint)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
+    parser.add_argument("--real", type=Path, help="a clone whose whole history to check too")
+    parser.add_argument("--real-name", help="what to call --real in the report (default: its directory)")
+    parser.add_argument("--real-exclude", action="append", default=[], metavar="GLOB",
+                        help="paths the floor leaves out on --real (objects the clone lacks)")
+    parser.add_argument("--history-runs", type=int, default=5,
+                        help="runs on the history-shaped repository (median)")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="agentops-bench-"))
@@ -251,8 +350,11 @@ def main(argv: list[str] | None = None) -> int:
         made = time.perf_counter() - started
         range_rows = bench_range(work / "repo", args.runs, args.gitlint_commits)
         huge_rows = bench_huge_commit(work, 3)
+        history_rows = bench_history(work, args.history_runs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    real_rows = (bench_real(args.real, 3, args.real_exclude, args.real_name or args.real.name) if args.real
+                 else kept_section(args.out, REAL_TITLE))
     msg_rows = bench_commit_msg(args.msg_runs)
     git_version = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
     from agentops_hooks.config import DEFAULT_GATES
@@ -262,7 +364,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{git_version}. Repository: {info['commits']:,} commits ({info['agent']:,} by agents, "
             f"{info['verdicts_in_notes']:,} judged in notes, the rest in trailers), generated in "
             f"{made:.1f} s by tests/perf/generate.py.")
-    sections = [("Range check (CI, pre-push, server)", range_rows),
+    sections = [("Range check on history shaped like a real project's", history_rows)]
+    if real_rows:
+        sections.append((REAL_TITLE, real_rows))
+    sections += [("Range check (CI, pre-push, server)", range_rows),
                 ("One huge commit", huge_rows),
                 ("Commit-time check (commit-msg)", msg_rows)]
     for title, rows in sections:

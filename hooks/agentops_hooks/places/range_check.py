@@ -162,6 +162,8 @@ class RangeRun:
         self.notices: list[str] = []
         self.range_findings: list[Finding] = []
         self.refused = False
+        self.changes: list[CommitChange] = []
+        """The range's commits, oldest first."""
         self._steps: list[tuple[CommitChange, gate_runner.Context, list[str], list[str]]] = []
         self._feed: DiffFeed | None = None
         self._notes_fix = ""
@@ -201,10 +203,11 @@ def _judge(
     except UnreadableCommit as e:
         findings = [Finding(
             "VII", "verdict", "commit-unreadable",
-            f"{e} (an object it needs is missing: a partial clone that cannot fetch it, or a "
-            "damaged repository), so no gate can judge its change.",
-            "fetch the missing objects (git fetch --refetch origin, or clone again; "
-            "git fsck names what is missing) and run again", commit=change.commit,
+            f"commit {change.label} cannot be read ({e.error}), so no gate can judge it: an "
+            "object it needs is missing (a partial clone that cannot fetch it, or a damaged "
+            "repository).",
+            "fetch the missing objects (git fetch --refetch origin, or clone again; git fsck "
+            "names them) and run again", commit=change.commit,
         )]
     return CommitResult(change, ctx.agent_signals, findings, skipped)
 
@@ -271,6 +274,7 @@ def _start_range(
     finally:  # always end git's input, or its pipeline waits for more
         feed.later([change for change, (planned, _) in zip(changes, plans) if not planned])
     run.count = len(changes)
+    run.changes = changes
     run._steps = [(c, ctx, planned, skipped) for c, ctx, (planned, skipped) in zip(changes, contexts, plans)]
     run._feed = feed
     run._has_notes = evidence.has_verdict_notes
