@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench import ROOT  # noqa: E402
+from bench import own_peak  # noqa: E402
 from bench import side_by_side  # noqa: E402
-from generate import generate  # noqa: E402
-from generate import generate_history  # noqa: E402
+from generate import generate_in_child  # noqa: E402
 
 
 def check_command(source: Path, rng: str, fmt: str = "text") -> str:
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["git", "worktree", "add", "-q", "--detach", str(other), args.rev],
                        cwd=ROOT, check=True)
         repo = work / "repo"
-        (generate if args.shape == "line" else generate_history)(repo, args.commits)
+        generate_in_child(repo, args.commits, args.shape)
         root = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=repo,
                               capture_output=True, text=True, check=True).stdout.split()[0]
         rng = f"{root}..HEAD"
@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             (check_command(other, rng, args.fmt), True),
             (check_command(ROOT, rng, args.fmt), True),
         ], repo)
+        check = ["check", "--range", rng, "--format", args.fmt]
+        their_own, own = own_peak(check, repo, other), own_peak(check, repo, ROOT)
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, check=False)
         shutil.rmtree(work, ignore_errors=True)
@@ -77,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
           f"({args.shape}, median of {args.runs}) "
           f"| {theirs:.2f} s | {ours:.2f} s |")
     print(f"| / floor ({floor:.2f} s) | {theirs / floor:.2f}× | {ours / floor:.2f}× |")
-    print(f"| peak memory | {their_memory / 1024:.0f} MB | {memory / 1024:.0f} MB |")
+    print(f"| peak memory of the agentops process | {their_own / 1024:.0f} MB | {own / 1024:.0f} MB |")
+    print(f"| peak memory of its largest process, git's included | {their_memory / 1024:.0f} MB "
+          f"| {memory / 1024:.0f} MB |")
     print(f"\nthis checkout / {args.rev}: {ours / theirs:.2f}×")
     return 0
 

@@ -243,6 +243,16 @@ def generate_history(root: Path, count: int, seed: int = 13) -> dict[str, int]:
     return info
 
 
+def generate_in_child(root: Path, count: int, shape: str) -> dict[str, int]:
+    """`generate` or `generate_history` in a process of its own: what the history
+    holds while it is made must not swell the caller, whose children (the commands
+    a benchmark measures) start as copies of it."""
+    out = subprocess.run([sys.executable, __file__, str(root), "--commits", str(count), "--shape", shape],
+                         capture_output=True, text=True, check=True, env=_env()).stdout
+    info: dict[str, int] = json.loads(out)
+    return info
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("path", type=Path)
