@@ -92,6 +92,12 @@ def own_peak(args: list[str], cwd: Path, source: Path | None = None) -> int:
     return int(lines[-1].split()[1])
 
 
+def own_peaks(rng: str, repo: Path) -> str:
+    """`own_peak` of the range check in text and in JSON, as a table cell."""
+    text, as_json = (own_peak(["check", "--range", rng, "--format", fmt], repo) for fmt in ("text", "json"))
+    return f"{text / 1024:.0f} MB / {as_json / 1024:.0f} MB"
+
+
 def tool(name: str) -> str:
     found = shutil.which(name, path=str(BIN)) or shutil.which(name)
     if not found:
@@ -179,8 +185,7 @@ def bench_history(work: Path, runs: int, commits: int = 8000, small: int = 2000)
          f"{growth:.2f}× ({ours_a / ours_s:.2f}× against {floor_a / floor_s:.2f}×)"),
         ("`--format json` at all commits", f"{json_a:.2f} s ({json_a / floor_a:.2f}×)"),
         ("peak memory of the agentops process, text / json (target under 200 MB)",
-         f"{own_peak(['check', '--range', ranges['all']], repo) / 1024:.0f} MB / "
-         f"{own_peak(['check', '--range', ranges['all'], '--format', 'json'], repo) / 1024:.0f} MB"),
+         own_peaks(ranges['all'], repo)),
         ("peak memory of its largest process, git's included, text / json",
          f"{mem_a / 1024:.0f} MB / {mem_j / 1024:.0f} MB"),
     ]
@@ -213,8 +218,7 @@ def bench_real(repo: Path, runs: int, exclude: list[str], name: str,
         ("`agentops check --range HEAD`", f"{ours:.2f} s ({ours / floor:.2f}×)"),
         ("`agentops check --range HEAD --format json`", f"{as_json:.2f} s ({as_json / floor:.2f}×)"),
         ("peak memory of the agentops process, text / json",
-         f"{own_peak(['check', '--range', 'HEAD'], repo) / 1024:.0f} MB / "
-         f"{own_peak(['check', '--range', 'HEAD', '--format', 'json'], repo) / 1024:.0f} MB"),
+         own_peaks('HEAD', repo)),
         ("peak memory of its largest process, git's included, text / json",
          f"{memory / 1024:.0f} MB / {json_memory / 1024:.0f} MB"),
     ]
@@ -276,15 +280,14 @@ def bench_patch_volume(work: Path, megabytes: int = 200, commits: int = 2000) ->
         ([agentops, "check", "--range", rng, "--format", "json"], False),
     ], repo)
     return [
-        ("patch text", f"{patch_mb:.0f} MB of `git log -p` over {commits:,} commits, each adding a "
-                       "line with a hint word (half of them agents')"),
+        ("patch text", (f"{patch_mb:.0f} MB of `git log -p` over {commits:,} commits, each adding a line "
+                        "with a hint word (half of them agents')")),
         ("floor: time, peak memory", f"{floor:.2f} s, {floor_memory / 1024:.0f} MB"),
         ("`agentops check --range RANGE`: time, peak memory (largest process, git's included)",
          f"{text:.2f} s, {memory / 1024:.0f} MB"),
         ("`agentops check --range RANGE --format json`: the same", f"{as_json:.2f} s, {json_memory / 1024:.0f} MB"),
         ("peak memory of the agentops process, text / json",
-         f"{own_peak(['check', '--range', rng], repo) / 1024:.0f} MB / "
-         f"{own_peak(['check', '--range', rng, '--format', 'json'], repo) / 1024:.0f} MB"),
+         own_peaks(rng, repo)),
     ]
 
 

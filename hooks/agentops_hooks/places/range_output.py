@@ -82,7 +82,8 @@ def spool() -> IO[str]:
     return tempfile.SpooledTemporaryFile(_SPOOL_BYTES, mode="w+", encoding="utf-8")
 
 
-def _copy(spool: IO[str], out: Out) -> None:
+def copy(spool: IO[str], out: Out) -> None:
+    """Write out what a spool holds, and close it."""
     spool.seek(0)
     while chunk := spool.read(1 << 16):
         out(chunk)
@@ -201,7 +202,7 @@ class GithubWriter(Writer):
             title = _escape_property(f"agentops {f.factor} {f.rule}")
             self.out(f"::error title={title}::{_escape_data(f.message + chr(10) + 'fix: ' + f.fix)}\n")
         self.text.end(report)
-        _copy(self.spool, self.out)
+        copy(self.spool, self.out)
 
 
 class MarkdownWriter(Writer):
@@ -231,10 +232,10 @@ class MarkdownWriter(Writer):
         status = "passed" if report.passed else f"{self.findings} finding(s)"
         self.out(f"### agentops: {report.label} {status}\n\n" + "".join(self.notices)
                  + "| commit | subject | author | result |\n|---|---|---|---|\n")
-        _copy(self.table, self.out)
+        copy(self.table, self.out)
         if self.findings:
             self.out("\n#### Findings\n\n")
-        _copy(self.details, self.out)
+        copy(self.details, self.out)
 
 
 WRITERS: dict[str, Callable[[Out, bool], Writer]] = {
