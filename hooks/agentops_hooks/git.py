@@ -815,6 +815,9 @@ def c_unquote(text: bytes) -> str:
     return bytes(out).decode("utf-8", "surrogateescape")
 
 
+_FILE_START = re.compile(rb"(?:^|(?<=\n))diff --git ")
+"""Where a file's part of a patch starts: no content line can (each starts with ` +-\\`)."""
+
 _LONGEST_HINT = 32
 """How far windows overlap, so that a hint word cut in two is still found."""
 
@@ -883,6 +886,10 @@ class PatchStream:
         self._waiting = 0
         self._hint = (re.compile(b"|".join(re.escape(w) for w in keep_words))
                       if keep_words else None)
+        # An added line (or a `+++` header: read too, which is harmless) with a
+        # hint word in any case, as _hinted reads them (ASCII case folding).
+        self._added_hint = (re.compile(rb"\n\+[^\n]*?(?:" + b"|".join(re.escape(w) for w in keep_words)
+                                       + b")", re.IGNORECASE) if keep_words else None)
         if keep_words and max(map(len, keep_words)) > _LONGEST_HINT:
             raise ValueError(f"keep words are at most {_LONGEST_HINT} bytes")
         self._order: dict[str, int] = {}
@@ -1081,13 +1088,24 @@ class PatchStream:
             paths[commit] = files
             counts[commit] = count_changed_lines(buf, body, end)
             if hinted and self._hinted(buf, start, end):
-                patch = buf.find(b"diff --git ", body, end)
-                kept[commit] = bytes(buf[patch:end]) if patch >= 0 else b""
+                patch = self._hinted_files(buf, body, end)
+                if patch:
+                    kept[commit] = patch
         with self._changed:
             self.kept.update(kept)
             self._kept_bytes += sum(map(len, kept.values()))
             self._read_upto = parts[-1][0]
             self._changed.notify_all()
+
+    def _hinted_files(self, buf: bytearray, start: int, end: int) -> bytes:
+        """The files of buf[start:end] (one commit's patch) whose added lines hold
+        a hint word: a secret is looked for in added lines that hold one, so the
+        other files (and a commit whose hint is only in context) need no reading."""
+        assert self._added_hint is not None
+        heads = [m.start() for m in _FILE_START.finditer(buf, start, end)]
+        kept = [buf[a:b] for a, b in zip(heads, [*heads[1:], end])
+                if self._added_hint.search(buf, a, b)]
+        return b"".join(kept)
 
     def _hinted(self, buf: bytearray, start: int, end: int) -> bool:
         """Does buf[start:end] hold a hint word (in any case)? Read a window at a

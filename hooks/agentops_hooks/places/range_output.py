@@ -10,6 +10,7 @@ knows only after them (markdown's headline) waits in a temporary file.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import shutil
@@ -67,10 +68,16 @@ class Writer:
 
 
 def write(report: Checked, writers: Sequence[Writer]) -> None:
-    """Judge the range's commits (if not yet) and write each to every writer as it comes."""
+    """Judge the range's commits (if not yet) and write each to every writer as it comes.
+
+    Nothing is written before the first commit is judged: what stops a whole
+    range (unreadable notes, a broken policy) stops it there, with no output.
+    """
+    results = report.each()
+    first = next(results, None)
     for w in writers:
         w.begin(report)
-    for result in report.each():
+    for result in itertools.chain(() if first is None else (first,), results):
         for w in writers:
             w.commit(result)
     for w in writers:
