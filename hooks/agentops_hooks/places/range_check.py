@@ -26,6 +26,9 @@ from agentops_hooks.git import UnreadableCommit
 from agentops_hooks.git import Repo
 from agentops_hooks.git import paths_of_patch
 from agentops_hooks.evidence.notes import VERDICTS_REF
+from agentops_hooks.gates.privilege import PrivilegeConfig
+from agentops_hooks.gates.ratchet import RatchetConfig
+from agentops_hooks.gates.verdict import VerdictConfig
 
 NOTES_FETCH = "git fetch origin '+refs/notes/agentops/*:refs/notes/agentops/*'"
 # Gates that judge the work of a commit. A merge brings work judged on its
@@ -234,7 +237,7 @@ def _start_range(
 ) -> RangeRun:
     selected = list(gates if gates is not None else config.gates)
     keep_words: tuple[bytes, ...] = ()
-    if "privilege" in selected and config.privilege.secrets:
+    if "privilege" in selected and config.section(PrivilegeConfig).secrets:
         from agentops_hooks.gates.privilege import SECRET_HINTS
 
         keep_words = tuple(h.encode() for h in SECRET_HINTS)
@@ -279,7 +282,7 @@ def _start_range(
     run._feed = feed
     run._has_notes = evidence.has_verdict_notes
     run._notes_fix = notes_fix or f"fetch the notes first ({NOTES_FETCH}) and run again"
-    if "ratchet" in selected and config.ratchet.metrics and tip.commit != repo.head():
+    if "ratchet" in selected and config.section(RatchetConfig).metrics and tip.commit != repo.head():
         run.notices.append(
             f"the ratchet measured the work tree (HEAD {str(repo.head())[:12]}), not the newest "
             f"commit of the range ({tip.label}): check out that commit for a true measurement",
@@ -294,7 +297,7 @@ def _find_merge_adds(
     """Set `merge_adds` on each merge gate VII would judge (with the default
     policy, the agents'), from one git process for all their remerge diffs:
     a human's merge costs nothing."""
-    if "verdict" not in selected or not contexts or contexts[0].config.verdict.merges:
+    if "verdict" not in selected or not contexts or contexts[0].config.section(VerdictConfig).merges:
         return
     judged = [(change, ctx) for change, ctx in zip(changes, contexts)
               if change.is_merge and gate_runner.applies(ctx, "verdict")]
@@ -333,7 +336,7 @@ def _plan(
     for gate in selected:
         if gate == "ratchet" and change is not tip:
             skipped.append("ratchet (measured once, on the newest commit)")
-        elif (change.is_merge and gate in _WORK_GATES and not config.verdict.merges
+        elif (change.is_merge and gate in _WORK_GATES and not config.section(VerdictConfig).merges
               and (reason := _merge_skip(gate, ctx)) is not None):
             skipped.append(reason)
         elif gate_runner.applies(ctx, gate):

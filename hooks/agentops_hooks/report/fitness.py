@@ -34,6 +34,9 @@ from agentops_hooks.gates.learnings import trailer_offers
 from agentops_hooks.git import GitError
 from agentops_hooks.git import Repo
 from agentops_hooks.trailers import values
+from agentops_hooks.gates.learnings import LearningsConfig
+from agentops_hooks.gates.ratchet import RatchetConfig
+from agentops_hooks.gates.verdict import VerdictConfig
 
 DEFAULT_COUNT = 100
 
@@ -212,8 +215,8 @@ def _iso(when: dt.datetime) -> str:
 def _learnings_added(change: CommitChange, evidence: gate_runner.Evidence, config: Config) -> int:
     """Learnings the commit adds that gate IX counts: new dated sections, new learning
     files and `Learning:` trailers, placeholders left out."""
-    offers = trailer_offers(change, config.learnings.min_words)
-    offers += file_offers(change, evidence, config.learnings)
+    offers = trailer_offers(change, config.section(LearningsConfig).min_words)
+    offers += file_offers(change, evidence, config.section(LearningsConfig))
     return sum(1 for kind, _ in offers if kind == "")
 
 
@@ -255,7 +258,7 @@ def build_report(repo: Repo, config: Config, revs: Sequence[str], label: str | N
             report.escalations += 1
         if change.is_merge:
             report.merges += 1
-            if not config.verdict.merges:
+            if not config.section(VerdictConfig).merges:
                 continue
         task = verdicts.task_of(change.trailers)
         if task:
@@ -289,7 +292,7 @@ def build_report(repo: Repo, config: Config, revs: Sequence[str], label: str | N
     report.fails = sum(1 for f in fails if f.record.task in tasks or f.record.patch_id in patches
                        or f.target in commits)
     report.weeks = [weeks[k] for k in sorted(weeks)]
-    if config.ratchet.metrics:
+    if config.section(RatchetConfig).metrics:
         _ratchet_trends(report, repo, config, changes[-1].commit or "", commits)
     return report
 
@@ -299,7 +302,7 @@ def _ratchet_trends(
 ) -> None:
     from agentops_hooks.ratchet.baselines import history_rows
 
-    metrics = config.ratchet.metrics
+    metrics = config.section(RatchetConfig).metrics
     trends = {name: MetricTrend(name, metrics[name].direction) for name in sorted(metrics)}
     for row in history_rows(repo, tip, metrics, sorted(metrics)):
         if row.commit not in commits:
@@ -494,14 +497,13 @@ def report_command(revisions: tuple[str, ...], fmt: str, output: Path | None) ->
     RANGE is anything `git rev-list` takes (main..feature, v1.0..HEAD, a
     branch). Default: the last 100 commits of HEAD.
     """
-    from agentops_hooks import config as config_file
 
     try:
         for rev in revisions:
             if rev.startswith("-"):
                 raise click.UsageError(f"{rev!r} is not a revision")
         repo = Repo()
-        config = config_file.load(repo.root, repo.cache_dir)
+        config = gate_runner.policy(repo.root, repo.cache_dir)
         revs = list(revisions) or [f"--max-count={DEFAULT_COUNT}", "HEAD"]
         label = " ".join(revisions) or f"the last {DEFAULT_COUNT} commits of HEAD"
         if not revisions and repo.head() is None:
