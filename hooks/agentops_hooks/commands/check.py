@@ -84,7 +84,7 @@ def check(
             "patch_id": change.patch_id,
             "agent": [{"agent": s.agent, "reason": s.reason} for s in ctx.agent_signals],
             "gates": selected,
-            "findings": [f.__dict__ for f in findings],
+            "findings": [f._asdict() for f in findings],
         }, indent=2))
     elif findings:
         click.echo(render.findings_text(label, ctx.agent_signals, findings))

@@ -166,13 +166,13 @@ class JsonWriter(Writer):
             "why": [{"agent": s.agent, "reason": s.reason} for s in r.signals],
             "skipped": r.skipped,
             "unjudged_notes_missing": r.unjudged,
-            "findings": [dict(f.__dict__) for f in r.findings],
+            "findings": [f._asdict() for f in r.findings],
         }
         self.out(("\n    " if self.first else ",\n    ") + _nested(entry, 2))
         self.first = False
 
     def end(self, report: Checked) -> None:
-        findings = [dict(f.__dict__) for f in report.range_findings]
+        findings = [f._asdict() for f in report.range_findings]
         self.out(("]" if self.first else "\n  ]") + f',\n  "range_findings": {_nested(findings, 1)}'
                  f',\n  "passed": {json.dumps(report.passed)}\n}}\n')
 
