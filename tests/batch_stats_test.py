@@ -229,3 +229,34 @@ def test_a_hint_word_is_found_wherever_the_reading_windows_cut_it() -> None:
         assert stream._hinted(buf, 0, len(buf)), at
         assert not stream._hinted(buf, at + 1, len(buf))  # the word itself is cut off
     assert not stream._hinted(bytearray(b"x" * 200_000), 0, 200_000)
+
+
+def test_kept_patches_wait_for_the_gates_to_take_them(repo: GitRepo) -> None:
+    """With a limit, the stream stops reading while its kept patches hold more than
+    that, so a range full of hint words never holds all their patches at once."""
+    import threading
+    import time
+
+    repo.stage("a.txt", "a\n")
+    repo.commit("root")
+    for i in range(30):
+        repo.stage(f"conf{i}.py", "".join(f'api_token_{n} = "{i}"\n' for n in range(100)))
+        repo.commit(f"hinted {i}")
+    listed = [line.split() for line in repo.out("rev-list", "--reverse", "--parents", "HEAD").splitlines()]
+    pairs = [(ids[0], ids[1] if len(ids) > 1 else None) for ids in listed]
+    r = Repo(repo.root)
+    whole = PatchStream((b"token",))
+    r.patch_ids(pairs, whole)
+    largest = max(map(len, whole.kept.values()))
+    limit = 3 * largest
+    bounded = PatchStream((b"token",), chunk_size=1024, keep_limit=limit)
+    reader = threading.Thread(target=r.patch_ids, args=(pairs, bounded), daemon=True)
+    reader.start()
+    time.sleep(1)  # the gates are slow: an unbounded stream would read everything meanwhile
+    held = sum(map(len, bounded.kept.values()))
+    assert 0 < held <= limit + largest
+    for commit, _ in pairs:
+        bounded.wait(commit)
+        assert bounded.take(commit) == whole.kept.get(commit, b"")
+    reader.join(timeout=30)
+    assert not reader.is_alive() and bounded.ids == whole.ids

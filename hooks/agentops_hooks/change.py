@@ -19,8 +19,10 @@ from agentops_hooks.authorship import Identity
 from agentops_hooks.authorship import co_authors
 from agentops_hooks.amend import commit_is_amend
 from agentops_hooks.errors import FatalError
+from agentops_hooks.git import GitError
 from agentops_hooks.git import PatchStream
 from agentops_hooks.git import Repo
+from agentops_hooks.git import UnreadableCommit
 from agentops_hooks.git import count_changed_lines
 from agentops_hooks.git import paths_of_patch
 
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
     from agentops_hooks.git import ChangedPaths
     from agentops_hooks.git import StagedDiff
 
+KEEP_LIMIT = 32 << 20
+"""A range's kept patches (those gate IV reads) hold at most about this many
+bytes at once: git's stream waits for the gates to take them."""
 
 
 class ChangedPath(NamedTuple):
@@ -123,12 +128,18 @@ class Change:
 
     def kept_patch(self) -> bytes | None:
         """This commit's patch if a batch load kept it; b"" when the batch looked
-        and it holds none of the words; None when no batch kept patches."""
+        and it holds none of the words; None when no batch kept patches. The
+        batch gives it up: it is read once."""
         batch = self._batch
-        if batch is None or not batch.keep_words:
+        if batch is None or not batch.keep_words or batch.stream is None:
             return None
         batch.fill(self, "patch_id")
-        return batch.kept.get(self.commit or "", b"")
+        return batch.stream.take(self.commit or "")
+
+    def judged(self) -> None:
+        """Every gate has judged this commit: what a batch kept for it is let go."""
+        if self._batch is not None and self._batch.stream is not None:
+            self._batch.stream.release(self.commit or "")
 
     def _from_batch(self, name: str) -> bool:
         """Did a batch load (see load_commits) fill this attribute in?"""
@@ -159,6 +170,16 @@ class Change:
             selected = PatchSet("")
             selected.extend(f for f in self.patch if matches_pathspecs(f.path, key))
             self._patches[key] = selected
+        return self._patches[key]
+
+    def take_patch_for(self, key: tuple[str, ...], read: dict[str, bytes]) -> PatchSet:
+        """`patch_for(key)` from patches read for many commits (see patches_for):
+        this commit's is taken out of `read`, so each is held once."""
+        if key not in self._patches:
+            from unidiff.patch import PatchSet
+
+            raw = read.pop(self.commit or "", b"")
+            self._patches[key] = PatchSet(raw.decode("utf-8", "replace"))
         return self._patches[key]
 
     def file_after(self, path: str) -> bytes | None:
@@ -326,7 +347,10 @@ class CommitChange(Change):
     def _diff(self) -> bytes:
         assert self.commit is not None
         self._require_parent()
-        return self.repo.diff_tree(self.commit, self.base)
+        try:
+            return self.repo.diff_tree(self.commit, self.base)
+        except GitError as e:
+            raise UnreadableCommit(self.commit, str(e)) from None
 
     def _require_parent(self) -> None:
         if self.base is not None and self.repo.is_shallow() and self.repo.resolve(self.base) is None:
@@ -397,13 +421,16 @@ class _BatchDiffs:
     def __init__(
         self, repo: Repo, pairs: Sequence[tuple[str, str | None]], stats: bool,
         keep_words: tuple[bytes, ...] = (), *, start: bool = True, more: bool = False,
+        keep_limit: int | None = None,
     ) -> None:
         import threading
 
         self.repo = repo
         self.pairs = list(pairs)
         self.keep_words = keep_words if stats else ()
-        self.stream = PatchStream(self.keep_words) if stats else None
+        self.stream = PatchStream(self.keep_words, keep_limit=keep_limit) if stats else None
+        self.plain: PatchStream | None = None
+        """Without stats, the stream patch_ids read (it names the unreadable commits)."""
         if self.stream is not None:  # fed now, so that their order is known before git runs
             self.stream.feed(self.pairs)
             if not more:  # `more`: add() brings the commits, close() ends them
@@ -428,14 +455,13 @@ class _BatchDiffs:
         if self.stream is not None:
             self.stream.end_input()
 
-    @property
-    def kept(self) -> dict[str, bytes]:
-        """Patches of the commits whose text holds one of keep_words."""
-        return self.stream.kept if self.stream is not None else {}
-
     def _work(self) -> None:
         try:
-            self.ids = self.repo.patch_ids(self.pairs if self.stream is None else (), self.stream)
+            if self.stream is None:
+                self.plain = PatchStream()
+                self.ids = self.repo.patch_ids(self.pairs, self.plain)
+            else:
+                self.ids = self.repo.patch_ids((), self.stream)
         except BaseException as e:  # re-raised in the thread that waits
             self.error = e
         finally:
@@ -452,6 +478,7 @@ class _BatchDiffs:
         stream = self.stream
         if stream is not None:
             stream.wait(commit)
+            _require_readable(stream, commit)
             if "patch_id" not in known:
                 known["patch_id"] = stream.ids.get(commit) or self.repo.empty_patch_id
             if "changed_lines" not in known:
@@ -461,6 +488,8 @@ class _BatchDiffs:
             self.thread.join()
             if self.error is not None:
                 raise self.error
+            if self.plain is not None:
+                _require_readable(self.plain, commit)
             known.setdefault("patch_id", self.ids[commit])
             if name != "paths":
                 return
@@ -470,6 +499,11 @@ class _BatchDiffs:
             paths = self.paths.get(commit, [])
         if name == "paths" and "paths" not in known:
             known["paths"] = [ChangedPath(st, p, o) for st, p, o in paths]
+
+
+def _require_readable(stream: PatchStream, commit: str) -> None:
+    if commit in stream.unreadable:
+        raise UnreadableCommit(commit, stream.unreadable[commit])
 
 
 def load_commits(
@@ -526,7 +560,7 @@ class DiffFeed:
         self.repo = repo
         self.stats = stats
         self.keep_words = keep_words
-        self.now = _BatchDiffs(repo, [], True, keep_words, more=True)
+        self.now = _BatchDiffs(repo, [], True, keep_words, more=True, keep_limit=KEEP_LIMIT)
         self.pending: list[CommitChange] = []
 
     def want(self, change: CommitChange) -> None:
@@ -535,31 +569,29 @@ class DiffFeed:
             self.now.add(self.pending)
             self.pending = []
 
+    def stop(self) -> None:
+        """The caller judges no more: git reads on, whatever patches are kept."""
+        if self.now.stream is not None:
+            self.now.stream.stop_limiting()
+
     def later(self, changes: Sequence[CommitChange]) -> None:
         """The rest, and the end of the input."""
         if self.pending:
             self.now.add(self.pending)
             self.pending = []
         self.now.close()
-        if changes:
+        if changes:  # no gate judges them: their patches are not kept
             batch = _BatchDiffs(self.repo, [(c.commit or "", c.base) for c in changes], self.stats,
-                                self.keep_words, start=False)
+                                start=False)
             for change in changes:
                 change._batch = batch
 
 
-def prefetch_patches(repo: Repo, changes: Sequence[Change], pathspecs: Sequence[str]) -> None:
-    """Fill `patch_for(pathspecs)` of many commits from one `git diff-tree --stdin`."""
-    from unidiff.patch import PatchSet
-
-    todo = [c for c in changes if c.commit and tuple(pathspecs) not in c._patches]
-    if not todo:
-        return
-    texts = repo.diff_tree_many([(c.commit or "", c.base) for c in todo], pathspecs)
-    for change in todo:
-        change._patches[tuple(pathspecs)] = PatchSet(
-            texts.get(change.commit or "", b"").decode("utf-8", "replace"),
-        )
+def patches_for(repo: Repo, changes: Sequence[Change], pathspecs: Sequence[str]) -> dict[str, bytes]:
+    """The patches of many commits limited to `pathspecs`, from one `git diff-tree
+    --stdin`: {commit: raw patch} for the commits that touch them."""
+    pairs = [(c.commit, c.base) for c in changes if c.commit]
+    return {c: text for c, text in repo.diff_tree_many(pairs, pathspecs).items() if text}
 
 
 def split_commit_object(raw: bytes) -> tuple[list[tuple[str, str]], bytes]:

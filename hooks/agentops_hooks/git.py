@@ -98,6 +98,21 @@ class GitError(FatalError):
     """git could not do what we asked; the message says why."""
 
 
+class UnreadableCommit(GitError):
+    """git cannot diff this commit: an object of it is missing (a partial clone
+    that cannot fetch it, or a damaged repository)."""
+
+    def __init__(self, commit: str, error: str) -> None:
+        self.commit = commit
+        lines = [line.strip() for line in error.splitlines() if line.strip()]
+        self.error = lines[-1] if lines else "git diff-tree failed"
+        """git's last word on it (a fetch from a promisor remote says more before)."""
+        super().__init__(
+            f"commit {commit[:12]} cannot be read ({self.error}): an object it needs is missing (a "
+            "partial clone that cannot fetch it, or a damaged repository); fetch the missing "
+            "objects (git fetch --refetch origin, or clone again; git fsck names them)")
+
+
 _kept_for_session: set[str] = set()
 
 
@@ -429,14 +444,33 @@ class Repo:
         no bytes, as `patch_id` gives it. The patches pass through us on their
         way to patch-id (see bind_nul_lines), and `stream` (a new one if none
         is given) reads each commit's changed paths and line count from them:
-        the diff is computed once for all.
+        the diff is computed once for all. A commit git cannot diff (an object
+        of it is missing: a partial or damaged clone) is named in
+        `stream.unreadable` and gets no patch-id; the pipeline starts again
+        after it.
         """
         if not pairs and stream is None:
             return {}
-        import threading
-
         if stream is None:
             stream = PatchStream()
+        if pairs:  # else the stream was (or is being) fed by its owner
+            stream.feed(pairs)
+            stream.end_input()
+        start = 0
+        while (failed := self._patch_pipeline(stream, start)) is not None:
+            start = self._skip_unreadable(stream, *failed)
+        result = dict.fromkeys((c for c in stream.commits if c not in stream.unreadable),
+                               self.empty_patch_id)
+        result.update(stream.ids)
+        return result
+
+    def _patch_pipeline(
+        self, stream: PatchStream, start: int,
+    ) -> tuple[int, bytearray, str] | None:
+        """One `diff-tree --stdin | patch-id` over the stream's commits from `start`.
+        None when it read them all; else where diff-tree stopped, and why."""
+        import threading
+
         diff = subprocess.Popen(
             ("git", *_PINNED_CONFIG, "diff-tree", "--stdin", "--root", *PINNED_DIFF, "--raw",
              "--always"),
@@ -447,29 +481,46 @@ class Repo:
             ("git", "patch-id", "--verbatim"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, cwd=self.cwd, env=scrubbed_env(),
         )
-        assert diff.stdin is not None and diff.stdout is not None
+        assert diff.stdin is not None and diff.stdout is not None and diff.stderr is not None
         assert pid.stdin is not None and pid.stdout is not None and pid.stderr is not None
-        if pairs:  # else the stream was (or is being) fed by its owner
-            stream.feed(pairs)
-            stream.end_input()
-        feeder = threading.Thread(target=stream.write_input, args=(diff.stdin,), daemon=True)
+        run = stream.new_run()
+        feeder = threading.Thread(target=stream.write_input, args=(diff.stdin, start, run),
+                                  daemon=True)
         feeder.start()
         reader = threading.Thread(target=stream.read_ids, args=(pid.stdout,), daemon=True)
         reader.start()
-        stream.tee(diff.stdout, pid.stdin)
+        last, tail = stream.tee(diff.stdout, pid.stdin, start)
         reader.join()
-        feeder.join()
         err = pid.stderr.read()
         pid.wait()
-        diff_err = diff.stderr.read() if diff.stderr else b""
-        if diff.wait() != 0 or pid.returncode != 0:
-            message = (diff_err or err).decode("utf-8", "replace").strip()
-            if pid.returncode != 0:
-                require_version()
-            raise GitError(message or "git diff-tree | git patch-id failed")
-        result = dict.fromkeys(stream.commits, self.empty_patch_id)
-        result.update(stream.ids)
-        return result
+        diff_err = diff.stderr.read()
+        if diff.wait() != 0:
+            stream.new_run()  # the feeder of this run stops
+            feeder.join()
+            return last, tail, diff_err.decode("utf-8", "replace").strip()
+        feeder.join()
+        if pid.returncode != 0:
+            require_version()
+            raise GitError(err.decode("utf-8", "replace").strip() or "git patch-id failed")
+        stream.read_last(last, tail)
+        return None
+
+    def _skip_unreadable(self, stream: PatchStream, last: int, tail: bytearray, error: str) -> int:
+        """diff-tree stopped at commit `last` (its part, `tail`, begun) or at the
+        next one: ask git about each alone, name the one it cannot diff, and
+        return where the pipeline starts again."""
+        for index in (last, last + 1) if tail else (last,):
+            if index >= len(stream.commits):
+                break
+            commit, parent = stream.commits[index], stream.parents[index]
+            try:
+                self.diff_tree(commit, parent)
+            except GitError as e:
+                if index > last:
+                    stream.read_last(last, tail)  # its part was whole
+                stream.mark_unreadable(index, str(e))
+                return index + 1
+        raise GitError(error or "git diff-tree failed")
 
     def diff_stats(
         self, pairs: Sequence[tuple[str, str | None]],
@@ -764,6 +815,9 @@ def c_unquote(text: bytes) -> str:
     return bytes(out).decode("utf-8", "surrogateescape")
 
 
+_FILE_START = re.compile(rb"(?:^|(?<=\n))diff --git ")
+"""Where a file's part of a patch starts: no content line can (each starts with ` +-\\`)."""
+
 _LONGEST_HINT = 32
 """How far windows overlap, so that a hint word cut in two is still found."""
 
@@ -803,26 +857,44 @@ class PatchStream:
     while git still diffs the last ones. Commits may be fed while the
     pipeline runs (`feed`, then `end_input`): git starts on the first ones
     while the caller is still choosing the next.
+
+    With `keep_limit`, the kept patches are bounded: the stream stops reading
+    while they hold more than that many bytes, until their commits are taken
+    (`take`) or passed over (`release`), or someone waits for a commit not yet
+    read. So memory stays bounded however much patch text a range holds.
     """
 
-    def __init__(self, keep_words: Sequence[bytes] = (), chunk_size: int = 1 << 16) -> None:
-        import queue
+    def __init__(
+        self, keep_words: Sequence[bytes] = (), chunk_size: int = 1 << 16,
+        keep_limit: int | None = None,
+    ) -> None:
         import threading
 
         self.commits: list[str] = []
         """In the order they were fed (and diffed)."""
-        self._input: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.parents: list[str | None] = []
         self.chunk_size = chunk_size
         self.ids: dict[str, str] = {}
         """Patch-ids patch-id printed; a commit without one has an empty diff."""
         self.counts: dict[str, int] = {}
         self.paths: dict[str, ChangedPaths] = {}
         self.kept: dict[str, bytes] = {}
+        self.unreadable: dict[str, str] = {}
+        """Commits git could not diff, with git's words."""
+        self.keep_limit = keep_limit
+        self._kept_bytes = 0
+        self._waiting = 0
         self._hint = (re.compile(b"|".join(re.escape(w) for w in keep_words))
                       if keep_words else None)
+        # An added line (or a `+++` header: read too, which is harmless) with a
+        # hint word in any case, as _hinted reads them (ASCII case folding).
+        self._added_hint = (re.compile(rb"\n\+[^\n]*?(?:" + b"|".join(re.escape(w) for w in keep_words)
+                                       + b")", re.IGNORECASE) if keep_words else None)
         if keep_words and max(map(len, keep_words)) > _LONGEST_HINT:
             raise ValueError(f"keep words are at most {_LONGEST_HINT} bytes")
         self._order: dict[str, int] = {}
+        self._input_ended = False
+        self._run = 0  # the pipeline run now reading (a new one after an unreadable commit)
         self._read_upto = -1  # every part up to this index was read
         self._named_upto = -1  # patch-id has printed every id up to this index
         self._finished = False
@@ -832,20 +904,40 @@ class PatchStream:
     def feed(self, pairs: Sequence[tuple[str, str | None]]) -> None:
         """Queue commits (each with the parent to diff against) for diff-tree, in order."""
         with self._changed:
-            for commit, _ in pairs:
+            for commit, parent in pairs:
                 self._order[commit] = len(self.commits)
                 self.commits.append(commit)
-        self._input.put("".join(f"{c} {p}\n" if p else f"{c}\n" for c, p in pairs).encode())
+                self.parents.append(parent)
+            self._changed.notify_all()
 
     def end_input(self) -> None:
         """No more commits: diff-tree may finish."""
-        self._input.put(None)
+        with self._changed:
+            self._input_ended = True
+            self._changed.notify_all()
 
-    def write_input(self, sink: IO[bytes]) -> None:
-        """The pipeline's feeder: the queued commits to diff-tree, until the input ends."""
+    def new_run(self) -> int:
+        """A new pipeline takes over (the feeder of the last one stops)."""
+        with self._changed:
+            self._run += 1
+            self._changed.notify_all()
+            return self._run
+
+    def write_input(self, sink: IO[bytes], start: int, run: int) -> None:
+        """A pipeline's feeder: the commits from `start` to diff-tree as they are
+        fed, until the input ends or another run takes over."""
+        sent = start
         try:
-            while (data := self._input.get()) is not None:
-                sink.write(data)
+            while True:
+                with self._changed:
+                    while (sent >= len(self.commits) and not self._input_ended
+                           and run == self._run):
+                        self._changed.wait()
+                    if run != self._run or sent >= len(self.commits):
+                        return
+                    pairs = list(zip(self.commits[sent:], self.parents[sent:]))
+                sent += len(pairs)
+                sink.write("".join(f"{c} {p}\n" if p else f"{c}\n" for c, p in pairs).encode())
                 sink.flush()
         except OSError:
             pass  # diff-tree stopped early: the pipeline reports its error
@@ -861,10 +953,44 @@ class PatchStream:
         if index <= self._read_upto and index <= self._named_upto:
             return  # known already: no lock to take
         with self._changed:
-            while not self._finished and (index > self._read_upto or index > self._named_upto):
-                self._changed.wait()
+            self._waiting += 1  # the reader may go past the kept patches' limit
+            self._changed.notify_all()
+            try:
+                while not self._finished and (index > self._read_upto or index > self._named_upto):
+                    self._changed.wait()
+            finally:
+                self._waiting -= 1
             if self._error is not None:
                 raise self._error
+
+    def take(self, commit: str) -> bytes:
+        """The commit's kept patch, given up by the stream (b"": none kept)."""
+        with self._changed:
+            patch = self.kept.pop(commit, b"")
+            self._kept_bytes -= len(patch)
+            self._changed.notify_all()
+        return patch
+
+    def release(self, commit: str) -> None:
+        """The commit is judged: its kept patch, if no one took it, is let go."""
+        if commit in self.kept:
+            self.take(commit)
+
+    def stop_limiting(self) -> None:
+        """Read on whatever is kept (its owner stops taking)."""
+        with self._changed:
+            self.keep_limit = None
+            self._changed.notify_all()
+
+    def mark_unreadable(self, index: int, error: str) -> None:
+        """git could not diff this commit: it has no patch-id, and it is passed."""
+        with self._changed:
+            commit = self.commits[index]
+            self.unreadable[commit] = error
+            self.ids.pop(commit, None)
+            self._read_upto = max(self._read_upto, index)
+            self._named_upto = max(self._named_upto, index)
+            self._changed.notify_all()
 
     def finish(self, error: BaseException | None = None) -> None:
         """The pipeline is over: everything is known, or `error` says why not."""
@@ -896,11 +1022,12 @@ class PatchStream:
             if not chunk:
                 return
 
-    def tee(self, source: IO[bytes], sink: IO[bytes]) -> None:
-        """Copy `source` to `sink`, reading each commit's part as it completes."""
+    def tee(self, source: IO[bytes], sink: IO[bytes], k: int = 0) -> tuple[int, bytearray]:
+        """Copy `source` to `sink`, reading each commit's part as it completes,
+        from commit `k` on. Returns the last commit's index and its part, which
+        only diff-tree's exit says is whole (see read_last)."""
         commits = self.commits  # grows while the pipeline runs (see feed)
         buf = bytearray()  # grows in place: one commit's patch may be hundreds of MB
-        k = 0  # the commit whose part starts buf (its id line first)
         searched = 0  # where the search for the next id line may resume
         to_patch_id = _NulBinder(sink)
         try:
@@ -921,20 +1048,27 @@ class PatchStream:
                     start = at + 1
                     searched = start
                     k += 1
-                if not chunk and k < len(commits) and start < len(buf):
-                    parts.append((k, start, len(buf)))
-                    start = len(buf)
                 self._read_parts(buf, parts)
-                if parts:
-                    with self._changed:
-                        self._read_upto = parts[-1][0]
-                        self._changed.notify_all()
                 del buf[:start]
                 searched -= start
                 if not chunk:
-                    break
+                    return k, buf
+                self._keep_within_limit()
         finally:
             to_patch_id.close()
+
+    def read_last(self, k: int, part: bytearray) -> None:
+        """Read the stream's last part (diff-tree ended well, or git diffs it alone)."""
+        if part and k < len(self.commits):
+            self._read_parts(part, [(k, 0, len(part))])
+
+    def _keep_within_limit(self) -> None:
+        if self.keep_limit is None or self._kept_bytes <= self.keep_limit:
+            return
+        with self._changed:
+            while (self.keep_limit is not None and self._kept_bytes > self.keep_limit
+                   and not self._waiting and not self._finished):
+                self._changed.wait()
 
     def _read_parts(self, buf: bytearray, parts: list[tuple[int, int, int]]) -> None:
         """Each part's paths and line count; its patch too when it holds a hint word."""
@@ -942,6 +1076,7 @@ class PatchStream:
             return
         hinted = self._hinted(buf, parts[0][1], parts[-1][2])  # most stretches hold none
         commits, counts, paths = self.commits, self.counts, self.paths
+        kept: dict[str, bytes] = {}
         for k, start, end in parts:
             commit = commits[k]
             body = buf.index(b"\n", start) + 1  # after the id line
@@ -953,9 +1088,24 @@ class PatchStream:
             paths[commit] = files
             counts[commit] = count_changed_lines(buf, body, end)
             if hinted and self._hinted(buf, start, end):
-                patch = buf.find(b"diff --git ", body, end)
-                self.kept[commit] = bytes(buf[patch:end]) if patch >= 0 else b""
+                patch = self._hinted_files(buf, body, end)
+                if patch:
+                    kept[commit] = patch
+        with self._changed:
+            self.kept.update(kept)
+            self._kept_bytes += sum(map(len, kept.values()))
+            self._read_upto = parts[-1][0]
+            self._changed.notify_all()
 
+    def _hinted_files(self, buf: bytearray, start: int, end: int) -> bytes:
+        """The files of buf[start:end] (one commit's patch) whose added lines hold
+        a hint word: a secret is looked for in added lines that hold one, so the
+        other files (and a commit whose hint is only in context) need no reading."""
+        assert self._added_hint is not None
+        heads = [m.start() for m in _FILE_START.finditer(buf, start, end)]
+        kept = [buf[a:b] for a, b in zip(heads, [*heads[1:], end])
+                if self._added_hint.search(buf, a, b)]
+        return b"".join(kept)
 
     def _hinted(self, buf: bytearray, start: int, end: int) -> bool:
         """Does buf[start:end] hold a hint word (in any case)? Read a window at a

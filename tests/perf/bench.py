@@ -4,14 +4,22 @@
     python tests/perf/bench.py                    # 10,000 commits, gitlint on all of them
     python tests/perf/bench.py --commits 2000     # quicker
 
-Compares, on the same generated repository (half agent commits, verdicts in
-trailers and in notes):
+Compares, on a generated repository shaped like real history (8,000 commits:
+merges every few commits, changes from a line to thousands over nested paths,
+renames, binary files, about 30 % of commits adding lines with words a secret
+would hold; tests/perf/generate.py `generate_history`):
+- `agentops check --range` against the floor at 2,000 and 8,000 commits, in
+  text and JSON, and how each grows from one to the other; peak memory;
+and, on a plain generated repository (one line a commit, half agent commits,
+verdicts in trailers and in notes):
 - `agentops check --range` against the floor `git log -p RANGE | git patch-id --verbatim`
   (no verdict can be checked without reading every patch once), and against
   `gitlint --commits RANGE`;
 - the commit-msg check (`agentops check --staged`, and the `agentops-hook`
   entry pre-commit runs) against gitlint's commit-msg check on the same message;
-- peak memory of the range check.
+- peak memory of the range check;
+and, with `--real PATH`, the whole history of a real clone (kept from the last
+run that had one when not given).
 The runs of the commands compared are taken in turn and their medians
 compared, so a machine that slows down for a while slows them alike.
 These are measurements, not tests: nothing here fails a build.
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -30,7 +39,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from generate import generate  # noqa: E402
+from generate import generate_in_child  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -61,6 +70,39 @@ def side_by_side(runs: int, commands: list[tuple[list[str] | str, bool]], cwd: P
         for i, (argv, shell) in enumerate(commands):
             results[i].append(timed(argv, cwd, shell))
     return [(statistics.median(r[0] for r in rs), max(r[1] for r in rs)) for rs in results]
+
+
+# VmHWM, not ru_maxrss: a child's ru_maxrss starts from its parent's peak (it
+# starts as a copy), while VmHWM is the peak of this program's own memory.
+_OWN_PEAK = ("import atexit, sys\n"
+             "def peak():\n"
+             "    with open('/proc/self/status') as f:\n"
+             "        kb = [line.split()[1] for line in f if line.startswith('VmHWM:')]\n"
+             "    sys.stderr.write('peak-kb %s\\n' % kb[0])\n"
+             "atexit.register(peak)\n"
+             "sys.argv[0] = 'agentops'\n"
+             "from agentops_hooks.entry import main\n"
+             "main()\n")
+
+
+def own_peak(args: list[str], cwd: Path, source: Path | None = None) -> int:
+    """Peak resident KB of the agentops process itself (not of the git processes it
+    starts, which `timed` counts too): `agentops ARGS` run once more to ask it."""
+    env = _env()
+    if source is not None:
+        env["PYTHONPATH"] = str(source / "hooks")
+    proc = subprocess.run([sys.executable, "-c", _OWN_PEAK, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, check=False)
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("peak-kb ")]
+    if proc.returncode not in (0, 1) or not lines:
+        raise SystemExit(f"agentops {' '.join(args)} could not run (exit {proc.returncode}):\n{proc.stderr}")
+    return int(lines[-1].split()[1])
+
+
+def own_peaks(rng: str, repo: Path) -> str:
+    """`own_peak` of the range check in text and in JSON, as a table cell."""
+    text, as_json = (own_peak(["check", "--range", rng, "--format", fmt], repo) for fmt in ("text", "json"))
+    return f"{text / 1024:.0f} MB / {as_json / 1024:.0f} MB"
 
 
 def tool(name: str) -> str:
@@ -108,6 +150,154 @@ def bench_range(repo: Path, runs: int, gitlint_commits: int | None) -> list[tupl
     return rows
 
 
+def _git_out(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
+                          check=True, env=_env()).stdout
+
+
+def _patch_megabytes(repo: Path, rng: str) -> float:
+    """The size of `git log -p RANGE`, counted by `wc` (never held here: a child's peak
+    memory counts its parent's, as it starts as a copy of it)."""
+    return int(subprocess.run(f"git log -p {rng} | wc -c", shell=True, cwd=repo, env=_env(),
+                              capture_output=True, text=True, check=True).stdout) / 1e6
+
+
+def bench_history(work: Path, runs: int, commits: int = 8000, small: int = 2000) -> list[tuple[str, str]]:
+    """The default-policy range check on history shaped like a real project's, at
+    `small` and `commits` commits, beside the floor: how far above it, and how each grows."""
+    repo = work / "history"
+    generate_in_child(repo, commits, "history")
+    root = _git_out(repo, "rev-list", "--max-parents=0", "HEAD").split()[0]
+    cut = _git_out(repo, "rev-list", "--reverse", "HEAD").split()[small - 1]
+    ranges = {"small": f"{root}..{cut}", "all": f"{root}..HEAD"}
+    count = {k: int(_git_out(repo, "rev-list", "--count", r)) for k, r in ranges.items()}
+    agentops = tool("agentops")
+    (floor_s, _), (ours_s, _), (floor_a, _), (ours_a, mem_a), (json_a, mem_j) = side_by_side(runs, [
+        (f"git log -p {ranges['small']} | git patch-id --verbatim", True),
+        ([agentops, "check", "--range", ranges["small"]], False),
+        (f"git log -p {ranges['all']} | git patch-id --verbatim", True),
+        ([agentops, "check", "--range", ranges["all"]], False),
+        ([agentops, "check", "--range", ranges["all"], "--format", "json"], False),
+    ], repo)
+    patch_mb = _patch_megabytes(repo, ranges["all"])
+    growth = (ours_a / ours_s) / (floor_a / floor_s)
+    merges = int(_git_out(repo, "rev-list", "--count", "--merges", ranges["all"]))
+    return [
+        ("commits in the range", f"{count['all']:,} ({merges:,} merges; {patch_mb:.0f} MB of `git log -p`)"),
+        (f"floor at {count['small']:,} / {count['all']:,} commits", f"{floor_s:.2f} s / {floor_a:.2f} s"),
+        (f"`agentops check --range RANGE` at {count['small']:,} / {count['all']:,} commits",
+         f"{ours_s:.2f} s / {ours_a:.2f} s"),
+        (f"agentops / floor at {count['all']:,} commits (target at most 1.5×)", f"{ours_a / floor_a:.2f}×"),
+        (f"its growth from {count['small']:,} to {count['all']:,} commits over the floor's (target at most 1.25×)",
+         f"{growth:.2f}× ({ours_a / ours_s:.2f}× against {floor_a / floor_s:.2f}×)"),
+        ("`--format json` at all commits", f"{json_a:.2f} s ({json_a / floor_a:.2f}×)"),
+        ("peak memory of the agentops process, text / json (target under 200 MB)",
+         own_peaks(ranges['all'], repo)),
+        ("peak memory of its largest process, git's included, text / json",
+         f"{mem_a / 1024:.0f} MB / {mem_j / 1024:.0f} MB"),
+    ]
+
+
+def bench_real(repo: Path, runs: int, exclude: list[str], name: str,
+               clean_range: str | None = None) -> list[tuple[str, str]]:
+    """The whole history of a real clone: `agentops check --range HEAD` beside the floor.
+    `exclude`: pathspecs the floor leaves out (objects the clone lacks, on which
+    `git log -p` stops; the check names those commits and reads on). `clean_range`:
+    a range without such objects, where the floor runs as it is."""
+    count = int(_git_out(repo, "rev-list", "--count", "HEAD"))
+    spec = " ".join(shlex.quote(f":(exclude,glob){e}") for e in exclude)
+    path_limit = f" -- . {spec}" if exclude else ""
+    agentops = tool("agentops")
+    commands: list[tuple[list[str] | str, bool]] = [
+        (f"git log -p HEAD{path_limit} | git patch-id --verbatim", True),
+        ([agentops, "check", "--range", "HEAD"], False),
+        ([agentops, "check", "--range", "HEAD", "--format", "json"], False),
+    ]
+    if clean_range:
+        commands += [(f"git log -p {clean_range} | git patch-id --verbatim", True),
+                     ([agentops, "check", "--range", clean_range], False)]
+    measured = side_by_side(runs, commands, repo)
+    (floor, _), (ours, memory), (as_json, json_memory) = measured[:3]
+    left_out = f" (leaving out {', '.join(exclude)}, which this clone lacks)" if exclude else ""
+    rows = [
+        ("repository", f"{name} at {_git_out(repo, 'rev-parse', '--short=12', 'HEAD').strip()}, {count:,} commits"),
+        (f"floor: `git log -p HEAD \\| git patch-id --verbatim`{left_out}", f"{floor:.2f} s"),
+        ("`agentops check --range HEAD`", f"{ours:.2f} s ({ours / floor:.2f}×)"),
+        ("`agentops check --range HEAD --format json`", f"{as_json:.2f} s ({as_json / floor:.2f}×)"),
+        ("peak memory of the agentops process, text / json",
+         own_peaks('HEAD', repo)),
+        ("peak memory of its largest process, git's included, text / json",
+         f"{memory / 1024:.0f} MB / {json_memory / 1024:.0f} MB"),
+    ]
+    if clean_range:
+        (clean_floor, _), (clean, _) = measured[3:]
+        clean_count = int(_git_out(repo, "rev-list", "--count", clean_range))
+        short = "..".join(end[:12] for end in clean_range.split(".."))
+        rows.append((f"`{short}`, {clean_count:,} commits whose objects are all here: floor / agentops",
+                     f"{clean_floor:.2f} s / {clean:.2f} s ({clean / clean_floor:.2f}×)"))
+    return rows
+
+
+REAL_TITLE = "Real history (a clone's whole history)"
+
+
+def kept_section(path: Path, title: str) -> list[tuple[str, str]] | None:
+    """The rows of a section of the last report, to keep when this run does not measure it."""
+    if not path.exists():
+        return None
+    lines = path.read_text().splitlines()
+    if f"## {title}" not in lines:
+        return None
+    rows = []
+    for line in lines[lines.index(f"## {title}") + 1:]:
+        if line.startswith("## "):
+            break
+        if line.startswith("| ") and not line.startswith(("| what |", "|---")):
+            what, _, value = line[2:-2].rpartition(" | ")
+            rows.append((what, value))
+    return rows
+
+
+def bench_patch_volume(work: Path, megabytes: int = 200, commits: int = 2000) -> list[tuple[str, str]]:
+    """A range of `megabytes` of patch text where every commit adds a line with a
+    hint word, so gate IV reads every agent's patch: memory must not follow the volume."""
+    repo = work / "volume"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], env=_env(), check=True)
+    lines = megabytes * 1_000_000 // commits // 40
+    importer = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=repo, stdin=subprocess.PIPE, env=_env())
+    assert importer.stdin is not None
+    for i in range(commits):  # written as made: this process stays small, as its children's peaks count
+        who = "Ada Agent <ada@example.com>" if i % 2 else "Hana Human <hana@example.com>"
+        body = (f"api_token = lookup('service-{i}')\n"
+                + "".join(f"row_{i}_{n:06d} = compute({n}, {i})      # x\n" for n in range(lines))).encode()
+        message = f"Change {i}\n\n" + ("Co-authored-by: Claude <noreply@anthropic.com>\n" if i % 2 else "")
+        importer.stdin.write(
+            f"commit refs/heads/main\nmark :{i + 1}\nauthor {who} {1_700_000_000 + i} +0000\n"
+            f"committer {who} {1_700_000_000 + i} +0000\ndata {len(message)}\n{message}\n".encode()
+            + (f"from :{i}\n".encode() if i else b"")
+            + f"M 100644 inline conf/c{i}.py\ndata {len(body)}\n".encode() + body + b"\n")
+    importer.stdin.close()
+    importer.wait()
+    rng = f"{_git_out(repo, 'rev-list', '--max-parents=0', 'HEAD').split()[0]}..main"
+    patch_mb = _patch_megabytes(repo, rng)
+    agentops = tool("agentops")
+    (floor, floor_memory), (text, memory), (as_json, json_memory) = side_by_side(1, [
+        (f"git log -p {rng} | git patch-id --verbatim", True),
+        ([agentops, "check", "--range", rng], False),
+        ([agentops, "check", "--range", rng, "--format", "json"], False),
+    ], repo)
+    return [
+        ("patch text", (f"{patch_mb:.0f} MB of `git log -p` over {commits:,} commits, each adding a line "
+                        "with a hint word (half of them agents')")),
+        ("floor: time, peak memory", f"{floor:.2f} s, {floor_memory / 1024:.0f} MB"),
+        ("`agentops check --range RANGE`: time, peak memory (largest process, git's included)",
+         f"{text:.2f} s, {memory / 1024:.0f} MB"),
+        ("`agentops check --range RANGE --format json`: the same", f"{as_json:.2f} s, {json_memory / 1024:.0f} MB"),
+        ("peak memory of the agentops process, text / json",
+         own_peaks(rng, repo)),
+    ]
+
+
 def bench_huge_commit(work: Path, runs: int, lines: int = 1_500_000) -> list[tuple[str, str]]:
     """One agent commit adding a file of `lines` lines: a patch of tens of MB read in one stream."""
     repo = work / "huge"
@@ -128,13 +318,16 @@ def bench_huge_commit(work: Path, runs: int, lines: int = 1_500_000) -> list[tup
         data(b"Add a big file\n\nCo-authored-by: Claude <noreply@anthropic.com>\n"),
         b"from :1\n", b"M 100644 inline big.txt\n", data(body),
     ])
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=stream, env=env, check=True)
+    importer = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=repo, stdin=subprocess.PIPE, env=env)
+    importer.communicate(stream)
+    size = len(body)
+    del stream, body  # the commands measured start as copies of this process: keep it small
     (floor, floor_memory), (ours, memory) = side_by_side(runs, [
         ("git log -p HEAD~1..HEAD | git patch-id --verbatim", True),
         ([tool("agentops"), "check", "--range", "HEAD~1..HEAD"], False),
     ], repo)
     return [
-        ("patch size", f"{len(body) / 1e6:.0f} MB ({lines:,} added lines)"),
+        ("patch size", f"{size / 1e6:.0f} MB ({lines:,} added lines)"),
         ("floor: `git log -p RANGE \\| git patch-id --verbatim`", f"{floor:.2f} s"),
         ("`agentops check --range RANGE`", f"{ours:.2f} s ({ours / floor:.2f}×)"),
         ("peak memory of the largest process (git's diff, for both)",
@@ -221,6 +414,16 @@ it holds a word a secret would, its patch for gate IV; a commit is judged as
 soon as git has passed it. A commit no gate judges is diffed only if something
 asks (a second pipeline, as `--format json` does for every commit's patch-id).
 
+Its time grows with the range, and its memory does not grow with the patch
+text. Each commit is written out (text, JSON, annotations) as soon as it is
+judged and then forgotten; markdown, whose headline needs the outcome, waits
+in a temporary file. A patch kept for gate IV is handed over once and let go
+when its commit is judged, and git's stream waits while the kept patches hold
+more than 32 MB. The learnings files' patches of the whole range come from one
+`diff-tree` on the first commit that asks, each commit taking its own. A
+commit git cannot diff (an object missing from a partial or damaged clone) is
+refused by name and the stream starts again after it.
+
 The commit-msg check imports only the standard library when no config file
 exists: the value classes are NamedTuples (`import dataclasses` would bring in
 `inspect`, `ast` and `dis`: see docs/architecture.md),
@@ -242,14 +445,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gitlint-commits", type=int, default=None,
                         help="run gitlint on this many commits and scale (0: skip gitlint)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
+    parser.add_argument("--real", type=Path, help="a clone whose whole history to check too")
+    parser.add_argument("--real-name", help="what to call --real in the report (default: its directory)")
+    parser.add_argument("--real-range", help="a range of --real that lacks no object, for the plain floor")
+    parser.add_argument("--real-exclude", action="append", default=[], metavar="GLOB",
+                        help="paths the floor leaves out on --real (objects the clone lacks)")
+    parser.add_argument("--history-runs", type=int, default=5,
+                        help="runs on the history-shaped repository (median)")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="agentops-bench-"))
     try:
         started = time.perf_counter()
-        info = generate(work / "repo", args.commits)
+        info = generate_in_child(work / "repo", args.commits, "line")
         made = time.perf_counter() - started
         range_rows = bench_range(work / "repo", args.runs, args.gitlint_commits)
+        history_rows = bench_history(work, args.history_runs)
+        volume_rows = bench_patch_volume(work)
+        real_rows = (bench_real(args.real, 3, args.real_exclude, args.real_name or args.real.name,
+                                args.real_range) if args.real
+                     else kept_section(args.out, REAL_TITLE))
+        # Last: making its patch swells this process, and a child's peak memory
+        # starts from its parent's (the commands measured start as copies of it).
         huge_rows = bench_huge_commit(work, 3)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -262,7 +479,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{git_version}. Repository: {info['commits']:,} commits ({info['agent']:,} by agents, "
             f"{info['verdicts_in_notes']:,} judged in notes, the rest in trailers), generated in "
             f"{made:.1f} s by tests/perf/generate.py.")
-    sections = [("Range check (CI, pre-push, server)", range_rows),
+    sections = [("Range check on history shaped like a real project's", history_rows)]
+    if real_rows:
+        sections.append((REAL_TITLE, real_rows))
+    sections += [("Much patch text, all of it read by gate IV", volume_rows),
+                 ("Range check (CI, pre-push, server)", range_rows),
                 ("One huge commit", huge_rows),
                 ("Commit-time check (commit-msg)", msg_rows)]
     for title, rows in sections:

@@ -235,3 +235,25 @@ def test_the_base_policy_needs_nothing_from_the_work_tree(branch: GitRepo) -> No
     assert code == 1 and "Unjudged agent work" in out and "not valid TOML" not in out
     code, out = invoke("check", "--range", "base..HEAD", "--policy", "worktree")
     assert code == 2 and "not valid TOML" in out
+
+
+def test_json_is_written_as_the_commits_are_judged(branch: GitRepo) -> None:
+    """The JSON of a long range is never held whole: each commit is written once
+    judged, before the next ones are; and it is what json.dumps would write."""
+    from agentops_hooks.config import Config
+    from agentops_hooks.places import range_check
+    from agentops_hooks.places import range_output
+
+    invoke("verdict", "pass", "--judge", JUDGE, "--commit", "base")
+    run = range_check.start_range(Repo(), Config(), ["base..HEAD"], "base..HEAD")
+    last = run.changes[-1]
+    written: list[tuple[str, bool]] = []
+    range_output.write(run, [range_output.JsonWriter(
+        lambda text: written.append((text, "patch_id" in last.__dict__)))])
+    first = next(judged for text, judged in written if '"commit":' in text)
+    assert first is False  # the oldest commit was out before the newest was judged
+    out = "".join(text for text, _ in written)
+    assert out == json.dumps(json.loads(out), indent=2) + "\n"
+    data = json.loads(out)
+    assert data["passed"] is False and len(data["commits"]) == 3
+    assert data["commits"][-1]["findings"][0]["rule"] == "verdict-missing"

@@ -62,21 +62,23 @@ def check(
         # The base's policy only: the work tree's may be the very change being judged.
         config = (gate_runner.policy_at(repo, base) if base is not None and policy == "base"
                   else gate_runner.policy(repo.root, repo.cache_dir))
-        report = checkrange.check_range(
+        from agentops_hooks.places import range_output
+
+        run = checkrange.start_range(
             repo, config, revs, range_spec, list(gates) or None, trust_commit=base,
             outside_signers=outside, require_signature=outside is not None,
         )
-        if fmt == "markdown" or os.environ.get("GITHUB_STEP_SUMMARY"):
-            markdown = checkrange.render_markdown(report)
-            checkrange.write_step_summary(markdown)
-        out = {
-            "text": lambda: checkrange.render_text(report, color=sys.stdout.isatty()),
-            "json": lambda: checkrange.render_json(report),
-            "github": lambda: checkrange.render_github(report),
-            "markdown": lambda: checkrange.render_markdown(report),
-        }[fmt]()
-        click.echo(out)
-        sys.exit(0 if report.passed else 1)
+        out = sys.stdout
+        writers = [range_output.WRITERS[fmt](out.write, out.isatty())]
+        summary = None
+        if os.environ.get("GITHUB_STEP_SUMMARY"):
+            summary = range_output.spool()
+            writers.append(range_output.MarkdownWriter(summary.write))
+        range_output.write(run, writers)  # each commit written as it is judged
+        out.flush()
+        if summary is not None:
+            range_output.append_step_summary(summary)
+        sys.exit(0 if run.passed else 1)
     if fmt in ("github", "markdown") or trust_file is not None:
         raise click.UsageError(f"{'--trust' if trust_file else '--format ' + fmt} goes with --range")
     config = gate_runner.policy(repo.root, repo.cache_dir)

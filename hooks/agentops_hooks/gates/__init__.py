@@ -58,8 +58,9 @@ class Evidence:
         """Gate XI's FAIL verdicts by (task, worker), built on first use."""
         self.verdicts_tip: str | None = None
         """Read the verdict notes at this commit (a value being pushed), not the ref's."""
-        self.batch: Sequence[Change] = ()
-        """The commits of a range check, whose patches are read together."""
+        self._batch: Sequence[Change] = ()
+        self._in_batch: frozenset[int] = frozenset()
+        self._patches_for: dict[tuple[str, ...], dict[str, bytes]] = {}
         self.trust_commit: str | None = None
         """Where trust roots (the allowed signers) are read in a range check: the
         range's base, or the protected ref's old tip; never a commit being judged."""
@@ -104,13 +105,32 @@ class Evidence:
             self._patches_of = (key, frozenset(c.patch_id for c in changes))
         return self._patches_of[1]
 
-    def patch_for(self, change: Change, pathspecs: Sequence[str]) -> PatchSet:
-        """`change.patch_for`, fetched for the whole batch at once in a range check."""
-        if change.commit and any(c is change for c in self.batch):
-            from agentops_hooks.change import prefetch_patches
+    @property
+    def batch(self) -> Sequence[Change]:
+        """The commits of a range check, whose patches are read together."""
+        return self._batch
 
-            prefetch_patches(self.repo, self.batch, pathspecs)
-        return change.patch_for(pathspecs)
+    @batch.setter
+    def batch(self, changes: Sequence[Change]) -> None:
+        self._batch = changes
+        self._in_batch = frozenset(id(c) for c in changes)
+        self._patches_for.clear()
+
+    def in_batch(self, change: Change) -> bool:
+        """Is the change one of the range's commits? (A set: asked once per commit.)"""
+        return id(change) in self._in_batch
+
+    def patch_for(self, change: Change, pathspecs: Sequence[str]) -> PatchSet:
+        """`change.patch_for`; in a range check, the first call reads these paths'
+        patches of every commit in one git process, and each commit takes its own."""
+        if not (change.commit and self.in_batch(change)):
+            return change.patch_for(pathspecs)
+        from agentops_hooks.change import patches_for
+
+        key = tuple(pathspecs)
+        if key not in self._patches_for:
+            self._patches_for[key] = patches_for(self.repo, self._batch, key)
+        return change.take_patch_for(key, self._patches_for[key])
 
     def measured(self, metrics: Mapping[str, MetricConfig], root: Path) -> dict[str, float]:
         """Every metric measured once in the work tree, however many changes ask."""

@@ -112,8 +112,7 @@ def _notes_of(change: Change, ctx: Context, paths: Sequence[str]) -> dict[str, _
     cache = _read_for.setdefault(store, {})
     wanted = [f"{change.commit}:{p}" for p in paths]
     if any(w not in cache for w in wanted):
-        in_batch = any(c is change for c in store.batch)
-        for other in store.batch if in_batch else ():
+        for other in store.batch if store.in_batch(change) else ():
             if other.commit and named_notes(other) and _over_threshold(other, ctx):
                 wanted.extend(f"{other.commit}:{p}" for v in named_notes(other)
                               if (p := note_path(v)) is not None)

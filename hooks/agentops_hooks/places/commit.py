@@ -125,15 +125,21 @@ def _check_push(
     repo: git.Repo, config: config_file.Config, push: Push | None,
     gates: Sequence[str], quiet: bool,
 ) -> int:
-    from agentops_hooks.places.range_check import check_range
-    from agentops_hooks.places.range_check import render_text
+    from agentops_hooks.places import range_output
+    from agentops_hooks.places.range_check import start_range
 
     revs, label, trusted = push or (["HEAD", "--not", "--remotes"], "HEAD (commits on no remote yet)",
                                     None)
-    report = check_range(repo, config, revs, label, gates, trust_commit=trusted)
-    if not report.passed or not quiet:
-        print(render_text(report, color=sys.stdout.isatty()))
-    return 0 if report.passed else 1
+    run = start_range(repo, config, revs, label, gates, trust_commit=trusted)
+    # Held in a temporary file, not in memory: only the outcome says whether it is shown.
+    text = range_output.spool()
+    range_output.write(run, [range_output.TextWriter(text.write, sys.stdout.isatty())])
+    if not run.passed or not quiet:
+        range_output.copy(text, sys.stdout.write)
+    else:
+        text.close()
+    sys.stdout.flush()
+    return 0 if run.passed else 1
 
 
 def _message_file(repo: git.Repo, filenames: Sequence[str], any_stage: bool) -> str | None:

@@ -7,12 +7,11 @@ The range is read in a constant number of git processes however long it is
 from __future__ import annotations
 
 import gc
-import json
-import os
+from collections.abc import Iterator
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
-from typing import Any
 
 from agentops_hooks import gates as gate_runner
 from agentops_hooks.authorship import AgentSignal
@@ -23,11 +22,11 @@ from agentops_hooks.config import Config
 from agentops_hooks.errors import FatalError
 from agentops_hooks.findings import Finding
 from agentops_hooks.git import GitError
+from agentops_hooks.git import UnreadableCommit
 from agentops_hooks.git import Repo
 from agentops_hooks.git import paths_of_patch
 from agentops_hooks.evidence.notes import VERDICTS_REF
 from agentops_hooks.evidence.verdicts import UNSIGNED_ACCEPTED
-from agentops_hooks.render import who
 from agentops_hooks.gates.privilege import PrivilegeConfig
 from agentops_hooks.gates.ratchet import RatchetConfig
 from agentops_hooks.gates.verdict import VerdictConfig
@@ -53,13 +52,20 @@ class CommitResult:
 
 @dataclass
 class RangeReport:
-    """The outcome of checking a range."""
+    """The outcome of checking a range, every commit's result held."""
 
     label: str
     results: list[CommitResult]
     """Oldest first."""
     notices: list[str] = field(default_factory=list)
     range_findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.results)
+
+    def each(self) -> Iterator[CommitResult]:
+        return iter(self.results)
 
     @property
     def findings(self) -> list[Finding]:
@@ -129,31 +135,114 @@ def check_range(
     notes_fix: str | None = None, trust_commit: str | None = None,
     outside_signers: tuple[bytes, str] | None = None, require_signature: bool = False,
 ) -> RangeReport:
-    """Run the gates on every commit `git rev-list REVS` names.
+    """Run the gates on every commit `git rev-list REVS` names; every result held
+    (start_range gives them one at a time)."""
+    run = start_range(repo, config, revs, label, gates, verdicts_tip, notes_fix, trust_commit,
+                      outside_signers, require_signature)
+    results = list(run.each())
+    return RangeReport(label, results, run.notices, run.range_findings)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    # A range makes a few objects per commit and no cycles: the cyclic
+    # collector would only walk them again and again (a tenth of the run).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+class RangeRun:
+    """A range being checked: `each()` judges its commits one at a time, oldest
+    first, as git's patch stream passes them, and forgets each once it is given,
+    so that a writer can stream the output (memory does not grow with the
+    output). `range_findings` and `passed` are known once `each()` is done."""
+
+    def __init__(self, label: str, count: int = 0) -> None:
+        self.label = label
+        self.count = count
+        self.notices: list[str] = []
+        self.range_findings: list[Finding] = []
+        self.refused = False
+        self.changes: list[CommitChange] = []
+        """The range's commits, oldest first."""
+        self._steps: list[tuple[CommitChange, gate_runner.Context, list[str], list[str]]] = []
+        self._feed: DiffFeed | None = None
+        self._notes_fix = ""
+        self._has_notes = True
+
+    @property
+    def passed(self) -> bool:
+        return not self.refused and not any(f.severity == "error" for f in self.range_findings)
+
+    def each(self) -> Iterator[CommitResult]:
+        unjudged: list[str] = []
+        steps, self._steps = self._steps, []
+        try:
+            with _no_cyclic_gc():
+                for change, ctx, run, skipped in steps:
+                    result = _judge(change, ctx, run, skipped)
+                    change.judged()
+                    if not self._has_notes and any(f.rule == "verdict-missing" for f in result.findings):
+                        result.findings = [f for f in result.findings if f.rule != "verdict-missing"]
+                        result.unjudged = True
+                        unjudged.append(change.label)
+                    self.refused |= any(f.severity == "error" for f in result.findings)
+                    yield result
+        finally:
+            if self._feed is not None:
+                self._feed.stop()
+        if unjudged:
+            self.range_findings.append(_notes_missing(unjudged, self._notes_fix))
+
+
+def _judge(
+    change: CommitChange, ctx: gate_runner.Context, run: list[str], skipped: list[str],
+) -> CommitResult:
+    """One commit's result; a commit git cannot read is refused, never passed."""
+    try:
+        findings = gate_runner.run(ctx, run)
+    except UnreadableCommit as e:
+        findings = [Finding(
+            "VII", "verdict", "commit-unreadable",
+            f"commit {change.label} cannot be read ({e.error}), so no gate can judge it: an "
+            "object it needs is missing (a partial clone that cannot fetch it, or a damaged "
+            "repository).",
+            "fetch the missing objects (git fetch --refetch origin, or clone again; git fsck "
+            "names them) and run again", commit=change.commit,
+        )]
+    return CommitResult(change, ctx.agent_signals, findings, skipped)
+
+
+def start_range(
+    repo: Repo, config: Config, revs: Sequence[str], label: str,
+    gates: Sequence[str] | None = None, verdicts_tip: str | None = None,
+    notes_fix: str | None = None, trust_commit: str | None = None,
+    outside_signers: tuple[bytes, str] | None = None, require_signature: bool = False,
+) -> RangeRun:
+    """Read the commits `git rev-list REVS` names and plan their gates; the
+    RangeRun judges them when asked.
 
     `trust_commit` holds the trust roots every commit is checked against (the
     range's base, the protected ref's old tip); without one, each commit's parent.
     `outside_signers` (content, what to call it) wins over any allowed-signers file in
     the tree; `require_signature` counts only signed verdicts whatever the policy says.
     """
-    # A range makes a few objects per commit and no cycles: the cyclic
-    # collector would only walk them again and again (a tenth of the run).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _check_range(repo, config, revs, label, gates, verdicts_tip, notes_fix,
-                            trust_commit, outside_signers, require_signature)
-    finally:
-        if collecting:
-            gc.enable()
+    with _no_cyclic_gc():
+        return _start_range(repo, config, revs, label, gates, verdicts_tip, notes_fix, trust_commit,
+                            outside_signers, require_signature)
 
 
-def _check_range(
+def _start_range(
     repo: Repo, config: Config, revs: Sequence[str], label: str,
     gates: Sequence[str] | None, verdicts_tip: str | None, notes_fix: str | None,
-    trust_commit: str | None, outside_signers: tuple[bytes, str] | None,
-    require_signature: bool,
-) -> RangeReport:
+    trust_commit: str | None, outside_signers: tuple[bytes, str] | None = None,
+    require_signature: bool = False,
+) -> RangeRun:
     selected = list(gates if gates is not None else config.gates)
     keep_words: tuple[bytes, ...] = ()
     if "privilege" in selected and config.section(PrivilegeConfig).secrets:
@@ -167,6 +256,7 @@ def _check_range(
     feed = DiffFeed(repo, keep_words=keep_words)
     changes: list[CommitChange] = []
     plans: list[tuple[list[str], list[str]]] = []
+    run = RangeRun(label)
     try:
         try:
             changes = load_commits(repo, revs, defer=True)
@@ -174,12 +264,12 @@ def _check_range(
             raise FatalError(f"cannot read {label}: {e}") from None
         _require_full_history(repo, changes, label)
         changes.reverse()  # oldest first, as people read history
-        report = RangeReport(label, [])
-        if "verdict" in selected and not (require_signature or gate_runner.settings(config, "verdict").require_signature):
-            report.notices.append(UNSIGNED_ACCEPTED)
+        if "verdict" in selected and not (
+                require_signature or gate_runner.settings(config, "verdict").require_signature):
+            run.notices.append(UNSIGNED_ACCEPTED)
         if not changes:
-            report.notices.append(f"{label} holds no commits: nothing to check")
-            return report
+            run.notices.append(f"{label} holds no commits: nothing to check")
+            return run
         evidence = gate_runner.Evidence(repo)
         evidence.batch = changes
         evidence.verdicts_tip = verdicts_tip
@@ -194,19 +284,23 @@ def _check_range(
             plans.append(_plan(change, ctx, selected, tip))
             if plans[-1][0]:
                 feed.want(change)
+    except BaseException:
+        feed.stop()
+        raise
     finally:  # always end git's input, or its pipeline waits for more
-        feed.later([change for change, (run, _) in zip(changes, plans) if not run])
-    for change, ctx, (run, skipped) in zip(changes, contexts, plans):
-        findings = gate_runner.run(ctx, run)
-        report.results.append(CommitResult(change, ctx.agent_signals, findings, skipped))
+        feed.later([change for change, (planned, _) in zip(changes, plans) if not planned])
+    run.count = len(changes)
+    run.changes = changes
+    run._steps = [(c, ctx, planned, skipped) for c, ctx, (planned, skipped) in zip(changes, contexts, plans)]
+    run._feed = feed
+    run._has_notes = evidence.has_verdict_notes
+    run._notes_fix = notes_fix or f"fetch the notes first ({NOTES_FETCH}) and run again"
     if "ratchet" in selected and config.section(RatchetConfig).metrics and tip.commit != repo.head():
-        report.notices.append(
+        run.notices.append(
             f"the ratchet measured the work tree (HEAD {str(repo.head())[:12]}), not the newest "
             f"commit of the range ({tip.label}): check out that commit for a true measurement",
         )
-    if not evidence.has_verdict_notes:
-        _explain_missing_notes(report, notes_fix or f"fetch the notes first ({NOTES_FETCH}) and run again")
-    return report
+    return run
 
 
 def _find_merge_adds(
@@ -263,126 +357,25 @@ def _plan(
     return run, skipped
 
 
-def _explain_missing_notes(report: RangeReport, fix: str) -> None:
-    """No verdict notes in this clone: say so once, instead of 'unjudged' on every commit."""
-    unjudged = [r for r in report.results if any(f.rule == "verdict-missing" for f in r.findings)]
-    if not unjudged:
-        return
-    for r in unjudged:
-        r.findings = [f for f in r.findings if f.rule != "verdict-missing"]
-        r.unjudged = True
-    names = ", ".join(r.change.label for r in unjudged[:8])
+def _notes_missing(unjudged: Sequence[str], fix: str) -> Finding:
+    """No verdict notes in this clone: said once, instead of 'unjudged' on every commit."""
+    names = ", ".join(unjudged[:8])
     more = f" and {len(unjudged) - 8} more" if len(unjudged) > 8 else ""
-    report.range_findings.append(Finding(
+    return Finding(
         "VII", "verdict", "verdict-notes-missing",
         f"{len(unjudged)} agent commit(s) carry no Verdict trailer ({names}{more}), and this "
         f"clone has no {VERDICTS_REF}: verdicts recorded in notes were not fetched, so they "
         "cannot be checked.",
         f"{fix}; if there are none, those commits are unjudged",
-    ))
+    )
 
 
-# --- output ----------------------------------------------------------------------
+# The output, written as the commits are judged, is in range_output; these
+# are its renderers of a whole report, for the places that print one.
+from agentops_hooks.places.range_output import render_github
+from agentops_hooks.places.range_output import render_json
+from agentops_hooks.places.range_output import render_markdown
+from agentops_hooks.places.range_output import render_text
 
-def render_text(report: RangeReport, color: bool = False) -> str:
-    """Findings grouped by commit, colour on a terminal."""
-    def style(text: str, fg: str, bold: bool = False) -> str:
-        if not color:
-            return text
-        import click
-
-        return click.style(text, fg=fg, bold=bold)
-
-    lines = [f"agentops: checking {report.label}: {len(report.results)} commit(s)"]
-    lines += [f"agentops: {n}" for n in report.notices]
-    for r in report.results:
-        errors = [f for f in r.findings if f.severity == "error"]
-        mark = (style("FAIL", "red", True) if errors
-                else style("warn", "yellow") if r.findings
-                else style("??", "yellow", True) if r.unjudged else style("ok", "green"))
-        lines.append(f"{mark}  {r.change.label}  {r.change.subject[:60]}  ({who(r.signals)})")
-        for f in r.findings:
-            kind = "" if f.severity == "error" else "warning: "
-            lines.append(f"      [{f.factor} {f.gate}] {kind}{style(f.rule, 'red')}: {f.message}")
-            lines.append(f"      fix: {f.fix}")
-    for f in report.range_findings:
-        lines.append(f"{style('FAIL', 'red', True)}  [{f.factor} {f.gate}] {f.rule}: {f.message}")
-        lines.append(f"      fix: {f.fix}")
-    count = len(report.findings)
-    lines.append(f"agentops: {count} finding(s) in {report.label}" if count
-                 else f"agentops: {report.label} passed")
-    return "\n".join(lines)
-
-
-def render_json(report: RangeReport) -> str:
-    def finding(f: Finding) -> dict[str, Any]:
-        return f._asdict()
-
-    return json.dumps({
-        "range": report.label,
-        "passed": report.passed,
-        "notices": report.notices,
-        "commits": [{
-            "commit": r.change.commit, "subject": r.change.subject,
-            "patch_id": r.change.patch_id, "agent": bool(r.signals),
-            "why": [{"agent": s.agent, "reason": s.reason} for s in r.signals],
-            "skipped": r.skipped,
-            "unjudged_notes_missing": r.unjudged,
-            "findings": [finding(f) for f in r.findings],
-        } for r in report.results],
-        "range_findings": [finding(f) for f in report.range_findings],
-    }, indent=2)
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def render_github(report: RangeReport) -> str:
-    """GitHub Actions workflow commands: one ::error per finding, a ::notice per notice."""
-    lines = [f"::notice title=agentops::{_escape_data(n)}" for n in report.notices]
-    for r in report.results:
-        for f in r.findings:
-            title = _escape_property(f"agentops {f.factor} {f.rule} ({r.change.label})")
-            body = _escape_data(f"{r.change.subject}\n{f.message}\nfix: {f.fix}")
-            command = "error" if f.severity == "error" else "warning"
-            lines.append(f"::{command} title={title}::{body}")
-    for f in report.range_findings:
-        title = _escape_property(f"agentops {f.factor} {f.rule}")
-        lines.append(f"::error title={title}::{_escape_data(f.message + chr(10) + 'fix: ' + f.fix)}")
-    lines.append(render_text(report))
-    return "\n".join(lines)
-
-
-def render_markdown(report: RangeReport) -> str:
-    """A summary for pull requests and GITHUB_STEP_SUMMARY."""
-    status = "passed" if report.passed else f"{len(report.findings)} finding(s)"
-    lines = [f"### agentops: {report.label} {status}", ""]
-    lines += [f"> {n}" for n in report.notices]
-    lines += ["| commit | subject | author | result |", "|---|---|---|---|"]
-    for r in report.results:
-        result = ", ".join(f"`{f.rule}`" for f in r.findings) or (
-            "unjudged? (notes missing)" if r.unjudged else "ok")
-        subject = r.change.subject.replace("|", "\\|")[:70]
-        author = "agent" if r.signals else "human"
-        lines.append(f"| `{r.change.label}` | {subject} | {author} | {result} |")
-    details = [(r.change.label, f) for r in report.results for f in r.findings]
-    details += [("range", f) for f in report.range_findings]
-    if details:
-        lines += ["", "#### Findings", ""]
-        for label, f in details:
-            lines.append(f"- **{label}** [{f.factor} {f.gate}] `{f.rule}`: {f.message}  ")
-            lines.append(f"  fix: `{f.fix}`")
-    return "\n".join(lines) + "\n"
-
-
-def write_step_summary(markdown: str) -> None:
-    """Append to $GITHUB_STEP_SUMMARY when running in GitHub Actions."""
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if path:
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(markdown)
+__all__ = ["CommitResult", "RangeReport", "RangeRun", "check_range", "range_base", "render_github",
+           "render_json", "render_markdown", "render_text", "resolve_range", "start_range"]
