@@ -11,7 +11,8 @@ trailers and in notes):
   `gitlint --commits RANGE`;
 - the commit-msg check (`agentops check --staged`, and the `agentops-hook`
   entry pre-commit runs) against gitlint's commit-msg check on the same message;
-- peak memory of the range check.
+- peak memory of the range check;
+- `agentops report` against `agentops check --range` on the same range.
 The runs of the commands compared are taken in turn and their medians
 compared, so a machine that slows down for a while slows them alike.
 These are measurements, not tests: nothing here fails a build.
@@ -106,6 +107,24 @@ def bench_range(repo: Path, runs: int, gitlint_commits: int | None) -> list[tupl
             ("gitlint / agentops (target at least 40×)", f"{scaled / ours:.0f}×"),
         ]
     return rows
+
+
+def bench_report(repo: Path, runs: int) -> list[tuple[str, str]]:
+    """`agentops report` against the range check it must keep up with, on the same range
+    and the default policy (run before bench_range writes its .agentops.toml)."""
+    root = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=repo,
+                          capture_output=True, text=True, check=True).stdout.split()[0]
+    rng = f"{root}..HEAD"
+    (check, _), (report, memory) = side_by_side(runs, [
+        ([tool("agentops"), "check", "--range", rng], False),
+        ([tool("agentops"), "report", rng], False),
+    ], repo)
+    return [
+        ("`agentops check --range RANGE` (default policy)", f"{check:.2f} s"),
+        ("`agentops report RANGE` (markdown)", f"{report:.2f} s"),
+        ("report / range check (target at most 1.5×)", f"{report / check:.2f}×"),
+        ("peak memory of the report", f"{memory / 1024:.0f} MB"),
+    ]
 
 
 def bench_huge_commit(work: Path, runs: int, lines: int = 1_500_000) -> list[tuple[str, str]]:
@@ -221,6 +240,13 @@ it holds a word a secret would, its patch for gate IV; a commit is judged as
 soon as git has passed it. A commit no gate judges is diffed only if something
 asks (a second pipeline, as `--format json` does for every commit's patch-id).
 
+`agentops report` reads a range as the range check does (the same three git
+processes, the agents' commits diffed and no others), plus one `diff-tree
+--stdin` limited to the learnings file and directory for every commit, one
+`git log` over the history for when the hooks were adopted (the first verdict
+trailer or note, the `.pre-commit-config.yaml` that runs them) and one
+`rev-list --ancestry-path` for the commits made after it.
+
 The commit-msg check imports only the standard library when no config file
 exists: the value classes are records (`record.py`, one compiled method a class,
 where a dataclass compiles six and `import dataclasses` brings in `inspect`),
@@ -249,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         info = generate(work / "repo", args.commits)
         made = time.perf_counter() - started
+        report_rows = bench_report(work / "repo", args.runs)
         range_rows = bench_range(work / "repo", args.runs, args.gitlint_commits)
         huge_rows = bench_huge_commit(work, 3)
     finally:
@@ -263,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{info['verdicts_in_notes']:,} judged in notes, the rest in trailers), generated in "
             f"{made:.1f} s by tests/perf/generate.py.")
     sections = [("Range check (CI, pre-push, server)", range_rows),
+                ("Fitness report (`agentops report`)", report_rows),
                 ("One huge commit", huge_rows),
                 ("Commit-time check (commit-msg)", msg_rows)]
     for title, rows in sections:

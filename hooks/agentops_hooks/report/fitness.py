@@ -11,9 +11,12 @@ diffed. Rendering is in report/pages.py.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
 from collections.abc import Callable
 from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
@@ -290,6 +293,50 @@ def build_report(
     progress: Progress | None = None,
 ) -> Report:
     """Measure the commits `git rev-list REVS` names (a constant number of git processes)."""
+    # As in a range check: a few objects per commit and no cycles, so the cyclic
+    # collector would only walk them again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            return _build_report(repo, config, revs, label, progress, pool)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+@dataclass
+class _Alongside:
+    """What git reads in other threads while Python reads who wrote each commit."""
+
+    adoption: Future[tuple[Adoption | None, set[str]]]
+    """When the hooks were adopted, and the commits made after."""
+    times: Future[dict[str, dt.datetime]]
+    learnings: Future[None]
+    """Every counted commit's patch of the learnings file and directory, prefetched."""
+
+
+def _read_alongside(
+    pool: ThreadPoolExecutor, repo: Repo, config: Config, changes: Sequence[CommitChange],
+    counted: Sequence[CommitChange], evidence: gate_runner.Evidence,
+) -> _Alongside:
+    def adoption() -> tuple[Adoption | None, set[str]]:
+        noted = {s.target for s in evidence.verdicts.stored} if evidence.has_verdict_notes else set()
+        parents = {p for c in changes for p in c.parents}
+        tips = [c.commit or "" for c in changes if c.commit not in parents]
+        found = find_adoption(repo, tips, noted)
+        return found, adopted_commits(repo, found, tips) if found else set()
+
+    pathspecs = (config.learnings.file, config.learnings.directory.strip("/") + "/")
+    return _Alongside(
+        pool.submit(adoption), pool.submit(_commit_times, repo, [c.commit or "" for c in changes]),
+        pool.submit(prefetch_patches, repo, [c for c in counted if not c.is_merge], pathspecs))
+
+
+def _build_report(
+    repo: Repo, config: Config, revs: Sequence[str], label: str | None,
+    progress: Progress | None, pool: ThreadPoolExecutor,
+) -> Report:
     report = Report(short_ids(label or " ".join(revs)), merges_counted=config.verdict.merges,
                     settings=_settings(config))
     feed = DiffFeed(repo)
@@ -302,44 +349,44 @@ def build_report(
         except GitError as e:
             raise FatalError(f"cannot read {' '.join(revs)}: {e}") from None
         changes.reverse()  # oldest first
+        if not changes:
+            report.notices.append("the range holds no commits")
+            return report
         report.merges = sum(c.is_merge for c in changes)
         counted = [c for c in changes if config.verdict.merges or not c.is_merge]
         evidence = gate_runner.Evidence(repo)
+        alongside = _read_alongside(pool, repo, config, changes, counted, evidence)
         contexts = [gate_runner.Context(c, config, evidence) for c in counted]
         for change, ctx in zip(counted, contexts):  # git diffs the agents' commits meanwhile
             if ctx.agent_signals:
                 feed.want(change)
     finally:  # always end git's input, or its pipeline waits for more
         feed.later([c for c, ctx in zip(counted, contexts) if not ctx.agent_signals])
-    if not changes:
-        report.notices.append("the range holds no commits")
-        return report
     if not evidence.has_verdict_notes:
         report.notices.append("no verdict notes in this clone (refs/notes/agentops/verdicts): only "
                               "Verdict trailers count; fetch the notes for the full picture")
-    _measure(report, repo, config, changes, list(zip(counted, contexts)), evidence, progress)
+    _measure(report, repo, config, changes, list(zip(counted, contexts)), evidence, alongside, progress)
     return report
 
 
 def _measure(
     report: Report, repo: Repo, config: Config, changes: Sequence[CommitChange],
     counted: Sequence[tuple[CommitChange, gate_runner.Context]], evidence: gate_runner.Evidence,
-    progress: Progress | None,
+    alongside: _Alongside, progress: Progress | None,
 ) -> None:
     stored = evidence.verdicts.stored if evidence.has_verdict_notes else []
     inside = {c.commit for c in changes}
-    parents = {p for c in changes for p in c.parents}
-    tips = [c.commit or "" for c in changes if c.commit not in parents]
-    report.adoption = find_adoption(repo, tips, {s.target for s in stored})
-    after = adopted_commits(repo, report.adoption, tips) if report.adoption else set()
-    when = _commit_times(repo, [c.commit or "" for c in changes])
+    try:
+        report.adoption, after = alongside.adoption.result()
+        when = alongside.times.result()
+        alongside.learnings.result()
+    except GitError as e:
+        raise FatalError(f"cannot read {report.label}: {e}") from None
     if when:
         report.first_date = min(when.values()).date().isoformat()
         report.last_date = max(when.values()).date().isoformat()
         days = (max(when.values()) - min(when.values())).days
         report.period = "week" if days <= WEEKS_AT_MOST * 7 else "month"
-    learning_changes = [change for change, _ in counted if not change.is_merge]
-    prefetch_patches(repo, learning_changes, (config.learnings.file, report.settings["learnings.directory"]))
     fails = [s for s in stored if s.record.status == "FAIL"]
     periods: dict[str, Period] = {}
     tasks: set[str] = set()
@@ -364,7 +411,10 @@ def _measure(
         task = verdicts.task_of(change.trailers)
         if task:
             tasks.add(task)
-        patches.add(change.patch_id)
+        try:
+            patches.add(change.patch_id)
+        except GitError as e:
+            raise FatalError(f"cannot read the change of commit {change.label}: {e}") from None
         refused = verdict_gate.check(change, ctx)
         if refused:
             if change.commit in after:
