@@ -8,6 +8,7 @@ import pty
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -247,3 +248,16 @@ def test_hook_entries_are_recognised(repo: GitRepo, config: str) -> None:
     repo.stage(".pre-commit-config.yaml", config)
     repo.commit("Run the agentops hooks")
     assert report_of().adoption is not None
+
+
+def test_the_adoption_sample_in_the_docs_is_real(tmp_path: Path, home: Path) -> None:
+    from conftest import isolated_env
+
+    page = (Path(__file__).parents[1] / "docs" / "report.md").read_text(encoding="utf-8")
+    script, shown = re.search(r"In a fresh repository:\n\n```sh\n(.*?)```\n\n```\n(.*?)```", page,
+                              re.DOTALL).groups()  # type: ignore[union-attr]
+    env = isolated_env(home)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    out = subprocess.run(["bash", "-euc", script], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, check=True).stdout
+    assert out == shown
