@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING
 import click
 
 from agentops_hooks.errors import FatalError
+from agentops_hooks.report.fitness import build_report
+from agentops_hooks.report.pages import RENDERERS
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
 DEFAULT_COUNT = 100
-FORMATS = ("html", "json", "markdown")
 
 
 class TerminalProgress:
@@ -33,7 +34,7 @@ class TerminalProgress:
 
 @click.command("report")
 @click.argument("revisions", nargs=-1, metavar="[RANGE]...")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown",
+@click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="markdown",
               show_default=True, help="markdown, json, or html (one self-contained page).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Write the report to FILE instead of standard output.")
@@ -48,8 +49,6 @@ def report_command(revisions: tuple[str, ...], fmt: str, output: Path | None) ->
     """
     from agentops_hooks import config as config_file
     from agentops_hooks.git import Repo
-    from agentops_hooks.report.fitness import build_report
-    from agentops_hooks.report.pages import RENDERERS
 
     for rev in revisions:
         if rev.startswith("-"):

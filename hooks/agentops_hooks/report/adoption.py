@@ -40,13 +40,24 @@ class Adoption:
         return f"{self.date}, {self.commit[:12]}: {self.how}"
 
 
-def find_adoption(repo: Repo, tips: Sequence[str], noted: Iterable[str]) -> Adoption | None:
-    """The oldest commit reachable from `tips` that shows the hooks adopted; `noted`
-    are the objects verdict notes are attached to. Three git processes."""
+@dataclass(frozen=True)
+class History:
+    """What one walk of the history reachable from a range's tips says."""
+
+    adoption: Adoption | None
+    """The oldest commit that shows the hooks adopted (None: none does)."""
+    times: dict[str, int]
+    """The committer time (Unix seconds) of every commit reachable from the tips."""
+
+
+def read_history(repo: Repo, tips: Sequence[str], noted: Iterable[str]) -> History:
+    """Walk the history reachable from `tips` once; `noted` are the objects verdict
+    notes are attached to. Three git processes."""
     if not tips:
-        return None
+        return History(None, {})
     noted = set(noted)
     order: dict[str, int] = {}
+    times: dict[str, int] = {}
     candidates: list[tuple[int, str, str, str]] = []
     trailer_found = note_found = False
     # Oldest first, never a parent after its child: the first hit of each kind is the one wanted.
@@ -56,6 +67,7 @@ def find_adoption(repo: Repo, tips: Sequence[str], noted: Iterable[str]) -> Adop
         commit, _, rest = line.partition(" ")
         stamp, _, verdict = rest.partition(" ")
         order[commit] = len(order)
+        times[commit] = int(stamp)
         if not trailer_found and verdict.strip():
             trailer_found = True
             candidates.append((order[commit], commit, stamp, "its first commit with a Verdict trailer"))
@@ -67,10 +79,10 @@ def find_adoption(repo: Repo, tips: Sequence[str], noted: Iterable[str]) -> Adop
         candidates.append((order[configured[1]], configured[1], str(configured[0]),
                            f"{PRE_COMMIT_CONFIG} made to run the agentops hooks"))
     if not candidates:
-        return None
+        return History(None, times)
     _, commit, stamp, how = min(candidates)
     day = dt.datetime.fromtimestamp(int(stamp), dt.timezone.utc).date().isoformat()
-    return Adoption(commit, day, how)
+    return History(Adoption(commit, day, how), times)
 
 
 def _hooks_configured(repo: Repo, tips: Sequence[str]) -> tuple[int, str] | None:

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
+from typing import TYPE_CHECKING
 from typing import Any
 
 from agentops_hooks import gates as gate_runner
@@ -38,9 +39,13 @@ from agentops_hooks.git import GitError
 from agentops_hooks.git import Repo
 from agentops_hooks.report.adoption import NEVER
 from agentops_hooks.report.adoption import Adoption
+from agentops_hooks.report.adoption import History
 from agentops_hooks.report.adoption import adopted_commits
-from agentops_hooks.report.adoption import find_adoption
+from agentops_hooks.report.adoption import read_history
 from agentops_hooks.trailers import values
+
+if TYPE_CHECKING:
+    from agentops_hooks.evidence.notes import StoredVerdict
 
 Progress = Callable[[int, int], None]
 """Called with (commits measured, commits in the range) as the report goes."""
@@ -249,18 +254,16 @@ def short_ids(text: str) -> str:
 
 # --- measuring --------------------------------------------------------------------
 
-def _commit_times(repo: Repo, commits: Sequence[str]) -> dict[str, dt.datetime]:
-    """Committer time of each commit, from one `git log --no-walk`."""
-    if not commits:
-        return {}
-    out = repo.git("log", "--no-walk=unsorted", "--format=%H %ct", "--stdin",
-                   input="".join(f"{c}\n" for c in commits).encode())
-    times = {}
-    for line in out.decode().splitlines():
-        commit, _, stamp = line.partition(" ")
-        if stamp.isdigit():
-            times[commit] = dt.datetime.fromtimestamp(int(stamp), dt.timezone.utc)
-    return times
+def _touching(repo: Repo, changes: Sequence[CommitChange], pathspecs: Sequence[str]) -> set[str]:
+    """The commits that change these paths (one `rev-list --no-walk`), their patches of
+    those paths prefetched: no other commit can add a learning file or section."""
+    if not changes:
+        return set()
+    out = repo.git("rev-list", "--no-walk=unsorted", "--stdin", "--", *pathspecs,
+                   input="".join(f"{c.commit}\n" for c in changes).encode())
+    touched = set(out.decode().split())
+    prefetch_patches(repo, [c for c in changes if c.commit in touched], pathspecs)
+    return touched
 
 
 def iso(when: dt.datetime) -> str:
@@ -272,11 +275,15 @@ def period_start(day: dt.date, period: str) -> dt.date:
     return day.replace(day=1) if period == "month" else day - dt.timedelta(days=day.weekday())
 
 
-def _learnings_added(change: CommitChange, evidence: gate_runner.Evidence, config: Config) -> int:
+def _learnings_added(
+    change: CommitChange, evidence: gate_runner.Evidence, config: Config, touches: bool,
+) -> int:
     """Learnings the commit adds that gate IX counts: new dated sections, new learning
-    files and `Learning:` trailers, placeholders left out."""
+    files and `Learning:` trailers, placeholders left out. `touches`: it changes the
+    learnings file or directory."""
     offers = trailer_offers(change, config.learnings.min_words)
-    offers += file_offers(change, evidence, config.learnings)
+    if touches:
+        offers += file_offers(change, evidence, config.learnings)
     return sum(1 for kind, _ in offers if kind == "")
 
 
@@ -298,7 +305,7 @@ def build_report(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with ThreadPoolExecutor(max_workers=3) as pool:
+        with ThreadPoolExecutor(max_workers=2) as pool:
             return _build_report(repo, config, revs, label, progress, pool)
     finally:
         if collecting:
@@ -309,28 +316,27 @@ def build_report(
 class _Alongside:
     """What git reads in other threads while Python reads who wrote each commit."""
 
-    adoption: Future[tuple[Adoption | None, set[str]]]
-    """When the hooks were adopted, and the commits made after."""
-    times: Future[dict[str, dt.datetime]]
-    learnings: Future[None]
-    """Every counted commit's patch of the learnings file and directory, prefetched."""
+    history: Future[tuple[History, set[str]]]
+    """The walk of the history (adoption, committer times), and the commits made after
+    the adoption."""
+    learnings: Future[set[str]]
+    """The counted commits that change the learnings file or directory."""
 
 
 def _read_alongside(
     pool: ThreadPoolExecutor, repo: Repo, config: Config, changes: Sequence[CommitChange],
     counted: Sequence[CommitChange], evidence: gate_runner.Evidence,
 ) -> _Alongside:
-    def adoption() -> tuple[Adoption | None, set[str]]:
+    def history() -> tuple[History, set[str]]:
         noted = {s.target for s in evidence.verdicts.stored} if evidence.has_verdict_notes else set()
         parents = {p for c in changes for p in c.parents}
         tips = [c.commit or "" for c in changes if c.commit not in parents]
-        found = find_adoption(repo, tips, noted)
-        return found, adopted_commits(repo, found, tips) if found else set()
+        found = read_history(repo, tips, noted)
+        return found, adopted_commits(repo, found.adoption, tips) if found.adoption else set()
 
     pathspecs = (config.learnings.file, config.learnings.directory.strip("/") + "/")
-    return _Alongside(
-        pool.submit(adoption), pool.submit(_commit_times, repo, [c.commit or "" for c in changes]),
-        pool.submit(prefetch_patches, repo, [c for c in counted if not c.is_merge], pathspecs))
+    return _Alongside(pool.submit(history),
+                      pool.submit(_touching, repo, [c for c in counted if not c.is_merge], pathspecs))
 
 
 def _build_report(
@@ -377,11 +383,13 @@ def _measure(
     stored = evidence.verdicts.stored if evidence.has_verdict_notes else []
     inside = {c.commit for c in changes}
     try:
-        report.adoption, after = alongside.adoption.result()
-        when = alongside.times.result()
-        alongside.learnings.result()
+        history, after = alongside.history.result()
+        learning = alongside.learnings.result()
     except GitError as e:
         raise FatalError(f"cannot read {report.label}: {e}") from None
+    report.adoption = history.adoption
+    when = {c.commit: dt.datetime.fromtimestamp(history.times[c.commit], dt.timezone.utc)
+            for c in changes if c.commit in history.times}
     if when:
         report.first_date = min(when.values()).date().isoformat()
         report.last_date = max(when.values()).date().isoformat()
@@ -391,6 +399,7 @@ def _measure(
     periods: dict[str, Period] = {}
     tasks: set[str] = set()
     patches: set[str] = set()
+    judged: set[str] = set()
     for done, (change, ctx) in enumerate(counted, 1):
         if progress is not None and (done % 250 == 0 or done == len(counted)):
             progress(done, len(counted))
@@ -401,13 +410,14 @@ def _measure(
         report.commits += 1
         _count_trailers(report, change)
         if not change.is_merge:  # a merge brings learnings its branch already counted
-            added = _learnings_added(change, evidence, config)
+            added = _learnings_added(change, evidence, config, change.commit in learning)
             report.learnings_added += added
             report.learning_commits += bool(added)
         if not ctx.agent_signals:
             continue
         report.agent_commits += 1
         period.agent_commits += 1
+        judged.add(change.commit or "")
         task = verdicts.task_of(change.trailers)
         if task:
             tasks.add(task)
@@ -425,19 +435,27 @@ def _measure(
             continue
         report.admitted += 1
         period.admitted += 1
-        passes = [s.record.recorded_at for s in evidence.verdicts.for_change(change.patch_id, change.commit)
-                  if s.record.status == "PASS"] if stored else []
-        passed_at = min(passes) if passes else (iso(moment) if moment else "9999")
-        if not any(f.record.recorded_at <= passed_at
-                   and (f.record.patch_id == change.patch_id or (task and f.record.task == task))
-                   for f in fails):
-            report.first_pass += 1
+        report.first_pass += _first_pass(change, task, moment, evidence, fails)
     report.fails = sum(1 for f in fails if f.record.task in tasks or f.record.patch_id in patches
-                       or f.target in inside)
+                       or f.target in judged)
     report.periods = [periods[k] for k in sorted(periods)]
     if config.ratchet.metrics:
         _ratchet_trends(report, repo, config, changes[-1].commit or "", inside)
         report.dates.update((c, iso(when[c])) for c, _ in report.baselines if c in when)
+
+
+def _first_pass(
+    change: CommitChange, task: str | None, moment: dt.datetime | None,
+    evidence: gate_runner.Evidence, fails: Sequence[StoredVerdict],
+) -> bool:
+    """No FAIL of its patch or task was recorded at or before its first PASS (the
+    commit's date for a verdict only in a trailer)."""
+    passes = [s.record.recorded_at for s in evidence.verdicts.for_change(change.patch_id, change.commit)
+              if s.record.status == "PASS"] if fails else []
+    passed_at = min(passes) if passes else (iso(moment) if moment else "9999")
+    return not any(f.record.recorded_at <= passed_at
+                   and (f.record.patch_id == change.patch_id or (task and f.record.task == task))
+                   for f in fails)
 
 
 def _count_trailers(report: Report, change: CommitChange) -> None:
