@@ -241,11 +241,11 @@ soon as git has passed it. A commit no gate judges is diffed only if something
 asks (a second pipeline, as `--format json` does for every commit's patch-id).
 
 `agentops report` reads a range as the range check does (the same three git
-processes, the agents' commits diffed and no others), plus one `diff-tree
---stdin` limited to the learnings file and directory for every commit, one
-`git log` over the history for when the hooks were adopted (the first verdict
-trailer or note, the `.pre-commit-config.yaml` that runs them) and one
-`rev-list --ancestry-path` for the commits made after it.
+processes, the agents' commits diffed and no others). Beside them: one `git
+log` over the history for when the hooks were adopted and every committer
+date, one over `.pre-commit-config.yaml`, one `rev-list --ancestry-path` for
+the commits made after the adoption, and one `rev-list --no-walk` and one
+`diff-tree --stdin` for the commits that change the learnings paths.
 
 The commit-msg check imports only the standard library when no config file
 exists: the value classes are records (`record.py`, one compiled method a class,
