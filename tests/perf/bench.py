@@ -3,6 +3,8 @@
     pip install -e '.[test,perf]'
     python tests/perf/bench.py                    # 10,000 commits, gitlint on all of them
     python tests/perf/bench.py --commits 2000     # quicker
+    python tests/perf/bench.py --real ../aider 92d29805f1e79acbd15728a8ee06acfe9c71cecf..HEAD
+                                                  # and the report on a real clone
 
 Compares, on the same generated repository (half agent commits, verdicts in
 trailers and in notes):
@@ -109,17 +111,22 @@ def bench_range(repo: Path, runs: int, gitlint_commits: int | None) -> list[tupl
     return rows
 
 
-def bench_report(repo: Path, runs: int) -> list[tuple[str, str]]:
+def bench_report(repo: Path, runs: int, rng: str | None = None) -> list[tuple[str, str]]:
     """`agentops report` against the range check it must keep up with, on the same range
-    and the default policy (run before bench_range writes its .agentops.toml)."""
-    root = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=repo,
-                          capture_output=True, text=True, check=True).stdout.split()[0]
-    rng = f"{root}..HEAD"
+    (default: the whole history but its root) and the default policy (run before
+    bench_range writes its .agentops.toml)."""
+    if rng is None:
+        root = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=repo,
+                              capture_output=True, text=True, check=True).stdout.split()[0]
+        rng = f"{root}..HEAD"
+    count = int(subprocess.run(["git", "rev-list", "--count", rng], cwd=repo,
+                               capture_output=True, text=True, check=True).stdout)
     (check, _), (report, memory) = side_by_side(runs, [
         ([tool("agentops"), "check", "--range", rng], False),
         ([tool("agentops"), "report", rng], False),
     ], repo)
     return [
+        ("commits in the range", f"{count:,}"),
         ("`agentops check --range RANGE` (default policy)", f"{check:.2f} s"),
         ("`agentops report RANGE` (markdown)", f"{report:.2f} s"),
         ("report / range check (target at most 1.5×)", f"{report / check:.2f}×"),
@@ -268,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gitlint-commits", type=int, default=None,
                         help="run gitlint on this many commits and scale (0: skip gitlint)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
+    parser.add_argument("--real", nargs=2, metavar=("REPO", "RANGE"),
+                        help="also measure the report against the range check on a real clone")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="agentops-bench-"))
@@ -291,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{made:.1f} s by tests/perf/generate.py.")
     sections = [("Range check (CI, pre-push, server)", range_rows),
                 ("Fitness report (`agentops report`)", report_rows),
+                *([(f"Fitness report on a real history ({Path(args.real[0]).name}, {args.real[1]})",
+                    bench_report(Path(args.real[0]), args.runs, args.real[1]))] if args.real else []),
                 ("One huge commit", huge_rows),
                 ("Commit-time check (commit-msg)", msg_rows)]
     for title, rows in sections:
