@@ -261,3 +261,9 @@ def test_the_adoption_sample_in_the_docs_is_real(tmp_path: Path, home: Path) -> 
     out = subprocess.run(["bash", "-euc", script], cwd=tmp_path, env=env, capture_output=True,
                          text=True, check=True).stdout
     assert out == shown
+
+
+def test_an_empty_range_claims_nothing_about_adoption(repo: GitRepo) -> None:
+    adopt(repo)
+    assert row(report_of("HEAD..HEAD"), "bypassed hooks") == (
+        "| bypassed hooks | 0 | the range holds no commits |")

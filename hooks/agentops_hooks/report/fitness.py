@@ -200,6 +200,8 @@ class Report:
         return rows
 
     def _bypass_row(self) -> tuple[str, str, str]:
+        if not self.commits and not self.merges:
+            return ("bypassed hooks", "0", "the range holds no commits")
         if self.adoption is None:
             return ("bypassed hooks", "none possible", f"{NEVER}, so no commit could bypass them")
         return ("bypassed hooks", str(len(self.bypassed)),
