@@ -267,3 +267,15 @@ def test_an_empty_range_claims_nothing_about_adoption(repo: GitRepo) -> None:
     adopt(repo)
     assert row(report_of("HEAD..HEAD"), "bypassed hooks") == (
         "| bypassed hooks | 0 | the range holds no commits |")
+
+
+def test_a_verdict_trailer_folded_over_lines_is_read(repo: GitRepo) -> None:
+    repo.stage("a.py", "a = 0\n")
+    repo.commit("base")
+    repo.stage("a.py", "a = 1\n")
+    repo.commit('Judged\n\nVerdict: PASS judge="Riley <riley@example.com>"\n patch=' + "0" * 40 + "\n")
+    judged = repo.head()
+    agent(repo, "Agent work")
+    r = report_of()
+    assert r.adoption is not None and r.adoption.commit == judged
+    assert [b.subject for b in r.bypassed] == ["Agent work"]

@@ -62,10 +62,12 @@ def read_history(repo: Repo, tips: Sequence[str], noted: Iterable[str]) -> Histo
     trailer_found = note_found = False
     # Oldest first, never a parent after its child: the first hit of each kind is the one wanted.
     out = repo.git("log", "--date-order", "--reverse", "--format=%H %ct %(trailers:key="
-                   + VERDICT_KEY + ",valueonly,separator=%x20)", *tips, "--")
+                   + VERDICT_KEY + ",valueonly,unfold,separator=%x20)", *tips, "--")
     for line in out.decode("utf-8", "replace").splitlines():
         commit, _, rest = line.partition(" ")
         stamp, _, verdict = rest.partition(" ")
+        if not stamp.isdigit():  # never: values are unfolded onto one line
+            continue
         order[commit] = len(order)
         times[commit] = int(stamp)
         if not trailer_found and verdict.strip():
