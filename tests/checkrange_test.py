@@ -213,10 +213,10 @@ def test_only_the_commits_a_gate_judges_are_diffed(branch: GitRepo) -> None:
 def test_a_policy_for_everyone_diffs_every_commit(branch: GitRepo) -> None:
     from agentops_hooks.places import range_check as checkrange
     from agentops_hooks.config import Config
-    from agentops_hooks.config import VerdictConfig
+    from agentops_hooks.gates.verdict import VerdictConfig
 
     invoke("verdict", "pass", "--judge", JUDGE, "--commit", "base")  # this clone has notes
-    config = Config(verdict=VerdictConfig(required_for="everyone"))
+    config = Config(sections=(VerdictConfig(required_for="everyone"),))
     report = checkrange.check_range(Repo(), config, ["base..HEAD"], "base..HEAD")
     assert all("patch_id" in r.change.__dict__ for r in report.results)
     human = report.results[1]

@@ -8,6 +8,10 @@ import jsonschema
 import pytest
 
 from agentops_hooks import config
+from agentops_hooks.gates import policy
+from agentops_hooks.gates import SECTIONS
+from agentops_hooks.gates.learnings import LearningsConfig
+from agentops_hooks.gates.verdict import VerdictConfig
 from conftest import GitRepo
 
 SCHEMA_FILE = Path(__file__).parents[1] / "schemas" / "config.schema.json"
@@ -15,16 +19,16 @@ SCHEMA_FILE = Path(__file__).parents[1] / "schemas" / "config.schema.json"
 
 def test_schema_file_is_generated_from_the_model() -> None:
     """Regenerate with: agentops schema config > schemas/config.schema.json"""
-    assert json.loads(SCHEMA_FILE.read_text()) == config.json_schema()
+    assert json.loads(SCHEMA_FILE.read_text()) == config.json_schema(SECTIONS)
 
 
 def test_defaults_without_a_file(tmp_path: Path) -> None:
-    loaded = config.load(tmp_path)
+    loaded = policy(tmp_path)
     assert loaded == config.Config()
     assert loaded.gates == ("verdict", "learnings", "privilege", "supervise")
-    assert loaded.learnings.min_changed_lines == 10
-    assert loaded.learnings.min_words == 3
-    assert loaded.verdict.required_for == "agents"
+    assert loaded.section(LearningsConfig).min_changed_lines == 10
+    assert loaded.section(LearningsConfig).min_words == 3
+    assert loaded.section(VerdictConfig).required_for == "agents"
 
 
 FULL = """
@@ -50,12 +54,12 @@ docs_patterns = ["*.md"]
 
 def test_every_key_is_read(tmp_path: Path) -> None:
     (tmp_path / ".agentops.toml").write_text(FULL)
-    loaded = config.load(tmp_path)
+    loaded = policy(tmp_path)
     assert loaded.gates == ("verdict",)
     assert loaded.agents.patterns == ("\\[bot\\]",)
-    assert loaded.verdict.aliases == (("a@example.com", "a@home.example"),)
-    assert loaded.learnings.file == "docs/LEARNINGS.md"
-    assert loaded.learnings.min_words == 5
+    assert loaded.section(VerdictConfig).aliases == (("a@example.com", "a@home.example"),)
+    assert loaded.section(LearningsConfig).file == "docs/LEARNINGS.md"
+    assert loaded.section(LearningsConfig).min_words == 5
     assert loaded.source and loaded.source.endswith(".agentops.toml")
 
 
@@ -69,12 +73,12 @@ def test_full_example_validates_against_the_schema(tmp_path: Path) -> None:
 
 def test_pyproject_tool_table(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.agentops.learnings]\nmin_changed_lines = 3\n')
-    assert config.load(tmp_path).learnings.min_changed_lines == 3
+    assert policy(tmp_path).section(LearningsConfig).min_changed_lines == 3
 
 
 def test_pyproject_without_our_table_is_ignored(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
-    assert config.load(tmp_path) == config.Config()
+    assert policy(tmp_path) == config.Config()
 
 
 @pytest.mark.parametrize(("text", "says"), [
@@ -94,14 +98,14 @@ def test_pyproject_without_our_table_is_ignored(tmp_path: Path) -> None:
 def test_bad_config_names_file_and_key(tmp_path: Path, text: str, says: str) -> None:
     (tmp_path / ".agentops.toml").write_text(text)
     with pytest.raises(config.ConfigError) as e:
-        config.load(tmp_path)
+        policy(tmp_path)
     assert says in str(e.value)
 
 
 def test_pyproject_errors_name_the_tool_table(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.agentops]\nnope = 1\n")
     with pytest.raises(config.ConfigError) as e:
-        config.load(tmp_path)
+        policy(tmp_path)
     assert "pyproject.toml: tool.agentops.nope: unknown key" in str(e.value)
 
 

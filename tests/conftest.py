@@ -157,12 +157,12 @@ def gate_findings(gate: str, rev: str = "HEAD", config: Any = None) -> list[Any]
     (the policy: `config`, else the work tree's)."""
     from agentops_hooks import gates
     from agentops_hooks.change import CommitChange
-    from agentops_hooks.config import load
+    from agentops_hooks.gates import policy
     from agentops_hooks.git import Repo
 
     repo = Repo()
     change = CommitChange.load(repo, rev)
-    return gates.run(gates.Context(change, config or load(repo.root)), [gate])
+    return gates.run(gates.Context(change, config or policy(repo.root)), [gate])
 
 
 def agent_message(subject: str = "Add feature", *trailers: str) -> str:

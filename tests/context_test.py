@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from agentops_hooks import config as config_file
 from agentops_hooks import gates
 from agentops_hooks.change import CommitChange
 from agentops_hooks.commands import cli
@@ -17,6 +16,7 @@ from agentops_hooks.gates.context import glob_regex
 from agentops_hooks.gates.context import includes
 from agentops_hooks.gates.context import resolve_include
 from agentops_hooks.git import Repo
+from agentops_hooks.gates import policy
 from conftest import GitRepo
 from conftest import agent_message
 from conftest import gate_findings
@@ -366,7 +366,7 @@ def test_commits_judged_together_share_what_was_read(
 
     monkeypatch.setattr(ObjectReader, "_ask", ask)
     repo = Repo()
-    config = config_file.load(small.root)
+    config = policy(small.root)
     evidence = gates.Evidence(repo)
     changes = [CommitChange.load(repo, sha) for sha in history]
     refused, reads = [], []

@@ -12,7 +12,7 @@ PROBE = """
 import json, sys
 from agentops_hooks.places import commit as hook
 code = hook.main(sys.argv[1:])
-heavy = sorted(m for m in ("pydantic", "click", "git", "jsonschema", "yaml", "unidiff", "dataclasses")
+heavy = sorted(m for m in ("pydantic", "click", "git", "jsonschema", "yaml", "unidiff")
                if m in sys.modules)
 print(json.dumps({"code": code, "heavy": heavy}))
 """
@@ -36,7 +36,7 @@ def test_pydantic_only_when_a_config_file_exists(repo: GitRepo) -> None:
     repo.write(".agentops.toml", "[learnings]\nmin_changed_lines = 5\n")
     msg = repo.message_file(agent_message())
     result = probe(repo, str(msg))
-    assert result == {"code": 1, "heavy": ["dataclasses", "pydantic"]}
+    assert result == {"code": 1, "heavy": ["pydantic"]}
 
 
 def test_a_checked_config_is_not_checked_again_until_it_changes(repo: GitRepo) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from agentops_hooks import config
 from agentops_hooks.commands import cli
+from agentops_hooks.gates import policy
+from agentops_hooks.gates.learnings import LearningsConfig
 from conftest import GitRepo
 
 
@@ -25,16 +26,16 @@ def invoke(*args: str) -> tuple[int, str]:
 def test_phase_writes_its_gates_and_those_before(repo: GitRepo, phase: str, gates: list[str]) -> None:
     code, out = invoke("init", "--phase", phase)
     assert code == 0, out
-    assert config.load(repo.root).gates == tuple(gates)
+    assert policy(repo.root).gates == tuple(gates)
 
 
 def test_existing_config_is_kept(repo: GitRepo) -> None:
     repo.write(".agentops.toml", 'gates = [\n  "verdict",\n]\n\n[learnings]\nmin_changed_lines = 3\n')
     code, out = invoke("init", "--phase", "bound")
     assert code == 0, out
-    loaded = config.load(repo.root)
+    loaded = policy(repo.root)
     assert loaded.gates == ("context", "track", "scope", "privilege", "research", "isolate")
-    assert loaded.learnings.min_changed_lines == 3
+    assert loaded.section(LearningsConfig).min_changed_lines == 3
 
 
 def test_broken_config_is_not_overwritten(repo: GitRepo) -> None:

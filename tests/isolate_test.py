@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from agentops_hooks import config as config_file
 from agentops_hooks.places.range_check import check_range
 from agentops_hooks.findings import Finding
 from agentops_hooks.gates.isolate import glob_match
 from agentops_hooks.gates.isolate import worker_key
 from agentops_hooks.git import Repo
+from agentops_hooks.gates import policy
 from conftest import GitRepo
 from conftest import agent_message
 from conftest import gate_findings
@@ -242,7 +242,7 @@ def test_range_check_judges_each_workers_commit(worker: GitRepo) -> None:
     worker.stage("src/billing/invoice.py", "total = 3\n")
     worker.commit(agent_message("Billing", "Agent: claude-code session=s2"))
     other = worker.head()
-    config = config_file.load(Path(worker.root))
+    config = policy(Path(worker.root))
     report = check_range(Repo(), config, [f"{base}..HEAD"], "range", ["isolate"])
     found = {r.change.commit: [f.rule for f in r.findings] for r in report.results}
     assert found == {inside: [], outside: ["isolate-outside-paths"], other: []}

@@ -12,8 +12,8 @@ from agentops_hooks.config import Config
 from agentops_hooks.findings import Finding
 from agentops_hooks.gates.knowledge import _segments
 from agentops_hooks.gates.knowledge import matches
-from agentops_hooks.gates.knowledge import normalise
-from agentops_hooks.gates.knowledge import parse_learnings_file
+from agentops_hooks.gates._learning_entries import normalise
+from agentops_hooks.gates._learning_entries import parse_learnings_file
 from agentops_hooks.git import Repo
 from conftest import GitRepo
 from conftest import agent_message

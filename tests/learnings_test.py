@@ -9,7 +9,7 @@ import pytest
 from agentops_hooks.gates.learnings import front_matter
 from agentops_hooks.gates.learnings import is_docs
 from agentops_hooks.gates.learnings import learning_problem
-from agentops_hooks.config import LearningsConfig
+from agentops_hooks.gates.learnings import LearningsConfig
 from conftest import GitRepo
 from conftest import agent_message
 from conftest import gate_findings

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agentops_hooks.config import MetricConfig
+from agentops_hooks.ratchet.metrics import MetricConfig
 from agentops_hooks.errors import FatalError
 from agentops_hooks.ratchet.metrics import MetricError
 from agentops_hooks.ratchet.metrics import better
@@ -208,7 +208,7 @@ def test_command_runs_at_root(tmp_path: Path) -> None:
 def test_command_stdin_is_dev_null(tmp_path: Path) -> None:
     """Even when our own stdin has data (a hook fed by git), the command reads nothing."""
     script = (
-        "import sys; from pathlib import Path; from agentops_hooks.config import MetricConfig;"
+        "import sys; from pathlib import Path; from agentops_hooks.ratchet.metrics import MetricConfig;"
         "from agentops_hooks.ratchet.metrics import measure;"
         "print(measure('m', MetricConfig(direction='lower', command='wc -c'), Path(sys.argv[1])))"
     )

@@ -19,7 +19,7 @@ from agentops_hooks.places.range_check import check_range
 from agentops_hooks.places.range_check import render_json
 from agentops_hooks.places.range_check import render_text
 from agentops_hooks.config import Config
-from agentops_hooks.config import PrivilegeConfig
+from agentops_hooks.gates.privilege import PrivilegeConfig
 from agentops_hooks.gates.privilege import is_placeholder
 from agentops_hooks.gates.privilege import is_protected
 from agentops_hooks.gates.privilege import secret_kinds
@@ -438,7 +438,7 @@ def test_glob_rules(pattern: str, path: str, matches: bool) -> None:
 def test_same_verdict_admits_the_committed_change(based: GitRepo) -> None:
     based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")
     based.commit(agent_message("Run CI on PRs", verdict()))
-    config = Config(privilege=PrivilegeConfig(human_judges=(HUMAN_JUDGE,)))
+    config = Config(sections=(PrivilegeConfig(human_judges=(HUMAN_JUDGE,)),))
     committed = CommitChange.load(Repo(), "HEAD")
     assert gates.run(gates.Context(committed, config), ["privilege"]) == []
     # The policy in force decides who is human: without the list, nobody is.
@@ -461,7 +461,7 @@ def test_range_check_judges_each_commit(based: GitRepo, monkeypatch: pytest.Monk
     based.commit("A human may touch CI")
     based.stage(".github/workflows/ci.yml", "on: [push, workflow_dispatch]\n")
     based.commit(agent_message("Touch CI with a human verdict", verdict()))
-    config = Config(privilege=PrivilegeConfig(human_judges=(HUMAN_JUDGE,)))
+    config = Config(sections=(PrivilegeConfig(human_judges=(HUMAN_JUDGE,)),))
 
     def one_diff_per_commit(*args: object) -> bytes:
         raise AssertionError("a range reads its patches in one git diff-tree, not one per commit")

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from agentops_hooks import git as git_module
 from agentops_hooks.change import StagedChange
 from agentops_hooks.commands import cli
-from agentops_hooks.config import load
-from agentops_hooks.git import Repo
 from agentops_hooks.commands.report import report_command
+from agentops_hooks.gates import policy
+from agentops_hooks.git import Repo
 from agentops_hooks.report.fitness import Report
 from agentops_hooks.report.fitness import build_report
 from agentops_hooks.report.pages import render_html
@@ -85,7 +85,7 @@ def history(repo: GitRepo) -> GitRepo:
 
 def report_of(*revs: str) -> Report:
     repo = Repo()
-    return build_report(repo, load(repo.root), list(revs) or ["HEAD"])
+    return build_report(repo, policy(repo.root), list(revs) or ["HEAD"])
 
 
 def test_the_numbers(history: GitRepo) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agentops_hooks.config import load
+from agentops_hooks.gates import policy
 from agentops_hooks.git import Repo
 from agentops_hooks.report.fitness import Report
 from agentops_hooks.report.fitness import build_report
@@ -33,7 +33,7 @@ NEVER_ROW = ("| bypassed hooks | none possible | this history never adopted the 
 
 def report_of(*revs: str) -> Report:
     repo = Repo()
-    return build_report(repo, load(repo.root), list(revs) or ["HEAD"])
+    return build_report(repo, policy(repo.root), list(revs) or ["HEAD"])
 
 
 def at(day: str) -> dict[str, str]:

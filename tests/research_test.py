@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from agentops_hooks import config as config_file
 from agentops_hooks import gates
 from agentops_hooks.change import CommitChange
 from agentops_hooks.places.range_check import check_range
 from agentops_hooks.findings import Finding
 from agentops_hooks.gates.research import note_path
 from agentops_hooks.git import Repo
+from agentops_hooks.gates import policy
 from conftest import GitRepo
 from conftest import agent_message
 from conftest import gate_findings
@@ -203,7 +203,7 @@ def test_committed_note_emptied_later_still_counts_for_its_commit(big: GitRepo) 
     first = big.head()
     big.stage(NOTE, "")
     big.commit("Empty it")
-    config = config_file.load(Path(big.root))
+    config = policy(Path(big.root))
     change = CommitChange.load(Repo(), first)
     assert gates.run(gates.Context(change, config), ["research"]) == []
     later = CommitChange.load(Repo(), "HEAD")
@@ -229,7 +229,7 @@ def test_range_reads_every_note_in_one_git_process(
     repo.stage("src/human.py", "a = 1\nb = 2\n")
     repo.commit("Human change\n")
     expected[repo.head()] = []
-    config = config_file.load(Path(repo.root))
+    config = policy(Path(repo.root))
     log = tmp_path / "git.log"
     log.write_text("")
     real = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True,

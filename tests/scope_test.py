@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from agentops_hooks import config as config_file
 from agentops_hooks.places.range_check import check_range
 from agentops_hooks.findings import Finding
 from agentops_hooks.git import Repo
+from agentops_hooks.gates import policy
 from conftest import GitRepo
 from conftest import agent_message
 from conftest import gate_findings
@@ -241,7 +241,7 @@ def test_range_check_judges_each_commit(repo: GitRepo) -> None:
     repo.stage("f.py", "f = 1\n")
     repo.commit(agent_message("Two files", "Task: T-3"))
     two = repo.head()
-    config = config_file.load(Path(repo.root))
+    config = policy(Path(repo.root))
     report = check_range(Repo(), config, [f"{base}..HEAD"], "range", ["scope"])
     rules = {r.change.commit: [f.rule for f in r.findings] for r in report.results}
     assert rules == {wide: ["scope-too-many-files"], good: [], two: []}

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from agentops_hooks import config as config_file
 from agentops_hooks import gates
 from agentops_hooks.change import load_commits
 from agentops_hooks.gates.track import evidence_path
 from agentops_hooks.git import Repo
+from agentops_hooks.gates import policy
 from conftest import GitRepo
 from conftest import agent_message
 from conftest import gate_findings
@@ -271,7 +271,7 @@ def test_a_range_checks_every_reference_in_one_git_process(
         cited = f"notes/{i}.md" if i % 3 else f"notes/missing-{i}.md"
         base.commit(agent_message(f"Step {i}", f"Evidence: {cited}", "Research: app.py"))
     repo = Repo()
-    config = config_file.load(base.root)
+    config = policy(base.root)
     changes = load_commits(repo, ["start..HEAD"])
     changes.reverse()
     evidence = gates.Evidence(repo)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 from typing import Literal
 
-from agentops_hooks.record import record
 
 __all__ = [
     "AgentRules",
@@ -42,8 +42,7 @@ _BARE_EMAIL_RE = re.compile(
 )
 
 
-@record
-class Identity:
+class Identity(NamedTuple):
     """A git identity: the ``Name <email>`` of an author, committer or co-author."""
 
     name: str
@@ -110,8 +109,7 @@ def _parse_identity(text: str) -> Identity | None:
     return Identity._parse_uncached(text)
 
 
-@record
-class AgentSignal:
+class AgentSignal(NamedTuple):
     """One piece of evidence that an agent wrote the commit."""
 
     agent: str
@@ -150,8 +148,14 @@ def _trailer_key(key: str) -> str:
     return key.lower()
 
 
-@record
-class AgentRules:
+class _RuleLists(NamedTuple):
+    emails: tuple[str, ...]
+    patterns: tuple[str, ...]
+    env: tuple[str, ...]
+    trailers: tuple[str, ...]
+
+
+class AgentRules(_RuleLists):
     """Extra identities from the user's config, added to the built-in ones.
 
     A regex that does not compile raises ``ValueError`` on construction (a
@@ -160,26 +164,26 @@ class AgentRules:
     Blank emails, blank trailer keys and env entries without a variable name
     can match nothing and are ignored.  Lists are accepted and stored as
     tuples.
+
+    - emails: exact emails, case-insensitive -> agent "configured agent".
+    - patterns: regexes, ``re.search`` with IGNORECASE, against ``Name <email>``
+      of the author, the committer and each co-author.
+    - env: ``"VAR"`` (set, non-empty and not ``"0"``) or ``"VAR=value"`` (exact).
+    - trailers: trailer keys (case-insensitive) whose presence marks an agent.
     """
 
-    emails: tuple[str, ...] = ()
-    """Exact emails, case-insensitive -> agent "configured agent"."""
-    patterns: tuple[str, ...] = ()
-    """Regexes, ``re.search`` with IGNORECASE, against ``Name <email>`` of
-    the author, the committer and each co-author."""
-    env: tuple[str, ...] = ()
-    """``"VAR"`` (set, non-empty and not ``"0"``) or ``"VAR=value"`` (exact)."""
-    trailers: tuple[str, ...] = ()
-    """Trailer keys (case-insensitive) whose presence marks an agent."""
+    __slots__ = ()
 
-    def __post_init__(self) -> None:
-        for field in ("emails", "patterns", "env", "trailers"):
-            object.__setattr__(self, field, _as_str_tuple(field, getattr(self, field)))
-        for pattern in self.patterns:
+    def __new__(cls, emails: Sequence[str] = (), patterns: Sequence[str] = (),
+                env: Sequence[str] = (), trailers: Sequence[str] = ()) -> AgentRules:
+        lists = [_as_str_tuple(name, value) for name, value in
+                 (("emails", emails), ("patterns", patterns), ("env", env), ("trailers", trailers))]
+        for pattern in lists[1]:
             try:
                 _compile(pattern)
             except re.error as exc:
                 raise ValueError(f"invalid agent pattern {pattern!r}: {exc}") from exc
+        return super().__new__(cls, *lists)
 
 
 # --------------------------------------------------------------------------
@@ -198,8 +202,7 @@ _Kind = Literal[
 ]
 
 
-@record
-class _Rule:
+class _Rule(NamedTuple):
     agent: str
     kind: _Kind
     value: str

@@ -1,9 +1,11 @@
 """The project's policy: `.agentops.toml`, or `[tool.agentops]` in pyproject.toml.
 
-The model is plain records (see record.py) so that a repository without a
-config file pays next to nothing at commit time; when a file exists, the same
-classes become dataclasses and pydantic validates the file against them
-(unknown keys refused), and `schemas/config.schema.json` is generated from them.
+The model is frozen dataclasses: `Config` here holds the keys of the whole
+file, and each gate module declares its own section (`[verdict]` is
+`gates.verdict.VerdictConfig`). A repository without a config file pays only
+for the sections of the gates that run; when a file exists, pydantic checks it
+against the same classes (unknown keys refused), and
+`schemas/config.schema.json` is generated from them.
 """
 from __future__ import annotations
 
@@ -14,44 +16,47 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Literal
+from typing import NamedTuple
+from typing import Protocol
+from typing import TypeVar
 
 from agentops_hooks.errors import FatalError
-from agentops_hooks.record import as_dataclass
-from agentops_hooks.record import field
-from agentops_hooks.record import record
-from agentops_hooks.record import replace
 
 if TYPE_CHECKING:
     from agentops_hooks.git import Repo
 
 CONFIG_FILE = ".agentops.toml"
 PYPROJECT = "pyproject.toml"
-GATE_NAMES = (
-    "context", "track", "scope", "privilege", "research", "isolate",
-    "verdict", "ratchet", "learnings", "knowledge", "supervise",
-)
 DEFAULT_GATES = ("verdict", "learnings", "privilege", "supervise")
-# The doctrine's four phases, in the order it recommends adopting them.
-PHASES = {
-    "prepare": ("context", "track", "scope"),
-    "bound": ("privilege", "research", "isolate"),
-    "select": ("verdict", "ratchet", "learnings"),
-    "govern": ("knowledge", "supervise"),
-}
+PHASES = ("prepare", "bound", "select", "govern")
+"""The doctrine's four phases, in the order it recommends adopting them; each
+gate module names its own (`PHASE`)."""
 Audience = Literal["agents", "everyone"]
+Severity = Literal["error", "warning"]
 
-_STRICT = {"extra": "forbid", "use_attribute_docstrings": True}
+T = TypeVar("T")
 
 
 class ConfigError(FatalError):
     """The config file is unreadable or says something we cannot accept."""
 
 
-@record
-class AgentsConfig:
-    """Identities, beyond the built-in ones, that mark a change as an agent's."""
+class Sections(Protocol):
+    """Where the gates' sections come from (`gates.SECTIONS`): the policy's
+    model is assembled from the gate modules, which this module never imports."""
 
-    __pydantic_config__ = _STRICT
+    def names(self) -> frozenset[str]:
+        """Every gate's name, without importing any gate."""
+
+    def classes(self) -> dict[str, type]:
+        """Every gate's section class by gate name, in factor order (imports them all)."""
+
+    def stamp(self) -> tuple[object, ...]:
+        """What identifies the gate modules' code, to invalidate a kept policy."""
+
+
+class AgentsConfig(NamedTuple):
+    """Identities, beyond the built-in ones, that mark a change as an agent's."""
 
     emails: tuple[str, ...] = ()
     """Author, committer or co-author emails (case-insensitive)."""
@@ -63,228 +68,11 @@ class AgentsConfig:
     """Trailer keys whose presence marks an agent's change."""
 
 
-@record
-class VerdictConfig:
-    """Gate VII: an independent PASS verdict bound to the change."""
-
-    __pydantic_config__ = _STRICT
-
-    required_for: Audience = "agents"
-    """Whose changes need a verdict: "agents" or "everyone"."""
-    severity: Severity = "error"
-    """"error" refuses; "warning" only reports."""
-    judges: tuple[str, ...] = ()
-    """Who may judge: "Name <email>", an email, or a glob such as "*@review.example.com"."""
-    aliases: tuple[tuple[str, ...], ...] = ()
-    """Groups of emails that belong to one person (never judge each other)."""
-    require_signature: bool = False
-    """Count a verdict only if its SSH signature verifies against allowed_signers."""
-    allowed_signers: str | None = None
-    """A tracked allowed-signers file (ssh-keygen format), read from the base commit."""
-    merges: bool = False
-    """Judge every merge commit as a whole (against its first parent) in range checks;
-    false: only a merge that adds something beyond its parents (its remerge diff)."""
-
-
-@record
-class LearningsConfig:
-    """Gate IX: a non-trivial change leaves a learning behind."""
-
-    __pydantic_config__ = _STRICT
-
-    required_for: Audience = "agents"
-    """Whose changes need a learning: "agents" or "everyone"."""
-    severity: Severity = "error"
-    min_changed_lines: int = 10
-    """A change with more added plus removed lines than this is non-trivial."""
-    min_words: int = 3
-    """A learning must have at least this many words; placeholders ("x", "n/a", "TODO") never count."""
-    file: str = "learnings.md"
-    """The learnings file: a new `## Title (YYYY-MM-DD)` section with a bullet counts."""
-    directory: str = ".agents/learnings"
-    """A new file here whose front matter matches schemas/learning.schema.json counts."""
-    exempt_docs_only: bool = True
-    """A change that touches only documentation needs no learning."""
-    docs_patterns: tuple[str, ...] = ("*.md", "*.rst", "*.txt", "*.adoc", "docs/**")
-    """Globs that make a path documentation."""
-
-
-@record
-class SuperviseConfig:
-    """Gate XI: a worker stuck on a task hands it over instead of retrying."""
-
-    __pydantic_config__ = _STRICT
-
-    required_for: Audience = "agents"
-    """Whose changes are supervised: "agents" or "everyone"."""
-    severity: Severity = "error"
-    max_failures: int = 3
-    """FAIL verdicts one worker may collect on one task before it must hand over."""
-
-
-Severity = Literal["error", "warning"]
-
-
-@record
-class ContextConfig:
-    """Gate I: the agent-facing context stays under a token budget."""
-
-    __pydantic_config__ = _STRICT
-
-    required_for: Audience = "agents"
-    """Whose changes are held to it: "agents" or "everyone"."""
-    severity: Severity = "error"
-    """"error" refuses; "warning" only reports."""
-    window_tokens: int = 200_000
-    """The context window the budget is a share of."""
-    budget_percent: float = 40
-    """The share of the window the context files may take together."""
-    files: tuple[str, ...] = (
-        "CLAUDE.md", "AGENTS.md", ".cursorrules", ".github/copilot-instructions.md",
-    )
-    """Agent-facing context files (globs); the learnings files and `@`-included files count too."""
-
-
-@record
-class TrackConfig:
-    """Gate II: agent state and referenced evidence live in git."""
-
-    __pydantic_config__ = _STRICT
-
-    required_for: Audience = "agents"
-    severity: Severity = "error"
-    state_dir: str = ".agents"
-    """Agent state that must not be left untracked or ignored."""
-    path_trailers: tuple[str, ...] = ("Research", "Verdict-Evidence", "Evidence")
-    """Trailers whose values name files that must exist in the commit's tree (when they look like paths)."""
-
-
-@record
-class ScopeConfig:
-    """Gate III: one agent change, one task, within size limits."""
-
-    __pydantic_config__ = _STRICT
-
-    required_for: Audience = "agents"
-    severity: Severity = "error"
-    task_pattern: str | None = None
-    """A regular expression that finds a task reference in the subject, besides the Task trailer."""
-    max_files: int = 50
-    """Most files one change may touch (binary files count)."""
-    max_lines: int = 1000
-    """Most changed (added plus removed) lines one change may have."""
-
-
-@record
-class PrivilegeConfig:
-    """Gate IV: an agent cannot widen its own envelope, and leaks no secrets."""
-
-    __pydantic_config__ = _STRICT
-
-    required_for: Audience = "agents"
-    severity: Severity = "error"
-    protected_paths: tuple[str, ...] = (
-        ".agentops.toml", ".gitattributes", ".pre-commit-config.yaml", ".git-hooks/**",
-        ".githooks/**", ".husky/**", "lefthook.yml", ".lefthook.yml",
-        ".github/workflows/**", ".github/actions/**", ".gitlab-ci.yml", ".circleci/**",
-        ".buildkite/**", "Jenkinsfile", "azure-pipelines.yml", "CODEOWNERS",
-    )
-    """Globs an agent may change only with a verdict from a human judge: what decides what is
-    checked or how a diff reads (the allowed-signers file and pyproject.toml's [tool.agentops]
-    table are added)."""
-    human_judges: tuple[str, ...] = ()
-    """Judges who are people: "Name <email>", an email, or a glob."""
-    secrets: bool = True
-    """Refuse added lines that look like secrets (keys, tokens, high-entropy assignments)."""
-
-
-@record
-class ResearchConfig:
-    """Gate V: a large change rests on written-down research."""
-
-    __pydantic_config__ = _STRICT
-
-    required_for: Audience = "agents"
-    severity: Severity = "error"
-    min_changed_lines: int = 200
-    """A change with more changed lines than this needs a Research trailer."""
-
-
-@record
-class IsolateConfig:
-    """Gate VI: agents work on their own branches and paths."""
-
-    __pydantic_config__ = _STRICT
-
-    required_for: Audience = "agents"
-    severity: Severity = "error"
-    protected_branches: tuple[str, ...] = ("main", "master", "release/*")
-    """Branches (globs) an agent may not commit to directly."""
-    workers: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """Worker (Agent session or author email) -> the path globs it may change."""
-
-
-@record
-class KnowledgeConfig:
-    """Gate X: learnings are well formed, unique, reachable and fresh."""
-
-    __pydantic_config__ = _STRICT
-
-    required_for: Audience = "everyone"
-    severity: Severity = "error"
-    stale_days: int = 90
-    """Entries older than this with no `Cites:` in later commits are stale."""
-    stale_severity: Severity = "warning"
-    """How stale entries are reported."""
-
-
-MetricFormat = Literal[
-    "number", "coverage-json", "junit", "json-pointer", "ruff-json", "pylint-json", "mypy-json",
-]
-
-
-@record
-class MetricConfig:
-    """One ratcheted metric: where its number comes from, and which way is better."""
-
-    __pydantic_config__ = _STRICT
-
-    direction: Literal["higher", "lower"]
-    """Which way is better: "higher" (coverage, tests) or "lower" (warnings)."""
-    command: str | None = None
-    """A shell command, run at the repository root, that prints one number."""
-    file: str | None = None
-    """A file (relative to the repository root) the number is read from."""
-    format: MetricFormat | None = None
-    """How to read `file`: number, coverage-json, junit, json-pointer, ruff-json, pylint-json, mypy-json."""
-    field: Literal["tests", "failures", "errors", "skipped", "passed"] | None = None
-    """For junit: which count (summed over every testsuite)."""
-    pointer: str | None = None
-    """For json-pointer: an RFC 6901 pointer, e.g. "/totals/percent_covered"."""
-    tolerance: float | str = 0
-    """How much worse than the baseline still passes: a number, or "N%" of the baseline."""
-    timeout: float = 300
-    """Seconds a command may run before it is stopped (and the metric fails)."""
-
-
-@record
-class RatchetConfig:
-    """Factor VIII: metrics may not get worse than the baseline recorded in notes."""
-
-    __pydantic_config__ = _STRICT
-
-    metrics: dict[str, MetricConfig] = field(default_factory=dict)
-    """The ratcheted metrics, by name: [ratchet.metrics.NAME]."""
-    required_for: Audience = "everyone"
-    """Whose changes the ratchet holds: "everyone" (default) or "agents"."""
-    severity: Severity = "error"
-
-
-@record
-class Config:
+class Config(NamedTuple):
     """Everything `.agentops.toml` can say."""
 
-    __pydantic_config__ = _STRICT
+    # Besides these keys, one section a gate (`[verdict]`, `[learnings]`, ...),
+    # each declared by its gate module and kept in `sections`.
 
     gates: tuple[str, ...] = DEFAULT_GATES
     """The gates the umbrella `agentops` hook and `agentops check` run (ratchet:
@@ -292,20 +80,31 @@ class Config:
     protected: tuple[str, ...] = ("refs/heads/main", "refs/heads/master", "refs/heads/release/*")
     """Refs whose new commits `agentops pre-receive` checks (globs), besides the server's
     default branch and every tag (refs/tags/*), which are always protected."""
-    agents: AgentsConfig = field(default_factory=AgentsConfig)
-    verdict: VerdictConfig = field(default_factory=VerdictConfig)
-    learnings: LearningsConfig = field(default_factory=LearningsConfig)
-    supervise: SuperviseConfig = field(default_factory=SuperviseConfig)
-    ratchet: RatchetConfig = field(default_factory=RatchetConfig)
-    context: ContextConfig = field(default_factory=ContextConfig)
-    track: TrackConfig = field(default_factory=TrackConfig)
-    scope: ScopeConfig = field(default_factory=ScopeConfig)
-    privilege: PrivilegeConfig = field(default_factory=PrivilegeConfig)
-    research: ResearchConfig = field(default_factory=ResearchConfig)
-    isolate: IsolateConfig = field(default_factory=IsolateConfig)
-    knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
-    source: str | None = field(default=None, repr=False, compare=False)
+    agents: AgentsConfig = AgentsConfig()
+    sections: tuple[Any, ...] = ()
+    """The gate sections the file states (not a key of the file); `section()` gives
+    any gate's, with its defaults where the file says nothing."""
+    source: str | None = None
     """Where this config was read from (not a key of the file)."""
+
+    def section(self, cls: type[T]) -> T:
+        """The section of the gate whose settings class is `cls`."""
+        for found in self.sections:
+            if type(found) is cls:
+                return found
+        default = _DEFAULTS.get(cls)
+        if default is None:
+            default = _DEFAULTS[cls] = cls()
+        return default
+
+    def with_sections(self, *sections: Any) -> Config:
+        """This config with `sections` in place of the same gates' sections."""
+        kinds = {type(s) for s in sections}
+        return self._replace(sections=(*(s for s in self.sections if type(s) not in kinds), *sections))
+
+
+_DEFAULTS: dict[type, Any] = {}
+_CORE_KEYS = ("gates", "protected", "agents")
 
 
 def parse_toml(raw: bytes, where: str) -> dict[str, Any]:
@@ -348,7 +147,7 @@ def find(root: Path) -> tuple[Path, dict[str, Any]] | None:
     return None
 
 
-def load(root: Path | None, cache_dir: Path | None = None) -> Config:
+def load(root: Path | None, sections: Sections, cache_dir: Path | None = None) -> Config:
     """The config of the repository at `root`; defaults when it has none.
 
     With `cache_dir`, a file validated once is not validated again while its
@@ -358,7 +157,7 @@ def load(root: Path | None, cache_dir: Path | None = None) -> Config:
         return Config()
     own = root / CONFIG_FILE
     if own.is_file():
-        return from_toml(_read(own), str(own), "", cache_dir)
+        return from_toml(_read(own), str(own), sections, "", cache_dir)
     pyproject = root / PYPROJECT
     if pyproject.is_file():
         try:
@@ -366,17 +165,17 @@ def load(root: Path | None, cache_dir: Path | None = None) -> Config:
         except OSError:
             return Config()
         if b"tool.agentops" in raw:
-            return from_toml(raw, str(pyproject), "tool.agentops.", cache_dir)
+            return from_toml(raw, str(pyproject), sections, "tool.agentops.", cache_dir)
     return Config()
 
 
-def load_at(repo: Repo, commit: str) -> Config:
+def load_at(repo: Repo, commit: str, sections: Sections) -> Config:
     """The policy committed in `commit`: .agentops.toml, else [tool.agentops]; else defaults."""
     for name, prefix in ((CONFIG_FILE, ""), (PYPROJECT, "tool.agentops.")):
         raw = repo.read_file(f"{commit}:{name}")
         if not raw or (prefix and b"tool.agentops" not in raw):
             continue
-        return from_toml(raw, f"{commit[:12]}:{name}", prefix, repo.cache_dir)
+        return from_toml(raw, f"{commit[:12]}:{name}", sections, prefix, repo.cache_dir)
     return Config()
 
 
@@ -387,7 +186,8 @@ def _read(path: Path) -> bytes:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
 
 
-def from_toml(raw: bytes, where: str, prefix: str = "", cache_dir: Path | None = None) -> Config:
+def from_toml(raw: bytes, where: str, sections: Sections, prefix: str = "",
+              cache_dir: Path | None = None) -> Config:
     """The policy a TOML document states (under [tool.agentops] when `prefix`
     says so; defaults when that table is missing), checked against the model.
 
@@ -399,7 +199,7 @@ def from_toml(raw: bytes, where: str, prefix: str = "", cache_dir: Path | None =
     import pickle  # here: a repository without a config file never needs it
     import zlib
 
-    key = (_model_version(), where, prefix, raw)
+    key = (_model_version(sections), where, prefix, raw)
     cache = cache_dir / f"config-{zlib.crc32(where.encode('utf-8', 'surrogateescape')):08x}.pickle" \
         if cache_dir is not None else None
     if cache is not None:
@@ -414,7 +214,7 @@ def from_toml(raw: bytes, where: str, prefix: str = "", cache_dir: Path | None =
         table = table.get("tool", {}).get("agentops")
         if not isinstance(table, dict):
             return Config()
-    config = validate(table, where=where, prefix=prefix)
+    config = validate(table, sections, where=where, prefix=prefix)
     if cache is not None:
         try:
             from agentops_hooks.messages import write_atomic
@@ -426,28 +226,60 @@ def from_toml(raw: bytes, where: str, prefix: str = "", cache_dir: Path | None =
     return config
 
 
-def _model_version() -> tuple[str, int, int]:
-    """The agentops version and this file's identity: a changed model invalidates caches."""
+def _model_version(sections: Sections) -> tuple[object, ...]:
+    """The agentops version and the model's code: a changed model invalidates caches."""
     from agentops_hooks import __version__
 
     stat = os.stat(__file__)
-    return __version__, stat.st_mtime_ns, stat.st_size
+    return __version__, stat.st_mtime_ns, stat.st_size, sections.stamp()
 
 
-def validate(table: dict[str, Any], *, where: str, prefix: str = "") -> Config:
-    """Check a raw TOML table against the model; errors name the file and key."""
-    from pydantic import TypeAdapter
+def validate(table: dict[str, Any], sections: Sections, *, where: str, prefix: str = "") -> Config:
+    """Check a raw TOML table against the model; errors name the file and key.
+
+    The keys of `Config` are checked here; every other key must name a gate,
+    whose section class checks its table (and may add `problems()` of its own)."""
     from pydantic import ValidationError
 
+    classes = sections.classes()
+    errors: list[str] = []
+    core = {key: value for key, value in table.items() if key in _CORE_KEYS}
+    config = Config()
     try:
-        config = TypeAdapter(_model()).validate_python(table, strict=False)
+        config = _checked(Config, core)
     except ValidationError as e:
-        raise ConfigError(_describe(e, where, prefix)) from None
-    if "source" in table:
-        raise ConfigError(f"{where}: {prefix}source: unknown key")
+        errors.append(_describe(e, where, prefix))
+    stated: list[Any] = []
+    for key, value in table.items():
+        if key in _CORE_KEYS:
+            continue
+        if key not in classes:
+            errors.append(f"{where}: {prefix}{key}: unknown key")
+            continue
+        try:
+            stated.append(_checked(classes[key], value))
+        except ValidationError as e:
+            errors.append(_describe(e, where, f"{prefix}{key}."))
+    if errors:
+        raise ConfigError("\n".join(errors))
+    config = config._replace(sections=tuple(stated))
+    _check_core(config, classes, where, prefix)
+    names = {cls: name for name, cls in classes.items()}
+    for found in stated:
+        name = names[type(found)]
+        for key, problem in getattr(found, "problems", lambda: ())():
+            raise ConfigError(f"{where}: {prefix}{name}.{key}: {problem}")
+    gates = config.gates
+    if "gates" not in table:  # a section may switch its gate on (ratchet: when it has metrics)
+        gates = (*gates, *(names[type(s)] for s in stated if getattr(s, "switches_on", lambda: False)()
+                           and names[type(s)] not in gates))
+    return config._replace(gates=gates, source=where)
+
+
+def _check_core(config: Config, classes: dict[str, type], where: str, prefix: str) -> None:
     for gate in config.gates:
-        if gate not in GATE_NAMES:
-            known = ", ".join(GATE_NAMES)
+        if gate not in classes:
+            known = ", ".join(classes)
             raise ConfigError(f"{where}: {prefix}gates: unknown gate {gate!r} (known: {known})")
     for i, pattern in enumerate(config.agents.patterns):
         try:
@@ -459,62 +291,15 @@ def validate(table: dict[str, Any], *, where: str, prefix: str = "") -> Config:
     for i, entry in enumerate(config.agents.env):
         if not entry.split("=", 1)[0]:
             raise ConfigError(f"{where}: {prefix}agents.env[{i}]: empty variable name")
-    if config.learnings.min_changed_lines < 0:
-        raise ConfigError(f"{where}: {prefix}learnings.min_changed_lines: must be 0 or more")
-    if config.learnings.min_words < 1:
-        raise ConfigError(f"{where}: {prefix}learnings.min_words: must be 1 or more")
-    if config.supervise.max_failures < 1:
-        raise ConfigError(f"{where}: {prefix}supervise.max_failures: must be 1 or more")
-    if config.verdict.require_signature and not config.verdict.allowed_signers:
-        raise ConfigError(
-            f"{where}: {prefix}verdict.require_signature: needs verdict.allowed_signers "
-            "(a tracked allowed-signers file)",
-        )
-    for name, metric in config.ratchet.metrics.items():
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-            raise ConfigError(f"{where}: {prefix}ratchet.metrics.{name}: a metric name is letters, "
-                              "digits, '_', '.' and '-' (it is written in Ratchet-Reversal trailers)")
-        problem = metric_problem(metric)
-        if problem:
-            raise ConfigError(f"{where}: {prefix}ratchet.metrics.{name}: {problem}")
     for i, pattern in enumerate(config.protected):
         if not pattern.startswith("refs/") or any(c in pattern for c in " ~^:\\"):
             raise ConfigError(
                 f"{where}: {prefix}protected[{i}]: {pattern!r} is not a ref pattern "
                 "(use e.g. refs/heads/main or refs/heads/release/*)",
             )
-    gates = config.gates
-    if "gates" not in table and config.ratchet.metrics:
-        gates = (*gates, "ratchet")
-    if config.scope.task_pattern is not None:
-        try:
-            re.compile(config.scope.task_pattern)
-        except re.error as e:
-            raise ConfigError(f"{where}: {prefix}scope.task_pattern: not a valid regular "
-                              f"expression: {e}") from None
-    return replace(config, gates=gates, source=where)
 
 
-def _model() -> type[Config]:
-    """Config and every class it holds, as the dataclasses pydantic reads."""
-    for section in (AgentsConfig, VerdictConfig, LearningsConfig, SuperviseConfig, ContextConfig,
-                    TrackConfig, ScopeConfig, PrivilegeConfig, ResearchConfig, IsolateConfig,
-                    KnowledgeConfig, MetricConfig, RatchetConfig, Config):
-        as_dataclass(section)
-    return Config
-
-
-def gates_for_phase(phase: str) -> tuple[str, ...]:
-    """The gates of `phase` and of every phase before it."""
-    names: list[str] = []
-    for name, gates in PHASES.items():
-        names.extend(gates)
-        if name == phase:
-            return tuple(names)
-    raise ConfigError(f"unknown phase {phase!r} (one of {', '.join(PHASES)})")
-
-
-def set_gates(root: Path, gates: tuple[str, ...]) -> Path:
+def set_gates(root: Path, gates: tuple[str, ...], sections: Sections) -> Path:
     """Write `gates = [...]` into .agentops.toml (created if needed), keeping the rest."""
     import json as _json
 
@@ -549,42 +334,11 @@ def set_gates(root: Path, gates: tuple[str, ...]) -> Path:
     if not placed:
         out.append(line)
     new = "".join(out)
-    validate(parse_toml(new.encode("utf-8"), str(own)), where=str(own))
+    validate(parse_toml(new.encode("utf-8"), str(own)), sections, where=str(own))
     from agentops_hooks.messages import write_atomic
 
     write_atomic(own, new.encode("utf-8"))
     return own
-
-
-def metric_problem(metric: MetricConfig) -> str | None:
-    """What is inconsistent in one metric's config (None: nothing)."""
-    if (metric.command is None) == (metric.file is None):
-        return "give exactly one of command or file"
-    if metric.file is not None and metric.format is None:
-        return "a file metric needs a format"
-    if metric.command is not None and (metric.format or metric.field or metric.pointer):
-        return "format, field and pointer go with file, not command"
-    if metric.format == "junit" and metric.field is None:
-        return "the junit format needs field (tests, failures, errors, skipped or passed)"
-    if metric.format != "junit" and metric.field is not None:
-        return "field goes with the junit format only"
-    if metric.format == "json-pointer" and not (metric.pointer or "").startswith("/"):
-        return 'the json-pointer format needs pointer, starting with "/"'
-    if metric.format != "json-pointer" and metric.pointer is not None:
-        return "pointer goes with the json-pointer format only"
-    if isinstance(metric.tolerance, str):
-        text = metric.tolerance.strip()
-        try:
-            ok = text.endswith("%") and float(text[:-1]) >= 0
-        except ValueError:
-            ok = False
-        if not ok:
-            return f'tolerance {metric.tolerance!r} is neither a number nor "N%"'
-    elif metric.tolerance < 0:
-        return "tolerance must be 0 or more"
-    if metric.timeout <= 0:
-        return "timeout must be more than 0"
-    return None
 
 
 def _describe(error: Any, where: str, prefix: str) -> str:
@@ -601,10 +355,118 @@ def _describe(error: Any, where: str, prefix: str) -> str:
     return "\n".join(lines)
 
 
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of the config file, generated from the model."""
-    schema = schema_of(Config, "config.schema.json", "agentops-hooks configuration (.agentops.toml)")
-    schema.get("properties", {}).pop("source", None)
+def _checked(cls: type[T], table: object) -> T:
+    """`table` checked by pydantic against the model of `cls`, as a `cls`."""
+    from pydantic import TypeAdapter
+
+    return _unmodel(TypeAdapter(_model(cls)).validate_python(table, strict=False))  # type: ignore[no-any-return]
+
+
+def _model(cls: type) -> type:
+    """The dataclass pydantic reads for a section (a NamedTuple): the same name,
+    fields, defaults and field docs, unknown keys refused; nested sections alike.
+
+    The sections are NamedTuples so that commit time never imports dataclasses
+    (with inspect, ast and dis it costs more than the whole check otherwise);
+    only a run that reads a config file or prints the schema builds these."""
+    made = _MODELS.get(cls)
+    if made is not None:
+        return made
+    import dataclasses
+    import typing
+
+    from pydantic import Field
+
+    docs = _field_docs(cls)
+    hints = typing.get_type_hints(cls)
+    fields: list[tuple[str, Any, Any]] = []
+    for name in cls._fields:  # type: ignore[attr-defined]
+        kind = _modelled(hints[name])
+        if name in docs:
+            kind = typing.Annotated[kind, Field(description=docs[name])]
+        default = cls._field_defaults.get(name, dataclasses.MISSING)  # type: ignore[attr-defined]
+        if isinstance(default, dict):
+            spec = dataclasses.field(default_factory=dict)
+        elif _is_section(type(default)):
+            spec = dataclasses.field(default_factory=_model(type(default)))
+        else:
+            spec = dataclasses.field(default=default)
+        fields.append((name, kind, spec))
+    model = dataclasses.make_dataclass(cls.__name__, fields, frozen=True, namespace={
+        "__doc__": cls.__doc__, "__pydantic_config__": {"extra": "forbid"}})
+    _ORIGINALS[model] = cls
+    _MODELS[cls] = model
+    return model
+
+
+_MODELS: dict[type, type] = {}
+_ORIGINALS: dict[type, type] = {}
+
+
+def _is_section(kind: object) -> bool:
+    return isinstance(kind, type) and issubclass(kind, tuple) and hasattr(kind, "_field_defaults")
+
+
+def _modelled(kind: Any) -> Any:
+    """A type hint with every section in it replaced by its model."""
+    import types
+    import typing
+
+    if _is_section(kind):
+        return _model(kind)
+    args = typing.get_args(kind)
+    origin = typing.get_origin(kind)
+    if not args or origin is typing.Literal:
+        return kind
+    inner = tuple(_modelled(arg) for arg in args)
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[inner]
+    return origin[inner]
+
+
+def _unmodel(value: Any) -> Any:
+    """A validated model back as the section it models (nested ones too)."""
+    original = _ORIGINALS.get(type(value))
+    if original is not None:
+        return original(**{name: _unmodel(getattr(value, name))
+                            for name in original._fields})  # type: ignore[attr-defined]
+    if isinstance(value, dict):
+        return {key: _unmodel(item) for key, item in value.items()}
+    return value
+
+
+def _field_docs(cls: type) -> dict[str, str]:
+    """The docstring under each field of a class body, as pydantic reads them."""
+    import ast
+    import inspect
+    import textwrap
+
+    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for node, after in zip(body, body[1:]):
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)):
+            docs[node.target.id] = inspect.cleandoc(after.value.value)
+    return docs
+
+
+def json_schema(sections: Sections) -> dict[str, Any]:
+    """The JSON Schema of the config file: `Config`'s keys, and each gate's section."""
+    schema = schema_of(_model(Config), "config.schema.json", "agentops-hooks configuration (.agentops.toml)")
+    properties = schema["properties"]
+    for key in ("sections", "source"):
+        properties.pop(key, None)
+    defs = schema.setdefault("$defs", {})
+    for name, cls in sections.classes().items():
+        section = schema_of(_model(cls), "", "")
+        for key in ("$schema", "$id"):
+            section.pop(key)
+        section["title"] = cls.__name__
+        defs.update(section.pop("$defs", {}))
+        defs[cls.__name__] = section
+        properties[name] = {"$ref": f"#/$defs/{cls.__name__}"}
+    schema["$defs"] = dict(sorted(defs.items()))
     return schema
 
 
@@ -612,7 +474,7 @@ def schema_of(model: type, file_name: str, title: str) -> dict[str, Any]:
     """A JSON Schema generated by pydantic from one of our models."""
     from pydantic import TypeAdapter
 
-    schema: dict[str, Any] = TypeAdapter(_model() if model is Config else model).json_schema(
+    schema: dict[str, Any] = TypeAdapter(model).json_schema(
         mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://agentops-hooks.dev/schemas/{file_name}"

@@ -1,26 +1,26 @@
-"""What a gate says about a change (one Finding per broken rule), and the factors the gates stand for."""
+"""What a gate says about a change (one Finding per broken rule), and the doctrine's factors."""
 from __future__ import annotations
 
-from agentops_hooks.record import record
+from typing import NamedTuple
 
-# gate name -> (factor numeral, factor name)
-FACTORS = {
-    "context": ("I", "Context Is Everything"),
-    "track": ("II", "Track Everything in Git"),
-    "scope": ("III", "One Agent, One Job"),
-    "privilege": ("IV", "Enforce Least Privilege"),
-    "research": ("V", "Research Before You Build"),
-    "isolate": ("VI", "Isolate Workers"),
-    "verdict": ("VII", "Validate Externally"),
-    "ratchet": ("VIII", "Lock Progress Forward"),
-    "learnings": ("IX", "Extract Learnings"),
-    "knowledge": ("X", "Compound Knowledge"),
-    "supervise": ("XI", "Supervise Hierarchically"),
+FACTOR_NAMES = {
+    "I": "Context Is Everything",
+    "II": "Track Everything in Git",
+    "III": "One Agent, One Job",
+    "IV": "Enforce Least Privilege",
+    "V": "Research Before You Build",
+    "VI": "Isolate Workers",
+    "VII": "Validate Externally",
+    "VIII": "Lock Progress Forward",
+    "IX": "Extract Learnings",
+    "X": "Compound Knowledge",
+    "XI": "Supervise Hierarchically",
+    "XII": "Measure Outcomes",
 }
+"""The doctrine's twelve factors by numeral; each gate module names the one it enforces (`FACTOR`)."""
 
 
-@record
-class Finding:
+class Finding(NamedTuple):
     """A refused rule: which factor, which rule, what is wrong, and the fix."""
 
     factor: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agentops_hooks.authorship import AgentSignal
-from agentops_hooks.findings import FACTORS
+from agentops_hooks.findings import FACTOR_NAMES
 from agentops_hooks.findings import Finding
 
 
@@ -23,7 +23,7 @@ def findings_text(label: str, signals: Sequence[AgentSignal], findings: Sequence
     verb = "refused" if refused else "warnings for"
     lines = [f"agentops: {verb} {label}, {who(signals)}", ""]
     for f in findings:
-        factor = FACTORS.get(f.gate, (f.factor, ""))[1]
+        factor = FACTOR_NAMES.get(f.factor, "")
         kind = "" if f.severity == "error" else "warning: "
         lines.append(f"[{f.factor} {factor}] {f.gate}: {kind}{f.rule}")
         lines.append(f"  {f.message}")

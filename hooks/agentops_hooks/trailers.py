@@ -8,11 +8,11 @@ above. Character classes are git's ASCII ones, never Unicode's.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
 import re
 from collections.abc import Iterable
 from collections.abc import Sequence
 
-from agentops_hooks.record import record
 
 # git's sane_ctype: isspace is exactly these four; isalnum is ASCII only.
 _SPACE = frozenset(" \t\n\r")
@@ -23,8 +23,7 @@ _GIT_GENERATED_PREFIXES = ("Signed-off-by: ", "(cherry picked from commit ")
 _CUT_LINE = "------------------------ >8 ------------------------\n"
 
 
-@record
-class TrailerSyntax:
+class TrailerSyntax(NamedTuple):
     """The repository settings that change how git reads trailers."""
 
     comment_char: str = "#"
@@ -62,8 +61,7 @@ _TRAILER_ITEM_VARS = frozenset(
 DEFAULT_SYNTAX = TrailerSyntax()
 
 
-@record
-class TrailerBlock:
+class TrailerBlock(NamedTuple):
     """Where the trailer block sits in a message, and what it holds."""
 
     start: int

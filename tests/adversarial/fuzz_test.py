@@ -13,11 +13,11 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from agentops_hooks import config
 from agentops_hooks import gates
 from agentops_hooks.change import StagedChange
 from agentops_hooks.findings import Finding
 from agentops_hooks.git import Repo
+from agentops_hooks.gates import policy
 from conftest import CLAUDE_TRAILER
 from conftest import JUDGE
 from conftest import GitRepo
@@ -100,7 +100,7 @@ def test_gates_never_crash(fuzz_repo: GitRepo, message: bytes, files: dict[str, 
     if delete:
         fuzz_repo.git("rm", "-q", "--cached", "a.py")
     msgfile = fuzz_repo.message_file(message)
-    cfg = config.load(fuzz_repo.root)
+    cfg = policy(fuzz_repo.root)
     change = StagedChange.from_message_file(Repo(), msgfile)
     found = gates.run(gates.Context(change, cfg), ["verdict", "learnings"])
     assert isinstance(found, list)

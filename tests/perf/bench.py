@@ -255,8 +255,8 @@ the commits made after the adoption, and one `rev-list --no-walk` and one
 `diff-tree --stdin` for the commits that change the learnings paths.
 
 The commit-msg check imports only the standard library when no config file
-exists: the value classes are records (`record.py`, one compiled method a class,
-where a dataclass compiles six and `import dataclasses` brings in `inspect`),
+exists: the value classes are NamedTuples (`import dataclasses` would bring in
+`inspect`, `ast` and `dis`: see docs/architecture.md),
 gate IV compiles its secret detectors and imports unidiff only for a patch that
 holds a hint of a secret, and git starts on the staged diff as soon as a gate
 is known to judge the change, while the gate modules are imported. In a

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from agentops_hooks import config as config_file
 from agentops_hooks import gates as gate_runner
 from agentops_hooks import render
 from agentops_hooks.findings import refusing
@@ -22,7 +21,7 @@ from agentops_hooks.commands.options import open_repo
 @click.option("--range", "range_spec", metavar="BASE..HEAD",
               help="Every commit of a range (CI): findings grouped by commit.")
 @click.option(
-    "--gate", "gates", multiple=True, type=click.Choice(sorted(gate_runner.FACTORS)),
+    "--gate", "gates", multiple=True, type=click.Choice(sorted(gate_runner.SECTIONS.names())),
     help="Run only this gate (repeatable). Default: the gates the config enables.",
 )
 @click.option("--policy", type=click.Choice(["base", "worktree"]), default="base", show_default=True,
@@ -52,8 +51,8 @@ def check(
         revs = checkrange.resolve_range(repo, range_spec)
         base = checkrange.range_base(repo, range_spec)
         # The base's policy only: the work tree's may be the very change being judged.
-        config = (config_file.load_at(repo, base) if base is not None and policy == "base"
-                  else config_file.load(repo.root, repo.cache_dir))
+        config = (gate_runner.policy_at(repo, base) if base is not None and policy == "base"
+                  else gate_runner.policy(repo.root, repo.cache_dir))
         report = checkrange.check_range(
             repo, config, revs, range_spec, list(gates) or None, trust_commit=base,
         )
@@ -70,7 +69,7 @@ def check(
         sys.exit(0 if report.passed else 1)
     if fmt in ("github", "markdown"):
         raise click.UsageError(f"--format {fmt} goes with --range")
-    config = config_file.load(repo.root, repo.cache_dir)
+    config = gate_runner.policy(repo.root, repo.cache_dir)
     change = load_change(repo, staged, message_file, rev, amend, default_commit=True)
     selected = list(gates) or list(config.gates)
     ctx = gate_runner.Context(change, config)

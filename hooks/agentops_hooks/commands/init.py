@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from agentops_hooks import config as config_file
+from agentops_hooks import gates as gate_runner
 from agentops_hooks.commands.options import open_repo
 
 
@@ -27,8 +28,8 @@ def init(remotes: tuple[str, ...], phase: str | None) -> None:
 
     repo = open_repo()
     if phase is not None:
-        gates = config_file.gates_for_phase(phase)
-        path = config_file.set_gates(repo.require_worktree("agentops init --phase"), gates)
+        gates = gate_runner.gates_for_phase(phase)
+        path = config_file.set_gates(repo.require_worktree("agentops init --phase"), gates, gate_runner.SECTIONS)
         click.echo(f"agentops: {path.name}: gates = {list(gates)} (phase {phase} and before)")
     # A glob: git log stays quiet until the refs exist, and shows them after.
     for var, value in (("notes.rewriteRef", NOTES_PREFIX + "*"),

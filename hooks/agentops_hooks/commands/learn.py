@@ -7,8 +7,10 @@ import re
 import click
 
 from agentops_hooks import config as config_file
+from agentops_hooks import gates as gate_runner
 from agentops_hooks.errors import FatalError
 from agentops_hooks.commands.options import open_repo
+from agentops_hooks.gates.learnings import LearningsConfig
 
 
 def require_learning(text: str, config: config_file.Config) -> None:
@@ -17,7 +19,7 @@ def require_learning(text: str, config: config_file.Config) -> None:
     from agentops_hooks.gates.learnings import learning_problem
     from agentops_hooks.gates.learnings import quote
 
-    min_words = config.learnings.min_words
+    min_words = config.section(LearningsConfig).min_words
     found = learning_problem(text, min_words)
     if found is not None:
         raise FatalError(f"the learning {quote(text)} {found[1]}; {learning_hint(min_words)}")
@@ -44,7 +46,7 @@ def learn(text: str, title: str | None, when: str | None, no_stage: bool) -> Non
 
     repo = open_repo()
     root = repo.require_worktree("agentops learn")
-    config = config_file.load(root, repo.cache_dir)
+    config = gate_runner.policy(root, repo.cache_dir)
     text = " ".join(text.split())
     require_learning(text, config)
     title = " ".join((title or _default_title(text)).split())
@@ -54,7 +56,7 @@ def learn(text: str, title: str | None, when: str | None, no_stage: bool) -> Non
         when = dt.date.today().isoformat()
     elif not re.fullmatch(r"\d{4}-\d{2}-\d{2}", when):
         raise click.BadParameter("use YYYY-MM-DD", param_hint="--date")
-    path = root / config.learnings.file
+    path = root / config.section(LearningsConfig).file
     try:
         existing = path.read_text(encoding="utf-8") if path.exists() else "# Learnings\n"
     except (OSError, UnicodeDecodeError) as e:
@@ -66,5 +68,5 @@ def learn(text: str, title: str | None, when: str | None, no_stage: bool) -> Non
     messages.write_atomic(path, (existing + entry).encode("utf-8"))
     if not no_stage:
         repo.git("add", "--", str(path))
-    click.echo(f"agentops: added \"{title}\" to {config.learnings.file}"
+    click.echo(f"agentops: added \"{title}\" to {config.section(LearningsConfig).file}"
                + ("" if no_stage else " (staged)"))

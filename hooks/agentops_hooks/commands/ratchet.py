@@ -8,9 +8,11 @@ from pathlib import Path
 import click
 
 from agentops_hooks import config as config_file
+from agentops_hooks import gates as gate_runner
 from agentops_hooks import git
 from agentops_hooks.errors import FatalError
 from agentops_hooks.commands.options import open_repo
+from agentops_hooks.gates.ratchet import RatchetConfig
 
 
 @click.group("ratchet")
@@ -21,8 +23,8 @@ def ratchet_group() -> None:
 def _ratchet_setup() -> tuple[git.Repo, Path, config_file.Config]:
     repo = open_repo()
     root = repo.require_worktree("the ratchet")
-    config = config_file.load(root, repo.cache_dir)
-    if not config.ratchet.metrics:
+    config = gate_runner.policy(root, repo.cache_dir)
+    if not config.section(RatchetConfig).metrics:
         where = config.source or ".agentops.toml"
         raise FatalError(f"no metrics configured: add [ratchet.metrics.NAME] to {where}")
     return repo, root, config
@@ -59,8 +61,8 @@ def ratchet_check(rev: str, message_file: Path | None, fmt: str) -> None:
     if message_file is not None:
         message = read_message_file(message_file).decode("utf-8", "replace")
         trailers = parse(message, TrailerSyntax.from_config(repo.config()))
-    measured = {name: measure(name, m, root) for name, m in config.ratchet.metrics.items()}
-    evaluation = ratchet.check_at(repo, config.ratchet.metrics, start, measured, trailers,
+    measured = {name: measure(name, m, root) for name, m in config.section(RatchetConfig).metrics.items()}
+    evaluation = ratchet.check_at(repo, config.section(RatchetConfig).metrics, start, measured, trailers,
                                   since_baseline=True)
     if fmt == "json":
         click.echo(json.dumps({
@@ -93,8 +95,8 @@ def ratchet_record(rev: str) -> None:
     elif repo.git("status", "--porcelain", "--untracked-files=no").strip():
         click.echo("agentops: warning: the work tree has uncommitted changes; "
                    "they are part of what gets measured", err=True)
-    measured = {name: measure(name, m, root) for name, m in config.ratchet.metrics.items()}
-    evaluation, entry = ratchet.record_at(repo, config.ratchet.metrics, commit, measured)
+    measured = {name: measure(name, m, root) for name, m in config.section(RatchetConfig).metrics.items()}
+    evaluation, entry = ratchet.record_at(repo, config.section(RatchetConfig).metrics, commit, measured)
     click.echo(ratchet.table(evaluation))
     if entry is None:
         names = ", ".join(r.name for r in evaluation.regressions)
@@ -112,7 +114,7 @@ def ratchet_show(rev: str, fmt: str) -> None:
     from agentops_hooks.ratchet import baselines as ratchet
 
     repo, _, config = _ratchet_setup()
-    baseline = ratchet.baseline_for(repo, _rev(repo, rev), config.ratchet.metrics)
+    baseline = ratchet.baseline_for(repo, _rev(repo, rev), config.section(RatchetConfig).metrics)
     if fmt == "json":
         click.echo(json.dumps(baseline.__dict__ if baseline else None, indent=2))
         return
@@ -136,7 +138,7 @@ def ratchet_history(rev: str, names: tuple[str, ...], fmt: str, svg_file: Path |
     from agentops_hooks.ratchet import baselines as ratchet
 
     repo, _, config = _ratchet_setup()
-    metrics = config.ratchet.metrics
+    metrics = config.section(RatchetConfig).metrics
     for name in names:
         if name not in metrics:
             raise click.BadParameter(f"{name!r} is not a configured metric", param_hint="--metric")

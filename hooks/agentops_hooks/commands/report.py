@@ -47,7 +47,7 @@ def report_command(revisions: tuple[str, ...], fmt: str, output: Path | None) ->
     branch). Default: the last 100 commits of HEAD. On a terminal, progress
     is shown on stderr.
     """
-    from agentops_hooks import config as config_file
+    from agentops_hooks.gates import policy
     from agentops_hooks.git import Repo
 
     for rev in revisions:
@@ -55,7 +55,7 @@ def report_command(revisions: tuple[str, ...], fmt: str, output: Path | None) ->
             raise click.UsageError(f"{rev!r} is not a revision")
     try:
         repo = Repo()
-        config = config_file.load(repo.root, repo.cache_dir)
+        config = policy(repo.root, repo.cache_dir)
         revs = list(revisions) or [f"--max-count={DEFAULT_COUNT}", "HEAD"]
         label = " ".join(revisions) or f"the last {DEFAULT_COUNT} commits of HEAD"
         if not revisions and repo.head() is None:

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from agentops_hooks import config as config_file
+from agentops_hooks import gates as gate_runner
 from agentops_hooks import git
 from agentops_hooks.errors import FatalError
 from agentops_hooks.commands.options import open_repo
@@ -30,7 +30,7 @@ def review_command(revisions: tuple[str, ...], max_count: int | None, fmt: str) 
     from agentops_hooks.report.review import table
 
     repo = open_repo()
-    config = config_file.load(repo.root, repo.cache_dir)
+    config = gate_runner.policy(repo.root, repo.cache_dir)
     revs = list(revisions) or ["HEAD"]
     if max_count is None and not revisions:
         max_count = 20

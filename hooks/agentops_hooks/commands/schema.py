@@ -6,6 +6,7 @@ import json
 import click
 
 from agentops_hooks import config as config_file
+from agentops_hooks import gates as gate_runner
 
 
 @click.command()
@@ -14,7 +15,7 @@ def schema(name: str) -> None:
     """Print a JSON Schema: config (for editors of .agentops.toml), learning
     (front matter of .agents/learnings files), verdict (a notes record)."""
     if name == "config":
-        click.echo(json.dumps(config_file.json_schema(), indent=2))
+        click.echo(json.dumps(config_file.json_schema(gate_runner.SECTIONS), indent=2))
     elif name == "ratchet":
         from agentops_hooks.ratchet.baselines import json_schema as ratchet_schema
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from agentops_hooks import config as config_file
+from agentops_hooks import gates as gate_runner
 from agentops_hooks.commands.options import open_repo
 from agentops_hooks.commands.learn import require_learning
 
@@ -28,7 +28,7 @@ def trailer_add(key: str, value: str, message_file: Path | None) -> None:
 
     repo = open_repo()
     if key.lower() == "learning":
-        require_learning(value, config_file.load(repo.root, repo.cache_dir))
+        require_learning(value, gate_runner.policy(repo.root, repo.cache_dir))
     if message_file is not None:
         messages.add_trailers_to_file(repo, message_file, [(key, value)])
         click.echo(f"agentops: added {key}: {value} to {message_file}", err=True)

@@ -1,13 +1,12 @@
 """The Verdict trailer: `Verdict: PASS judge="Name <email>" patch=<patch-id>`."""
 from __future__ import annotations
 
+from typing import NamedTuple
 import re
 from collections.abc import Sequence
 from functools import lru_cache
 
 from agentops_hooks.authorship import Identity
-from agentops_hooks.record import record
-from agentops_hooks.record import replace
 
 STATUSES = ("PASS", "FAIL", "NOT_PROVEN")
 VERDICT_KEY = "Verdict"
@@ -22,8 +21,7 @@ class VerdictSyntaxError(ValueError):
     """A Verdict trailer we cannot read; the message says which part."""
 
 
-@record
-class Verdict:
+class Verdict(NamedTuple):
     """A judge's statement about one patch."""
 
     status: str
@@ -124,8 +122,7 @@ AGENT_KEY = "Agent"
 ESCALATED_KEY = "Escalated-To"
 
 
-@record
-class TrailerVerdict:
+class TrailerVerdict(NamedTuple):
     """A Verdict trailer with the Verdict-Evidence and Verdict-Signature that follow it."""
 
     value: str
@@ -141,9 +138,9 @@ def verdict_trailers(trailers: Sequence[tuple[str, str]]) -> list[TrailerVerdict
         if k == VERDICT_KEY.lower():
             groups.append(TrailerVerdict(value))
         elif groups and k == EVIDENCE_KEY.lower() and groups[-1].evidence is None:
-            groups[-1] = replace(groups[-1], evidence=value)
+            groups[-1] = groups[-1]._replace(evidence=value)
         elif groups and k == SIGNATURE_KEY.lower() and groups[-1].signature is None:
-            groups[-1] = replace(groups[-1], signature=value.strip())
+            groups[-1] = groups[-1]._replace(signature=value.strip())
     return groups
 
 

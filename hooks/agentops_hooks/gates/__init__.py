@@ -1,32 +1,37 @@
 """The gates: one module per factor, each `check(change, ctx) -> list[Finding]`.
 
-A gate knows nothing about where it runs; the runner builds the Context once
-per change and imports only the gates it is asked for.
+A gate is one module, and this package finds them by listing itself: each
+declares `FACTOR` (the doctrine's numeral), `GATE` (its name, the module's),
+`PHASE`, `SETTINGS` (its config section, a frozen dataclass whose fields are
+the `[GATE]` table's keys) and `check()`. The policy's model and the registry
+are assembled from them (`SECTIONS`, `policy`), so adding a gate is adding a
+module and its docs page. A gate knows nothing about where it runs; the runner
+builds the Context once per change and imports only the gates it is asked for.
 """
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Mapping
 from collections.abc import Sequence
 from functools import cached_property
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 from typing import Any
 from typing import TYPE_CHECKING
 
 from agentops_hooks.authorship import AgentRules
 from agentops_hooks.authorship import AgentSignal
 from agentops_hooks.authorship import detect_agent
-from agentops_hooks.record import record
-from agentops_hooks.record import replace
+from agentops_hooks import config as config_file
+from agentops_hooks.config import Config
 from agentops_hooks.evidence.refs import VERDICTS_REF
-from agentops_hooks.findings import FACTORS as FACTORS
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
     from agentops_hooks.config import AgentsConfig
-    from agentops_hooks.config import Config
-    from agentops_hooks.config import MetricConfig
+    from agentops_hooks.ratchet.metrics import MetricConfig
     from agentops_hooks.findings import Finding
     from agentops_hooks.git import Repo
     from unidiff.patch import PatchSet
@@ -94,8 +99,7 @@ class Evidence:
         return self._signers[key]
 
 
-@record
-class MergeAdds:
+class MergeAdds(NamedTuple):
     """What a merge adds beyond its parents, as a range check found it."""
 
     clean: bool
@@ -106,21 +110,20 @@ class MergeAdds:
     """An octopus merge, which git cannot remerge (never clean: judged as a whole)."""
 
 
-@record(frozen=False)
 class Context:
-    """What a gate may consult besides the change: the policy, who wrote it, the evidence."""
+    """What a gate may consult besides the change: the policy, who wrote it, the evidence.
 
-    change: Change
-    config: Config
-    evidence: Evidence | None = None
-    range_changes: Sequence[Change] = ()
-    """The other commits judged together with this one (a pushed or checked range)."""
-    merge_adds: MergeAdds | None = None
-    """For a merge in a range check, what it adds beyond its parents (None: not asked)."""
+    `range_changes`: the other commits judged together with this one (a pushed
+    or checked range). `merge_adds`: for a merge in a range check, what it adds
+    beyond its parents (None: not asked)."""
 
-    def __post_init__(self) -> None:
-        if self.evidence is None:
-            self.evidence = Evidence(self.change.repo)
+    def __init__(self, change: Change, config: Config, evidence: Evidence | None = None,
+                 range_changes: Sequence[Change] = (), merge_adds: MergeAdds | None = None) -> None:
+        self.change = change
+        self.config = config
+        self.evidence = evidence if evidence is not None else Evidence(change.repo)
+        self.range_changes = range_changes
+        self.merge_adds = merge_adds
 
     @property
     def store(self) -> Evidence:
@@ -158,14 +161,20 @@ def applies(ctx: Context, gate: str) -> bool:
     """Does the gate judge this change? Its section's `required_for` says whose
     changes it judges: "agents" (theirs only) or "everyone". Every gate's
     check() begins with this question; callers ask it to plan (what to diff)."""
-    section = getattr(ctx.config, gate, None)
-    return ctx.applies(getattr(section, "required_for", "everyone"))
+    return ctx.applies(getattr(settings(ctx.config, gate), "required_for", "everyone"))
+
+
+def settings(config: Config, gate: str) -> Any:
+    """The gate's section of `config` (its defaults where the file says nothing)."""
+    return config.section(module(gate).SETTINGS)
 
 
 def module(name: str) -> Any:
     """The gate's module, imported on first use."""
     found = _MODULES.get(name)
     if found is None:
+        if name not in SECTIONS.names():
+            raise KeyError(name)
         found = _MODULES[name] = importlib.import_module(f"agentops_hooks.gates.{name}")
     return found
 
@@ -175,9 +184,8 @@ def run(ctx: Context, gates: Sequence[str] | None = None) -> list[Finding]:
     findings: list[Finding] = []
     for name in gates if gates is not None else ctx.config.gates:
         found = module(name).check(ctx.change, ctx)  # each gate first asks if it applies
-        section = getattr(ctx.config, name, None)
-        if getattr(section, "severity", "error") == "warning":
-            found = [replace(f, severity="warning") for f in found]
+        if getattr(settings(ctx.config, name), "severity", "error") == "warning":
+            found = [f._replace(severity="warning") for f in found]
         findings.extend(found)
     return findings
 
@@ -197,11 +205,56 @@ def run_staged(ctx: Context, gates: Sequence[str] | None = None, *, explicit: bo
     if not ctx.agent_signals or change.base is None or not any(
             p.path in _POLICY_FILES or p.old_path in _POLICY_FILES for p in change.paths):
         return findings
-    from agentops_hooks.config import load_at
-
-    committed = load_at(change.repo, change.base)
+    committed = policy_at(change.repo, change.base)
     again = run(Context(change, committed, ctx.evidence), gates if explicit else committed.gates)
     return findings + [f for f in again if f not in findings]
 
 
 _MODULES: dict[str, Any] = {}
+
+
+class _Sections:
+    """The gate modules of this package, as the policy's model needs them."""
+
+    @lru_cache(maxsize=1)  # noqa: B019 - one instance, for the process's life
+    def names(self) -> frozenset[str]:
+        # A directory listing, not pkgutil (which imports inspect): this runs on every commit.
+        return frozenset(entry.name[:-3] for entry in os.scandir(os.path.dirname(__file__))
+                         if entry.name.endswith(".py") and not entry.name.startswith("_"))
+
+    def classes(self) -> dict[str, type]:
+        found = [module(name) for name in self.names()]
+        found.sort(key=lambda m: _NUMERALS.index(m.FACTOR))
+        return {m.GATE: m.SETTINGS for m in found}
+
+    def stamp(self) -> tuple[object, ...]:
+        here = Path(__file__).parent
+        return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in here.glob("*.py")))
+
+
+_NUMERALS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
+SECTIONS = _Sections()
+"""Every gate's config section: what `config` validates a policy file against."""
+
+
+def names() -> tuple[str, ...]:
+    """Every gate's name, in factor order (imports them all)."""
+    return tuple(SECTIONS.classes())
+
+
+def policy(root: Path | None, cache_dir: Path | None = None) -> Config:
+    """The policy of the work tree at `root` (see `config.load`)."""
+    return config_file.load(root, SECTIONS, cache_dir)
+
+
+def policy_at(repo: Repo, commit: str) -> Config:
+    """The policy committed in `commit` (see `config.load_at`)."""
+    return config_file.load_at(repo, commit, SECTIONS)
+
+
+def gates_for_phase(phase: str) -> tuple[str, ...]:
+    """The gates of `phase` and of every phase before it, in factor order."""
+    if phase not in config_file.PHASES:
+        raise config_file.ConfigError(f"unknown phase {phase!r} (one of {', '.join(config_file.PHASES)})")
+    upto = config_file.PHASES[:config_file.PHASES.index(phase) + 1]
+    return tuple(name for name in names() if module(name).PHASE in upto)

@@ -16,10 +16,14 @@ from __future__ import annotations
 import posixpath
 import re
 import weakref
+from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from agentops_hooks.config import Audience
+from agentops_hooks.config import Severity
 from agentops_hooks.findings import Finding
 from agentops_hooks.git import ObjectReader
+from agentops_hooks.gates.learnings import LearningsConfig
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
@@ -29,6 +33,27 @@ if TYPE_CHECKING:
 
 FACTOR = "I"
 GATE = "context"
+PHASE = "prepare"
+
+
+class ContextConfig(NamedTuple):
+    """Gate I: the agent-facing context stays under a token budget."""
+
+    required_for: Audience = "agents"
+    """Whose changes are held to it: "agents" or "everyone"."""
+    severity: Severity = "error"
+    """"error" refuses; "warning" only reports."""
+    window_tokens: int = 200_000
+    """The context window the budget is a share of."""
+    budget_percent: float = 40
+    """The share of the window the context files may take together."""
+    files: tuple[str, ...] = (
+        "CLAUDE.md", "AGENTS.md", ".cursorrules", ".github/copilot-instructions.md",
+    )
+    """Agent-facing context files (globs); the learnings files and `@`-included files count too."""
+
+
+SETTINGS = ContextConfig
 
 # Claude Code's import syntax: `@path` at a line start or after whitespace, `\ ` for a space.
 INCLUDE = re.compile(r"(?:^|(?<=\s))@((?:[^\s\\]|\\ )+)")
@@ -183,11 +208,11 @@ class ContextRules:
     """Which paths are context, from `[context] files` and `[learnings]`."""
 
     def __init__(self, config: Config) -> None:
-        files = [_clean(f) for f in config.context.files if _clean(f)]
+        files = [_clean(f) for f in config.section(ContextConfig).files if _clean(f)]
         self.literals = tuple(f for f in files if not _is_glob(f))
         self.patterns = tuple((f, glob_regex(f)) for f in files if _is_glob(f))
-        self.learnings_file = _clean(config.learnings.file)
-        self.learnings_dir = _clean(config.learnings.directory)
+        self.learnings_file = _clean(config.section(LearningsConfig).file)
+        self.learnings_dir = _clean(config.section(LearningsConfig).directory)
         self.key: tuple[object, ...] = (
             self.literals, tuple(p for p, _ in self.patterns), self.learnings_file,
             self.learnings_dir,
@@ -297,7 +322,7 @@ def _percent(tokens: int, window: int) -> str:
 
 
 def _over_budget(change: Change, ctx: Context, result: ContextScan, budget: int) -> Finding:
-    config = ctx.config.context
+    config = ctx.config.section(ContextConfig)
     window = config.window_tokens
     ranked = sorted(result.files, key=lambda f: (-f.tokens, f.path))
     shares = []
@@ -330,7 +355,7 @@ def _over_budget(change: Change, ctx: Context, result: ContextScan, budget: int)
 
 def check(change: Change, ctx: Context) -> list[Finding]:
     """Findings for gate I; none when the change leaves the context within budget."""
-    config = ctx.config.context
+    config = ctx.config.section(ContextConfig)
     if not ctx.applies(config.required_for):
         return []
     rules = ContextRules(ctx.config)

@@ -19,8 +19,11 @@ from __future__ import annotations
 import re
 from fnmatch import fnmatchcase
 from functools import lru_cache
+from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from agentops_hooks.config import Audience
+from agentops_hooks.config import Severity
 from agentops_hooks.findings import Finding
 from agentops_hooks.evidence.verdicts import email_key
 from agentops_hooks.evidence.verdicts import task_of
@@ -35,6 +38,21 @@ if TYPE_CHECKING:
 
 FACTOR = "VI"
 GATE = "isolate"
+PHASE = "bound"
+
+
+class IsolateConfig(NamedTuple):
+    """Gate VI: agents work on their own branches and paths."""
+
+    required_for: Audience = "agents"
+    severity: Severity = "error"
+    protected_branches: tuple[str, ...] = ("main", "master", "release/*")
+    """Branches (globs) an agent may not commit to directly."""
+    workers: dict[str, tuple[str, ...]] = {}
+    """Worker (Agent session or author email) -> the path globs it may change."""
+
+
+SETTINGS = IsolateConfig
 SESSION_PREFIX = "session "
 SHOWN = 10  # paths named in one finding
 
@@ -78,7 +96,7 @@ def allowed_paths(workers: Mapping[str, Sequence[str]], worker: str) -> list[str
 
 
 def _protected_branch(change: Change, ctx: Context) -> list[Finding]:
-    patterns = ctx.config.isolate.protected_branches
+    patterns = ctx.config.section(IsolateConfig).protected_branches
     if change.commit is not None or not patterns:
         return []  # a commit already made carries no branch: pre-receive guards refs
     branch = change.repo.branch()
@@ -101,7 +119,7 @@ def _protected_branch(change: Change, ctx: Context) -> list[Finding]:
 
 
 def _outside_paths(change: Change, ctx: Context) -> list[Finding]:
-    workers = ctx.config.isolate.workers
+    workers = ctx.config.section(IsolateConfig).workers
     if not workers:
         return []
     # The session named in the message and the author both count: a new
@@ -149,7 +167,7 @@ def _outside(change: Change, worker: str, globs: list[str]) -> list[Finding]:
 
 def check(change: Change, ctx: Context) -> list[Finding]:
     """Findings for gate VI; none on an agent's own branch, inside its own paths."""
-    config = ctx.config.isolate
+    config = ctx.config.section(IsolateConfig)
     if not ctx.applies(config.required_for):
         return []
     return [*_protected_branch(change, ctx), *_outside_paths(change, ctx)]

@@ -10,11 +10,15 @@ Added lines are read from the unidiff view of the patch.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 import re
 from fnmatch import fnmatchcase
+from typing import NamedTuple
 from typing import TYPE_CHECKING
 from typing import Any
 
+from agentops_hooks.config import Audience
+from agentops_hooks.config import Severity
 from agentops_hooks.findings import Finding
 from agentops_hooks.trailers import values
 
@@ -22,12 +26,42 @@ if TYPE_CHECKING:
     from unidiff.patch import PatchedFile
 
     from agentops_hooks.change import Change
-    from agentops_hooks.config import LearningsConfig
     from agentops_hooks.gates import Context
     from agentops_hooks.gates import Evidence
 
 FACTOR = "IX"
 GATE = "learnings"
+PHASE = "select"
+
+
+class LearningsConfig(NamedTuple):
+    """Gate IX: a non-trivial change leaves a learning behind."""
+
+    required_for: Audience = "agents"
+    """Whose changes need a learning: "agents" or "everyone"."""
+    severity: Severity = "error"
+    min_changed_lines: int = 10
+    """A change with more added plus removed lines than this is non-trivial."""
+    min_words: int = 3
+    """A learning must have at least this many words; placeholders ("x", "n/a", "TODO") never count."""
+    file: str = "learnings.md"
+    """The learnings file: a new `## Title (YYYY-MM-DD)` section with a bullet counts."""
+    directory: str = ".agents/learnings"
+    """A new file here whose front matter matches schemas/learning.schema.json counts."""
+    exempt_docs_only: bool = True
+    """A change that touches only documentation needs no learning."""
+    docs_patterns: tuple[str, ...] = ("*.md", "*.rst", "*.txt", "*.adoc", "docs/**")
+    """Globs that make a path documentation."""
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """What pydantic's types cannot say: (key, problem) pairs."""
+        if self.min_changed_lines < 0:
+            yield "min_changed_lines", "must be 0 or more"
+        if self.min_words < 1:
+            yield "min_words", "must be 1 or more"
+
+
+SETTINGS = LearningsConfig
 LEARNING_KEY = "Learning"
 
 SECTION = re.compile(r"^##[ \t]+(?P<title>\S.*?)[ \t]*\((?P<date>\d{4}-\d{2}-\d{2})\)[ \t]*$")
@@ -356,7 +390,7 @@ def _learn_command(change: Change) -> str:
 def check(change: Change, ctx: Context) -> list[Finding]:
     """Findings for gate IX; none when the change is trivial or leaves a learning
     that says something."""
-    config = ctx.config.learnings
+    config = ctx.config.section(LearningsConfig)
     if not ctx.applies(config.required_for):
         return []
     # Trailers first: judged in-process, they spare a passing commit reading its diff.
@@ -377,7 +411,7 @@ def check(change: Change, ctx: Context) -> list[Finding]:
 
 def _refusal(change: Change, ctx: Context, size: int, offers: list[tuple[str, str]]) -> Finding:
     """The one finding of a change that leaves no learning, or none that counts."""
-    config = ctx.config.learnings
+    config = ctx.config.section(LearningsConfig)
     who = "an agent-authored change" if ctx.agent_signals else "every change (policy)"
     directory = config.directory.strip("/") + "/"
     message = (

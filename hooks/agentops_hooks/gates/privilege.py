@@ -15,9 +15,12 @@ import math
 import re
 from collections import Counter
 from functools import lru_cache
+from typing import NamedTuple
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
+from agentops_hooks.config import Audience
+from agentops_hooks.config import Severity
 from agentops_hooks.evidence import verdicts
 from agentops_hooks.authorship import Identity
 from agentops_hooks.config import PYPROJECT
@@ -27,7 +30,7 @@ from agentops_hooks.findings import Finding
 from agentops_hooks.gates.verdict import candidates
 from agentops_hooks.gates.verdict import judge_allowed
 from agentops_hooks.gates.verdict import signature_problem
-from agentops_hooks.record import replace
+from agentops_hooks.gates.verdict import VerdictConfig
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -37,12 +40,35 @@ if TYPE_CHECKING:
 
     from agentops_hooks.change import Change
     from agentops_hooks.change import ChangedPath
-    from agentops_hooks.config import VerdictConfig
     from agentops_hooks.gates import Context
     from agentops_hooks.gates import Evidence
 
 FACTOR = "IV"
 GATE = "privilege"
+PHASE = "bound"
+
+
+class PrivilegeConfig(NamedTuple):
+    """Gate IV: an agent cannot widen its own envelope, and leaks no secrets."""
+
+    required_for: Audience = "agents"
+    severity: Severity = "error"
+    protected_paths: tuple[str, ...] = (
+        ".agentops.toml", ".gitattributes", ".pre-commit-config.yaml", ".git-hooks/**",
+        ".githooks/**", ".husky/**", "lefthook.yml", ".lefthook.yml",
+        ".github/workflows/**", ".github/actions/**", ".gitlab-ci.yml", ".circleci/**",
+        ".buildkite/**", "Jenkinsfile", "azure-pipelines.yml", "CODEOWNERS",
+    )
+    """Globs an agent may change only with a verdict from a human judge: what decides what is
+    checked or how a diff reads (the allowed-signers file and pyproject.toml's [tool.agentops]
+    table are added)."""
+    human_judges: tuple[str, ...] = ()
+    """Judges who are people: "Name <email>", an email, or a glob."""
+    secrets: bool = True
+    """Refuse added lines that look like secrets (keys, tokens, high-entropy assignments)."""
+
+
+SETTINGS = PrivilegeConfig
 
 MIN_SECRET_LENGTH = 20
 """A value assigned to a secret-sounding name must be at least this long..."""
@@ -111,8 +137,8 @@ def _glob_source(pattern: str) -> str:
 
 def protected_patterns(ctx: Context) -> tuple[str, ...]:
     """The configured protected globs plus the allowed-signers file, when set."""
-    patterns = ctx.config.privilege.protected_paths
-    signers = ctx.config.verdict.allowed_signers
+    patterns = ctx.config.section(PrivilegeConfig).protected_paths
+    signers = ctx.config.section(VerdictConfig).allowed_signers
     if signers:
         literal = re.sub(r"([*?\[])", r"[\1]", signers.removeprefix("./"))
         patterns = (*patterns, literal)
@@ -206,7 +232,7 @@ def is_human_judge(email: str, human_judges: Sequence[str], config: VerdictConfi
 
 @lru_cache(maxsize=8)
 def _as_judges(config: VerdictConfig, judges: tuple[str, ...]) -> VerdictConfig:
-    return replace(config, judges=judges)
+    return config._replace(judges=judges)
 
 
 def _people(change: Change, config: VerdictConfig) -> set[str]:
@@ -226,8 +252,8 @@ def _people(change: Change, config: VerdictConfig) -> set[str]:
 
 def human_verdict(change: Change, ctx: Context) -> tuple[bool, list[str]]:
     """Does a listed human judge admit this change? And why each other verdict does not."""
-    human_judges = ctx.config.privilege.human_judges
-    config = ctx.config.verdict
+    human_judges = ctx.config.section(PrivilegeConfig).human_judges
+    config = ctx.config.section(VerdictConfig)
     offered, _ = candidates(change, ctx)  # malformed trailers: gate VII reports them
     people = _people(change, config)
     admitted = refused = False
@@ -259,7 +285,7 @@ def check_protected_paths(change: Change, ctx: Context, who: str) -> list[Findin
     admitted, reasons = human_verdict(change, ctx)
     if admitted:
         return []
-    human_judges = ctx.config.privilege.human_judges
+    human_judges = ctx.config.section(PrivilegeConfig).human_judges
     message = (
         f"{who} touches protected paths: {', '.join(map(_describe, touched))}. Changing them "
         "widens what agents may do, so it needs a PASS verdict from a human judge listed in "
@@ -499,7 +525,7 @@ def check_secrets(change: Change, ctx: Context, who: str) -> list[Finding]:
 
 def check(change: Change, ctx: Context) -> list[Finding]:
     """Findings for gate IV: protected paths without a human verdict, secrets in added lines."""
-    config = ctx.config.privilege
+    config = ctx.config.section(PrivilegeConfig)
     if not ctx.applies(config.required_for):
         return []
     who = "an agent-authored change" if ctx.agent_signals else "every change (policy)"

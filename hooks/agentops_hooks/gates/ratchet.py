@@ -7,8 +7,15 @@ this change, or in a commit since the baseline, says why.
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from agentops_hooks.config import Audience
+from agentops_hooks.config import Severity
+from agentops_hooks.ratchet.metrics import MetricConfig
+from agentops_hooks.ratchet.metrics import metric_problem
 from agentops_hooks.ratchet import baselines as ratchet
 from agentops_hooks.findings import Finding
 
@@ -18,6 +25,34 @@ if TYPE_CHECKING:
 
 FACTOR = "VIII"
 GATE = "ratchet"
+PHASE = "select"
+
+
+class RatchetConfig(NamedTuple):
+    """Factor VIII: metrics may not get worse than the baseline recorded in notes."""
+
+    metrics: dict[str, MetricConfig] = {}
+    """The ratcheted metrics, by name: [ratchet.metrics.NAME]."""
+    required_for: Audience = "everyone"
+    """Whose changes the ratchet holds: "everyone" (default) or "agents"."""
+    severity: Severity = "error"
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """What pydantic's types cannot say: (key, problem) pairs."""
+        for name, metric in self.metrics.items():
+            if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+                yield (f"metrics.{name}", "a metric name is letters, digits, '_', '.' and '-' "
+                       "(it is written in Ratchet-Reversal trailers)")
+            problem = metric_problem(metric)
+            if problem:
+                yield f"metrics.{name}", problem
+
+    def switches_on(self) -> bool:
+        """Configured metrics turn the gate on when `gates` is not given."""
+        return bool(self.metrics)
+
+
+SETTINGS = RatchetConfig
 
 
 def findings_for(
@@ -51,7 +86,7 @@ def findings_for(
 
 def check(change: Change, ctx: Context) -> list[Finding]:
     """Findings for gate VIII; none when no metric is worse than its baseline."""
-    config = ctx.config.ratchet
+    config = ctx.config.section(RatchetConfig)
     if not config.metrics or not ctx.applies(config.required_for):
         return []
     repo = change.repo

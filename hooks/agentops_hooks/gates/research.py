@@ -10,9 +10,12 @@ tree for a commit) with more than whitespace in it: `research-missing`,
 """
 from __future__ import annotations
 
+from typing import NamedTuple
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
+from agentops_hooks.config import Audience
+from agentops_hooks.config import Severity
 from agentops_hooks.findings import Finding
 from agentops_hooks.trailers import values
 
@@ -27,6 +30,19 @@ if TYPE_CHECKING:
 
 FACTOR = "V"
 GATE = "research"
+PHASE = "bound"
+
+
+class ResearchConfig(NamedTuple):
+    """Gate V: a large change rests on written-down research."""
+
+    required_for: Audience = "agents"
+    severity: Severity = "error"
+    min_changed_lines: int = 200
+    """A change with more changed lines than this needs a Research trailer."""
+
+
+SETTINGS = ResearchConfig
 RESEARCH_KEY = "Research"
 EXAMPLE_NOTE = ".agents/research/<date>-<topic>.md"
 
@@ -83,7 +99,7 @@ def read_objects(
 
 
 def _over_threshold(change: Change, ctx: Context) -> bool:
-    return change.changed_lines > ctx.config.research.min_changed_lines
+    return change.changed_lines > ctx.config.section(ResearchConfig).min_changed_lines
 
 
 def _notes_of(change: Change, ctx: Context, paths: Sequence[str]) -> dict[str, _Object | None]:
@@ -165,7 +181,7 @@ def _problem(change: Change, value: str, path: str | None,
 
 def check(change: Change, ctx: Context) -> list[Finding]:
     """Findings for gate V; none for a small change or one that names good research notes."""
-    config = ctx.config.research
+    config = ctx.config.section(ResearchConfig)
     if not ctx.applies(config.required_for):
         return []
     size = change.changed_lines

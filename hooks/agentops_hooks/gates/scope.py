@@ -10,21 +10,49 @@ most `scope.max_lines` lines (added plus removed, from the diff's hunks):
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 import re
 from functools import lru_cache
+from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from agentops_hooks.config import Audience
+from agentops_hooks.config import Severity
 from agentops_hooks.findings import Finding
 from agentops_hooks.trailers import values
 from agentops_hooks.evidence.verdicts import TASK_KEY
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
-    from agentops_hooks.config import ScopeConfig
     from agentops_hooks.gates import Context
 
 FACTOR = "III"
 GATE = "scope"
+PHASE = "prepare"
+
+
+class ScopeConfig(NamedTuple):
+    """Gate III: one agent change, one task, within size limits."""
+
+    required_for: Audience = "agents"
+    severity: Severity = "error"
+    task_pattern: str | None = None
+    """A regular expression that finds a task reference in the subject, besides the Task trailer."""
+    max_files: int = 50
+    """Most files one change may touch (binary files count)."""
+    max_lines: int = 1000
+    """Most changed (added plus removed) lines one change may have."""
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """What pydantic's types cannot say: (key, problem) pairs."""
+        if self.task_pattern is not None:
+            try:
+                re.compile(self.task_pattern)
+            except re.error as e:
+                yield "task_pattern", f"not a valid regular expression: {e}"
+
+
+SETTINGS = ScopeConfig
 
 
 def _finding(change: Change, rule: str, message: str, fix: str) -> Finding:
@@ -83,7 +111,7 @@ def _pattern_note(config: ScopeConfig) -> str:
 
 def check(change: Change, ctx: Context) -> list[Finding]:
     """Findings for gate III; none when the change names one task and is within the limits."""
-    config = ctx.config.scope
+    config = ctx.config.section(ScopeConfig)
     if not ctx.applies(config.required_for):
         return []
     who = "an agent-authored change" if ctx.agent_signals else "every change (policy)"

@@ -8,8 +8,12 @@ goes to a fresh agent or a human, recorded with an `Escalated-To:` trailer.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from agentops_hooks.config import Audience
+from agentops_hooks.config import Severity
 from agentops_hooks.evidence import verdicts
 from agentops_hooks.findings import Finding
 from agentops_hooks.trailers import values
@@ -20,6 +24,25 @@ if TYPE_CHECKING:
 
 FACTOR = "XI"
 GATE = "supervise"
+PHASE = "govern"
+
+
+class SuperviseConfig(NamedTuple):
+    """Gate XI: a worker stuck on a task hands it over instead of retrying."""
+
+    required_for: Audience = "agents"
+    """Whose changes are supervised: "agents" or "everyone"."""
+    severity: Severity = "error"
+    max_failures: int = 3
+    """FAIL verdicts one worker may collect on one task before it must hand over."""
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """What pydantic's types cannot say: (key, problem) pairs."""
+        if self.max_failures < 1:
+            yield "max_failures", "must be 1 or more"
+
+
+SETTINGS = SuperviseConfig
 
 
 def failure_index(ctx: Context) -> dict[tuple[str, str], set[tuple[str, str]]]:
@@ -40,7 +63,7 @@ def failure_index(ctx: Context) -> dict[tuple[str, str], set[tuple[str, str]]]:
 
 def check(change: Change, ctx: Context) -> list[Finding]:
     """Findings for gate XI; none unless this worker has failed this task too often."""
-    config = ctx.config.supervise
+    config = ctx.config.section(SuperviseConfig)
     if not ctx.applies(config.required_for):
         return []
     if not ctx.store.has_verdict_notes:

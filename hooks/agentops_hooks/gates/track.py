@@ -17,19 +17,36 @@ import re
 import shlex
 import weakref
 from collections.abc import Sequence
+from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from agentops_hooks.config import Audience
+from agentops_hooks.config import Severity
 from agentops_hooks.findings import Finding
 from agentops_hooks.trailers import values
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
-    from agentops_hooks.config import TrackConfig
     from agentops_hooks.gates import Context
     from agentops_hooks.gates import Evidence
 
 FACTOR = "II"
 GATE = "track"
+PHASE = "prepare"
+
+
+class TrackConfig(NamedTuple):
+    """Gate II: agent state and referenced evidence live in git."""
+
+    required_for: Audience = "agents"
+    severity: Severity = "error"
+    state_dir: str = ".agents"
+    """Agent state that must not be left untracked or ignored."""
+    path_trailers: tuple[str, ...] = ("Research", "Verdict-Evidence", "Evidence")
+    """Trailers whose values name files that must exist in the commit's tree (when they look like paths)."""
+
+
+SETTINGS = TrackConfig
 SHOWN_PATHS = 10
 """Paths a finding names; the rest are counted."""
 
@@ -236,7 +253,7 @@ def evidence_findings(change: Change, ctx: Context, config: TrackConfig) -> list
 
 def check(change: Change, ctx: Context) -> list[Finding]:
     """Findings for gate II; none when state and referenced evidence are in git."""
-    config = ctx.config.track
+    config = ctx.config.section(TrackConfig)
     if not ctx.applies(config.required_for):
         return []
     findings = state_findings(change, config) if change.commit is None else []

@@ -11,21 +11,52 @@ other needs a verdict bound to the merge itself (its first-parent patch-id).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from fnmatch import fnmatchcase
+from typing import NamedTuple
 from typing import TYPE_CHECKING
 
+from agentops_hooks.config import Audience
+from agentops_hooks.config import Severity
 from agentops_hooks.evidence import verdicts
 from agentops_hooks.authorship import Identity
 from agentops_hooks.findings import Finding
-from agentops_hooks.record import record
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
-    from agentops_hooks.config import VerdictConfig
     from agentops_hooks.gates import Context
 
 FACTOR = "VII"
 GATE = "verdict"
+PHASE = "select"
+
+
+class VerdictConfig(NamedTuple):
+    """Gate VII: an independent PASS verdict bound to the change."""
+
+    required_for: Audience = "agents"
+    """Whose changes need a verdict: "agents" or "everyone"."""
+    severity: Severity = "error"
+    """"error" refuses; "warning" only reports."""
+    judges: tuple[str, ...] = ()
+    """Who may judge: "Name <email>", an email, or a glob such as "*@review.example.com"."""
+    aliases: tuple[tuple[str, ...], ...] = ()
+    """Groups of emails that belong to one person (never judge each other)."""
+    require_signature: bool = False
+    """Count a verdict only if its SSH signature verifies against allowed_signers."""
+    allowed_signers: str | None = None
+    """A tracked allowed-signers file (ssh-keygen format), read from the base commit."""
+    merges: bool = False
+    """Judge every merge commit as a whole (against its first parent) in range checks;
+    false: only a merge that adds something beyond its parents (its remerge diff)."""
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """What pydantic's types cannot say: (key, problem) pairs."""
+        if self.require_signature and not self.allowed_signers:
+            yield "require_signature", "needs verdict.allowed_signers (a tracked allowed-signers file)"
+
+
+SETTINGS = VerdictConfig
 
 
 def _finding(change: Change, rule: str, message: str, fix: str) -> Finding:
@@ -61,8 +92,7 @@ def judge_allowed(judge: Identity, config: VerdictConfig) -> bool:
     return False
 
 
-@record
-class Candidate:
+class Candidate(NamedTuple):
     """A verdict offered for this change, from a trailer or from the notes."""
 
     verdict: verdicts.Verdict
@@ -103,7 +133,7 @@ def _same_verdict(c: Candidate) -> tuple[str, str, str, str | None]:
 
 def signature_problem(candidate: Candidate, ctx: Context) -> str | None:
     """Why a candidate's signature does not count (None: it does, or none is needed)."""
-    config = ctx.config.verdict
+    config = ctx.config.section(VerdictConfig)
     if not config.allowed_signers:
         return None
     if candidate.signature is None:
@@ -143,7 +173,7 @@ def _merge_adds(ctx: Context, shown: int = 8) -> str:
 
 def check(change: Change, ctx: Context) -> list[Finding]:
     """Findings for gate VII; none when an independent PASS binds this change."""
-    config = ctx.config.verdict
+    config = ctx.config.section(VerdictConfig)
     if not ctx.applies(config.required_for):
         return []
     who = "an agent-authored change" if ctx.agent_signals else "every change (policy)"

@@ -31,7 +31,7 @@ def parser() -> argparse.ArgumentParser:
         description="Check the commit being made against the enabled agentops gates (run by "
                     "pre-commit at the commit-msg stage). Exit 0 passed, 1 refused, 2 could not run.",
     )
-    p.add_argument("--gate", action="append", default=[], choices=sorted(gate_runner.FACTORS),
+    p.add_argument("--gate", action="append", default=[], choices=sorted(gate_runner.SECTIONS.names()),
                    metavar="GATE", help="run only this gate (repeatable; one of %(choices)s); "
                                         "default: the gates the config enables")
     p.add_argument("--quiet", action="store_true", help="print nothing when the change passes")
@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         repo = git.Repo(idents_env=os.environ)
         root = repo.require_worktree("agentops-hook")
-        config = config_file.load(root, repo.cache_dir)
+        config = gate_runner.policy(root, repo.cache_dir)
         selected = args.gate or list(config.gates)
         push = _push_revs(repo) if args.push or args.any_stage else None
         if push is not None or args.push:
@@ -177,8 +177,10 @@ def _record_reversal_baseline(repo: git.Repo, head: CommitChange) -> str | None:
 
     if not values(head.trailers, ratchet.REVERSAL_KEY) or repo.root is None:
         return None
-    config = config_file.load(repo.root, repo.cache_dir)
-    metrics = config.ratchet.metrics
+    from agentops_hooks.gates.ratchet import RatchetConfig
+
+    config = gate_runner.policy(repo.root, repo.cache_dir)
+    metrics = config.section(RatchetConfig).metrics
     if not metrics or head.commit is None:
         return None
     measured = {name: measure(name, m, repo.root) for name, m in metrics.items()}

@@ -27,6 +27,9 @@ from agentops_hooks.git import Repo
 from agentops_hooks.git import paths_of_patch
 from agentops_hooks.evidence.notes import VERDICTS_REF
 from agentops_hooks.render import who
+from agentops_hooks.gates.privilege import PrivilegeConfig
+from agentops_hooks.gates.ratchet import RatchetConfig
+from agentops_hooks.gates.verdict import VerdictConfig
 
 NOTES_FETCH = "git fetch origin '+refs/notes/agentops/*:refs/notes/agentops/*'"
 # Gates that judge the work of a commit. A merge brings work judged on its
@@ -147,7 +150,7 @@ def _check_range(
 ) -> RangeReport:
     selected = list(gates if gates is not None else config.gates)
     keep_words: tuple[bytes, ...] = ()
-    if "privilege" in selected and config.privilege.secrets:
+    if "privilege" in selected and config.section(PrivilegeConfig).secrets:
         from agentops_hooks.gates.privilege import SECRET_HINTS
 
         keep_words = tuple(h.encode() for h in SECRET_HINTS)
@@ -186,7 +189,7 @@ def _check_range(
     for change, ctx, (run, skipped) in zip(changes, contexts, plans):
         findings = gate_runner.run(ctx, run)
         report.results.append(CommitResult(change, ctx.agent_signals, findings, skipped))
-    if "ratchet" in selected and config.ratchet.metrics and tip.commit != repo.head():
+    if "ratchet" in selected and config.section(RatchetConfig).metrics and tip.commit != repo.head():
         report.notices.append(
             f"the ratchet measured the work tree (HEAD {str(repo.head())[:12]}), not the newest "
             f"commit of the range ({tip.label}): check out that commit for a true measurement",
@@ -203,7 +206,7 @@ def _find_merge_adds(
     """Set `merge_adds` on each merge gate VII would judge (with the default
     policy, the agents'), from one git process for all their remerge diffs:
     a human's merge costs nothing."""
-    if "verdict" not in selected or not contexts or contexts[0].config.verdict.merges:
+    if "verdict" not in selected or not contexts or contexts[0].config.section(VerdictConfig).merges:
         return
     judged = [(change, ctx) for change, ctx in zip(changes, contexts)
               if change.is_merge and gate_runner.applies(ctx, "verdict")]
@@ -242,7 +245,7 @@ def _plan(
     for gate in selected:
         if gate == "ratchet" and change is not tip:
             skipped.append("ratchet (measured once, on the newest commit)")
-        elif (change.is_merge and gate in _WORK_GATES and not config.verdict.merges
+        elif (change.is_merge and gate in _WORK_GATES and not config.section(VerdictConfig).merges
               and (reason := _merge_skip(gate, ctx)) is not None):
             skipped.append(reason)
         elif gate_runner.applies(ctx, gate):
@@ -303,7 +306,7 @@ def render_text(report: RangeReport, color: bool = False) -> str:
 
 def render_json(report: RangeReport) -> str:
     def finding(f: Finding) -> dict[str, Any]:
-        return dict(f.__dict__)
+        return f._asdict()
 
     return json.dumps({
         "range": report.label,

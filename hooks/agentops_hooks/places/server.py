@@ -19,6 +19,7 @@ from fnmatch import fnmatchcase
 from typing import NamedTuple
 
 from agentops_hooks import config as config_file
+from agentops_hooks import gates as gate_runner
 from agentops_hooks.evidence import ledger
 from agentops_hooks.places.range_check import check_range
 from agentops_hooks.places.range_check import render_text
@@ -87,7 +88,7 @@ def _protected_tips(refs: dict[str, ServerRef], protection: Protection) -> dict[
 def _policy_problem(repo: Repo, commit: str) -> str | None:
     """Why the policy file in `commit` cannot be read (None: it can, or there is none)."""
     try:
-        config_file.load_at(repo, commit)
+        gate_runner.policy_at(repo, commit)
     except config_file.ConfigError as e:
         return str(e)
     return None
@@ -184,7 +185,7 @@ def pre_receive(repo: Repo, updates: Sequence[RefUpdate]) -> tuple[bool, str]:
                        ", which does not exist, so the policy (on the default branch) cannot be "
                        "read: an administrator points HEAD at the default branch on the server "
                        "(git symbolic-ref HEAD refs/heads/main)")
-    config = config_file.Config() if head is None else config_file.load_at(repo, head)
+    config = config_file.Config() if head is None else gate_runner.policy_at(repo, head)
     verdicts_tip = None
     for update in updates:
         problems: list[str] = []
@@ -219,7 +220,7 @@ def pre_receive(repo: Repo, updates: Sequence[RefUpdate]) -> tuple[bool, str]:
             revs = [f"{update.old}..{update.new}"]
             trusted = update.old
         # The policy and trust roots as the protected side holds them, never as pushed.
-        policy = config if trusted is None or trusted == head else config_file.load_at(repo, trusted)
+        policy = config if trusted is None or trusted == head else gate_runner.policy_at(repo, trusted)
         label = f"{update.ref} ({update.old[:12]}..{update.new[:12]})"
         report = check_range(repo, policy, revs, label, [g for g in policy.gates if g != "ratchet"],
                              verdicts_tip=verdicts_tip, trust_commit=trusted,

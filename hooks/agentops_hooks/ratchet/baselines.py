@@ -17,7 +17,7 @@ from typing import Any
 from typing import Literal
 
 from agentops_hooks import trailers as trailer_format
-from agentops_hooks.config import MetricConfig
+from agentops_hooks.ratchet.metrics import MetricConfig
 from agentops_hooks.errors import FatalError
 from agentops_hooks.git import Repo
 from agentops_hooks.evidence.refs import RATCHET_REF as RATCHET_REF

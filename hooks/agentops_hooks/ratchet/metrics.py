@@ -17,11 +17,68 @@ import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
+from typing import Literal
 from typing import Any
 
-from agentops_hooks.config import MetricConfig
-from agentops_hooks.config import metric_problem
 from agentops_hooks.errors import FatalError
+
+MetricFormat = Literal[
+    "number", "coverage-json", "junit", "json-pointer", "ruff-json", "pylint-json", "mypy-json",
+]
+
+
+class MetricConfig(NamedTuple):
+    """One ratcheted metric: where its number comes from, and which way is better."""
+
+    direction: Literal["higher", "lower"]
+    """Which way is better: "higher" (coverage, tests) or "lower" (warnings)."""
+    command: str | None = None
+    """A shell command, run at the repository root, that prints one number."""
+    file: str | None = None
+    """A file (relative to the repository root) the number is read from."""
+    format: MetricFormat | None = None
+    """How to read `file`: number, coverage-json, junit, json-pointer, ruff-json, pylint-json, mypy-json."""
+    field: Literal["tests", "failures", "errors", "skipped", "passed"] | None = None
+    """For junit: which count (summed over every testsuite)."""
+    pointer: str | None = None
+    """For json-pointer: an RFC 6901 pointer, e.g. "/totals/percent_covered"."""
+    tolerance: float | str = 0
+    """How much worse than the baseline still passes: a number, or "N%" of the baseline."""
+    timeout: float = 300
+    """Seconds a command may run before it is stopped (and the metric fails)."""
+
+
+def metric_problem(metric: MetricConfig) -> str | None:
+    """What is inconsistent in one metric's config (None: nothing)."""
+    if (metric.command is None) == (metric.file is None):
+        return "give exactly one of command or file"
+    if metric.file is not None and metric.format is None:
+        return "a file metric needs a format"
+    if metric.command is not None and (metric.format or metric.field or metric.pointer):
+        return "format, field and pointer go with file, not command"
+    if metric.format == "junit" and metric.field is None:
+        return "the junit format needs field (tests, failures, errors, skipped or passed)"
+    if metric.format != "junit" and metric.field is not None:
+        return "field goes with the junit format only"
+    if metric.format == "json-pointer" and not (metric.pointer or "").startswith("/"):
+        return 'the json-pointer format needs pointer, starting with "/"'
+    if metric.format != "json-pointer" and metric.pointer is not None:
+        return "pointer goes with the json-pointer format only"
+    if isinstance(metric.tolerance, str):
+        text = metric.tolerance.strip()
+        try:
+            ok = text.endswith("%") and float(text[:-1]) >= 0
+        except ValueError:
+            ok = False
+        if not ok:
+            return f'tolerance {metric.tolerance!r} is neither a number nor "N%"'
+    elif metric.tolerance < 0:
+        return "tolerance must be 0 or more"
+    if metric.timeout <= 0:
+        return "timeout must be more than 0"
+    return None
+
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NON_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)

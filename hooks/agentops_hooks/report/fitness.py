@@ -32,7 +32,10 @@ from agentops_hooks.config import Config
 from agentops_hooks.errors import FatalError
 from agentops_hooks.evidence import verdicts
 from agentops_hooks.gates import verdict as verdict_gate
+from agentops_hooks.gates.ratchet import RatchetConfig
+from agentops_hooks.gates.verdict import VerdictConfig
 from agentops_hooks.gates.knowledge import CITES_KEY
+from agentops_hooks.gates.learnings import LearningsConfig
 from agentops_hooks.gates.learnings import file_offers
 from agentops_hooks.gates.learnings import trailer_offers
 from agentops_hooks.git import GitError
@@ -283,18 +286,18 @@ def _learnings_added(
     """Learnings the commit adds that gate IX counts: new dated sections, new learning
     files and `Learning:` trailers, placeholders left out. `touches`: it changes the
     learnings file or directory."""
-    offers = trailer_offers(change, config.learnings.min_words)
+    offers = trailer_offers(change, config.section(LearningsConfig).min_words)
     if touches:
-        offers += file_offers(change, evidence, config.learnings)
+        offers += file_offers(change, evidence, config.section(LearningsConfig))
     return sum(1 for kind, _ in offers if kind == "")
 
 
 def _settings(config: Config) -> dict[str, Any]:
-    return {"verdict.merges": config.verdict.merges,
-            "verdict.required_for": config.verdict.required_for,
-            "learnings.file": config.learnings.file,
-            "learnings.directory": config.learnings.directory.strip("/") + "/",
-            "ratchet.metrics": sorted(config.ratchet.metrics)}
+    verdict, learnings = config.section(VerdictConfig), config.section(LearningsConfig)
+    return {"verdict.merges": verdict.merges, "verdict.required_for": verdict.required_for,
+            "learnings.file": learnings.file,
+            "learnings.directory": learnings.directory.strip("/") + "/",
+            "ratchet.metrics": sorted(config.section(RatchetConfig).metrics)}
 
 
 def build_report(
@@ -336,7 +339,8 @@ def _read_alongside(
         found = read_history(repo, tips, noted)
         return found, adopted_commits(repo, found.adoption, tips) if found.adoption else set()
 
-    pathspecs = (config.learnings.file, config.learnings.directory.strip("/") + "/")
+    learnings = config.section(LearningsConfig)
+    pathspecs = (learnings.file, learnings.directory.strip("/") + "/")
     return _Alongside(pool.submit(history),
                       pool.submit(_touching, repo, [c for c in counted if not c.is_merge], pathspecs))
 
@@ -345,8 +349,8 @@ def _build_report(
     repo: Repo, config: Config, revs: Sequence[str], label: str | None,
     progress: Progress | None, pool: ThreadPoolExecutor,
 ) -> Report:
-    report = Report(short_ids(label or " ".join(revs)), merges_counted=config.verdict.merges,
-                    settings=_settings(config))
+    merges = config.section(VerdictConfig).merges
+    report = Report(short_ids(label or " ".join(revs)), merges_counted=merges, settings=_settings(config))
     feed = DiffFeed(repo)
     changes: list[CommitChange] = []
     counted: list[CommitChange] = []
@@ -361,7 +365,7 @@ def _build_report(
             report.notices.append("the range holds no commits")
             return report
         report.merges = sum(c.is_merge for c in changes)
-        counted = [c for c in changes if config.verdict.merges or not c.is_merge]
+        counted = [c for c in changes if merges or not c.is_merge]
         evidence = gate_runner.Evidence(repo)
         alongside = _read_alongside(pool, repo, config, changes, counted, evidence)
         contexts = [gate_runner.Context(c, config, evidence) for c in counted]
@@ -441,7 +445,7 @@ def _measure(
     report.fails = sum(1 for f in fails if f.record.task in tasks or f.record.patch_id in patches
                        or f.target in judged)
     report.periods = [periods[k] for k in sorted(periods)]
-    if config.ratchet.metrics:
+    if config.section(RatchetConfig).metrics:
         _ratchet_trends(report, repo, config, changes[-1].commit or "", inside)
         report.dates.update((c, iso(when[c])) for c, _ in report.baselines if c in when)
 
@@ -473,7 +477,7 @@ def _ratchet_trends(
 ) -> None:
     from agentops_hooks.ratchet.baselines import history_rows
 
-    metrics = config.ratchet.metrics
+    metrics = config.section(RatchetConfig).metrics
     trends = {name: MetricTrend(name, metrics[name].direction) for name in sorted(metrics)}
     for row in history_rows(repo, tip, metrics, sorted(metrics)):
         if row.commit not in commits:

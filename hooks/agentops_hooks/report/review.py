@@ -13,6 +13,7 @@ from agentops_hooks.config import Config
 from agentops_hooks.gates import verdict as verdict_gate
 from agentops_hooks.git import Repo
 from agentops_hooks.render import who
+from agentops_hooks.gates.verdict import VerdictConfig
 
 
 @dataclass
@@ -46,7 +47,7 @@ class ReviewRow:
 def _signed(candidate: verdict_gate.Candidate, ctx: gate_runner.Context) -> str:
     if candidate.signature is None:
         return "unsigned"
-    if not ctx.config.verdict.allowed_signers:
+    if not ctx.config.section(VerdictConfig).allowed_signers:
         return "not checked"
     problem = verdict_gate.signature_problem(candidate, ctx)
     return "verified" if problem is None else f"invalid: {problem}"
@@ -72,7 +73,7 @@ def review(repo: Repo, config: Config, changes: Sequence[CommitChange]) -> list[
         findings = verdict_gate.check(change, ctx)
         if findings:
             row.gate = "refused: " + ", ".join(sorted({f.rule for f in findings}))
-        elif not ctx.applies(config.verdict.required_for):
+        elif not ctx.applies(config.section(VerdictConfig).required_for):
             row.gate = "not required"
         rows.append(row)
     return rows
