@@ -20,10 +20,13 @@ from agentops_hooks.places.range_check import render_json
 from agentops_hooks.places.range_check import render_text
 from agentops_hooks.config import Config
 from agentops_hooks.gates.privilege import PrivilegeConfig
-from agentops_hooks.gates.privilege import is_placeholder
 from agentops_hooks.gates.privilege import is_protected
 from agentops_hooks.gates.privilege import secret_kinds
-from agentops_hooks.gates.privilege import shannon_entropy
+from agentops_hooks.secret_detection import is_placeholder
+from agentops_hooks.secret_detection import is_sequence
+from agentops_hooks.secret_detection import names_a_secret
+from agentops_hooks.secret_detection import reads_as_words
+from agentops_hooks.secret_detection import shannon_entropy
 from agentops_hooks.git import Repo
 from conftest import JUDGE
 from conftest import GitRepo
@@ -480,3 +483,152 @@ def test_range_check_judges_each_commit(based: GitRepo, monkeypatch: pytest.Monk
     assert "client.py:1 (Anthropic API key)" in secret_finding.message
     assert "git rebase -i" in secret_finding.fix
     assert secret not in render_text(report)
+
+
+# --- secrets: what real code holds that is not one (measured: docs/secrets.md) ----
+
+HEX = "0123456789abcdef"
+
+# What real histories hold that the detectors took for secrets. Each line is a kind
+# a person would not call a secret; assembled from pieces like the real ones above.
+NOT_SECRETS: dict[str, str] = {
+    "React key prop": '  <Anchor key="bitbucket-' + 'token-help-anchor-link-2" />',
+    "React key prop, template": "  <Row key={`row-${item.id}`} token={token} />",
+    "i18n key, object": "  key: I18nKey.TIPS$CUSTOMIZE_MICRO" + "AGENT,",
+    "i18n key, prop": '      i18nKey="errors.brave_measure_text_error.line1"',
+    "i18n key, member": "    i18nKey: I18nKey.COMMON$CHANGES,",
+    "i18n key, constant": "const KEY_1 = I18nKey.SUGGESTIONS$HACKER_NEWS;",
+    "translated text": '  "invalidEncryptionKey": "暗号化キーは22文字でなければなりません。共同編集は無効化されています。",',
+    "test URL with a token parameter": '      "ws://acme.com/ws?token=abc123&userId=user456&version=v1",',
+    "test env text": '      target: { value: "KEY=value\\n\\nANOTHER=123" },',
+    "test value, interleaved sequence": "    api_key = '1a2b3c4d5e6f" + "7g8h9i0j'",
+    "test value, Google-shaped sequence": "    api_key = 'AIza" + "SyA1B2C3D4E5F6G7H8I9J0'",
+    "test value, Anthropic-shaped words": "    api_key = 's" + "k-ant-1234567890abcdef-some-more-stuff-here'",
+    "test value, words and numbers": '    token = "test-api-' + 'token-2024-abc123xyz"',
+    "secret's name in prose": "4. Add as GitHub secret: `GCP_SA_KEY_BASE64`",
+    "secret's name in prose, bare": "# Add as GitHub secret: AZURE_STATIC_WEB_APPS_API_TOKEN_2",
+    "secret's name as a value": '  secret: "DEPLOY_' + 'TOKEN_PRODUCTION_2"',
+    "public PostHog project key": "posthog_project_api_key = 'ph" + "c_" + rnd(43) + "'",
+    "public Stripe key": 'STRIPE_PUBLISHABLE_KEY = "p' + "k_live_" + rnd(24) + '"',
+    "redacted with deadbeef": "api_key = '4ae31ed2a0f0dd626" + "09e51cd95deadbeefe7774f'",
+    "a lookup key": 'cache_key = "' + rnd(24) + '"',
+    "a name ending in a reference word": 'OPENAI_API_KEY_NAME = "' + rnd(24) + '"',
+}
+
+
+@pytest.mark.parametrize("label", sorted(NOT_SECRETS))
+def test_what_real_code_holds_is_not_a_secret(label: str) -> None:
+    assert secret_kinds(NOT_SECRETS[label]) == [], label
+
+
+# Real secrets in the shapes the real histories showed: still found.
+REAL_SHAPES: dict[str, str] = {
+    "Slack token in a logged payload": '# {"payload": {"token": "' + rnd(24) + '", "team_id": "T07"}}',
+    "hex token in a dict": "    'RESET_" + "TOKEN': '" + rnd(32, HEX) + "',",
+    "camelCase apiKey": '  apiKey: "' + rnd(32, HEX) + '",',
+    "Google key inside JSON in an env file": (
+        """FIREBASE_CONFIG='{"apiKey":"AI""" + "za" + rnd(35, ALNUM + "_-") + '","authDomain":"x"}\''),
+    "vendor key": "export STRIPE_" + "KEY=" + rnd(32),
+    "api key in prose": "#### add my api " + "key: " + rnd(40, HEX),
+    "key of a member": "config.secret_" + 'key = "' + rnd(40) + '"',
+}
+
+
+@pytest.mark.parametrize("label", sorted(REAL_SHAPES))
+def test_real_secrets_in_real_shapes_are_found(label: str) -> None:
+    assert secret_kinds(REAL_SHAPES[label]) == ["high-entropy value assigned to a secret-like name"], label
+
+
+def test_a_commit_of_look_alikes_reports_only_the_real_secret(repo: GitRepo) -> None:
+    """Through a real commit and the range check: one finding, for the one real line."""
+    secret, real = SECRETS["GitHub token: ghp"]()
+    repo.stage("README.md", "# x\n")
+    repo.commit("base")
+    repo.stage("web/src/app.tsx", "\n".join(NOT_SECRETS.values()) + "\n")
+    repo.stage("web/src/api.ts", "// client\n" + real)
+    repo.commit(agent_message("Add the settings page"))
+    report = check_range(Repo(), Config(), ["HEAD~1..HEAD"], "HEAD~1..HEAD", ["privilege"])
+    assert [f.rule for f in report.findings] == ["privilege-secret"]
+    message = report.findings[0].message
+    assert "web/src/api.ts:2 (GitHub token)" in message
+    assert "app.tsx" not in message
+    assert secret not in render_text(report)
+
+
+def test_look_alikes_pass_at_commit_time(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.stage("web/src/app.tsx", "\n".join(NOT_SECRETS.values()) + "\n")
+    code, out = run(repo, agent_message(), capsys)
+    assert code == 0, out
+    repo.stage("web/src/api.ts", REAL_SHAPES["camelCase apiKey"] + "\n")
+    code, out = run(repo, agent_message(), capsys)
+    assert code == 1
+    assert "web/src/api.ts:1 (high-entropy value assigned to a secret-like name)" in out
+    assert "app.tsx" not in out
+
+
+@pytest.mark.parametrize(("name", "secret"), [
+    ("DB_PASSWORD", True), ("clientSecret", True), ("api_key", True), ("STRIPE_KEY", True),
+    ("process.env.GITHUB_TOKEN", True), ("aws.secretAccessKey", True), ("privateKey", True),
+    ("key", False), ("KEY_1", False), ("i18nKey", False), ("cacheKey", False), ("publicKey", False),
+    ("token_url", False), ("api_key_id", False), ("max_tokens", False), ("tokenizer", False),
+    ("monkey", False), ("keyboard_shortcut", False),
+])
+def test_names_that_hold_a_secret(name: str, secret: bool) -> None:
+    assert names_a_secret(name) is secret
+
+
+@pytest.mark.parametrize(("value", "made_up"), [
+    ("1234567890abcdef", True), ("1a2b3c4d5e6f7g8h9i0j", True), ("A1B2C3D4E5F6G7H8I9J0", True),
+    ("xyz7890123", True), (rnd(32), False), (rnd(32, HEX), False), (rnd(40, ALNUM + "/+"), False),
+])
+def test_sequences_are_made_up(value: str, made_up: bool) -> None:
+    assert is_sequence(value) is made_up
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("bitbucket-token-help-anchor-link-2", True), ("test_password_123", True),
+    ("ThisIsMyPassword2024", True), (rnd(20), False), (rnd(32, HEX), False),
+    (rnd(40, ALNUM + "/+"), False), (rnd(64, ALNUM + "_-"), False),
+])
+def test_words_are_not_random(value: str, words: bool) -> None:
+    assert reads_as_words(value) is words
+
+
+def _jwt(header: str, payload: str) -> str:
+    import base64
+
+    def part(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    return part(header) + "." + part(payload) + "."
+
+
+@pytest.mark.parametrize(("line", "next_line", "kinds"), [
+    # A fake key in a test: a header, a word, a footer.
+    ("`${certUser}\\n" + begin("") + "\\nSECRET\\n-----END PRIVATE KEY-----\\n`,", None, []),
+    (begin("RSA "), "SECRET", []),
+    # A legacy encrypted PEM: its headers come before the base64.
+    (begin("RSA "), "Proc-Type: 4,ENCRYPTED", ["private key"]),
+    # RFC 6455's sample nonce: a handshake header, not a credential.
+    ('"Sec-WebSocket-' + 'Key: dGhlIHNhbXBsZSBub25jZQ==",', None, []),
+    # Slack-shaped words in a test; a real one has digits.
+    ('return { botToken: "xo' + 'xb-team-token" };', None, []),
+    # An unsigned token ("alg": "none") in a test config; a signed one is a secret.
+    ('"accessToken": "workos:' + _jwt('{"alg":"none","typ":"JWT"}', '{"sub":"testId"}') + '"', None, []),
+    ('"accessToken": "' + _jwt('{"alg":"HS256","typ":"JWT"}', '{"sub":"' + rnd(12) + '"}')
+     + rnd(43, ALNUM + "_-") + '"', None, ["high-entropy value assigned to a secret-like name"]),
+])
+def test_test_fixtures_and_handshakes_are_not_secrets(line: str, next_line: str | None, kinds: list[str]) -> None:
+    assert secret_kinds(line, next_line) == kinds
+
+
+@pytest.mark.parametrize(("alphabet", "length", "share"), [
+    (ALNUM, 20, 0.95), (ALNUM, 40, 0.99), (ALNUM + "+/", 32, 0.98), (HEX, 40, 0.90),
+    (string.ascii_uppercase + string.digits, 32, 0.98), (string.ascii_lowercase + string.digits, 32, 0.95),
+])
+def test_random_values_are_found_whatever_their_alphabet(alphabet: str, length: int, share: float) -> None:
+    """The filters for words, sequences and names leave random secrets alone."""
+    r = random.Random(f"{alphabet}-{length}")
+    values = ["".join(r.choice(alphabet) for _ in range(length)) for _ in range(1000)]
+    found = sum(bool(secret_kinds(f'DB_PASSWORD = "{v}"')) for v in values)
+    assert found >= share * len(values)

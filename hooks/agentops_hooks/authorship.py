@@ -5,9 +5,11 @@ commit (staged or already made) and, at commit time, the environment.  Every
 signal found comes back as an :class:`AgentSignal` carrying a human-readable
 reason; an empty list means "no sign of an agent".
 
-Built-in knowledge lives in one table, :data:`_BUILTIN_RULES`; adding an agent
-is one line there.  Users can add identities, patterns, environment variables
-and trailer keys through :class:`AgentRules`.
+Built-in knowledge lives in one data file, ``agents.json`` (see
+:mod:`agentops_hooks.agent_catalog`); adding an agent is an entry there.  Users
+add agents of their own with ``[[agents.known]]`` entries of the same shape,
+and identities, patterns, environment variables and trailer keys through
+:class:`AgentRules`.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
-from typing import Literal
 
+from agentops_hooks.agent_catalog import Catalog
+from agentops_hooks.agent_catalog import Marker
+from agentops_hooks.agent_catalog import catalog
 
 __all__ = [
     "AgentRules",
@@ -28,6 +32,7 @@ __all__ = [
 ]
 
 CO_AUTHORED_BY = "Co-authored-by"
+UNREADABLE = "unreadable commit"
 CONFIGURED_AGENT = "configured agent"
 
 # "Name <email>" optionally followed by git's "<unix-seconds> <+hhmm>".
@@ -187,69 +192,29 @@ class AgentRules(_RuleLists):
 
 
 # --------------------------------------------------------------------------
-# Built-in rules
-# --------------------------------------------------------------------------
-
-_Kind = Literal[
-    "email",  # exact email (case-insensitive) of author, committer or co-author
-    "contains",  # substring (case-insensitive) of the name or email of any identity
-    "name-suffix",  # author or committer name ends with `value` (case-insensitive)
-    "trailer",  # a trailer with key `value` is present
-    "trailer-value",  # like "trailer"; agent = the trailer value, else `agent`
-    "trailer-word",  # like "trailer"; agent = first word of the value, else `agent`
-    "env-equals",  # `value` is "VAR=value"; the variable equals exactly that
-    "env-set",  # the variable named `value` is set to a non-blank value
-]
-
-
-class _Rule(NamedTuple):
-    agent: str
-    kind: _Kind
-    value: str
-
-
-_BUILTIN_RULES: tuple[_Rule, ...] = (
-    _Rule("Claude Code", "email", "noreply@anthropic.com"),
-    _Rule("Claude Code", "env-equals", "CLAUDECODE=1"),
-    _Rule("Codex", "email", "noreply@openai.com"),
-    _Rule("Codex", "env-set", "CODEX_THREAD_ID"),
-    _Rule("Aider", "email", "aider@aider.chat"),
-    _Rule("Aider", "name-suffix", " (aider)"),
-    _Rule("GitHub Copilot coding agent", "contains", "copilot-swe-agent[bot]"),
-    _Rule("GitHub Copilot coding agent", "trailer", "Agent-Logs-Url"),
-    _Rule("GitHub Copilot", "email", "copilot@github.com"),
-    _Rule("Cursor", "email", "cursoragent@cursor.com"),
-    _Rule("Cursor", "env-equals", "CURSOR_AGENT=1"),
-    _Rule("Devin", "contains", "devin-ai-integration[bot]"),
-    _Rule("OpenHands", "email", "openhands@all-hands.dev"),
-    _Rule("Gemini CLI", "env-equals", "GEMINI_CLI=1"),
-    _Rule("Amp", "email", "amp@ampcode.com"),
-    _Rule("Amp", "trailer", "Amp-Thread-ID"),
-    _Rule("Amp", "trailer", "Amp-Thread"),
-    _Rule("OpenCode", "email", "noreply@opencode.ai"),
-    _Rule("OpenCode", "env-equals", "OPENCODE=1"),
-    _Rule("AI assistant", "trailer-value", "Assisted-by"),
-    _Rule("AI assistant", "trailer-value", "Generated-by"),
-    _Rule("agent", "trailer-word", "Agent"),
-)
-
-_IDENTITY_KINDS = frozenset({"email", "contains", "name-suffix"})
-_TRAILER_KINDS = frozenset({"trailer", "trailer-value", "trailer-word"})
-_ENV_KINDS = frozenset({"env-equals", "env-set"})
-
-
-def _rule_env_var(rule: _Rule) -> str:
-    return rule.value.partition("=")[0] if rule.kind == "env-equals" else rule.value
-
-
-_ENV_RULES: tuple[_Rule, ...] = tuple(
-    sorted((r for r in _BUILTIN_RULES if r.kind in _ENV_KINDS), key=_rule_env_var)
-)
-
-
-# --------------------------------------------------------------------------
 # Detection
 # --------------------------------------------------------------------------
+
+AI_NOTES_REF = "refs/notes/ai"
+"""Where git-ai keeps its authorship logs (Git AI Standard v3.0.0)."""
+
+_CO_AUTHOR_KEY = "co-authored-by"
+
+
+def _co_author_lines(message: str, low: str) -> list[str]:
+    """The values of `Co-authored-by:` lines in any paragraph (any case, after
+    indentation, `>` or a list bullet): git's trailer block is for admission, not
+    for suspicion, so a paragraph after it, or stray text, must not hide one."""
+    found = []
+    pos = low.find(_CO_AUTHOR_KEY)
+    while pos >= 0:
+        start = low.rfind("\n", 0, pos) + 1
+        end = low.find("\n", pos)
+        rest = message[pos + len(_CO_AUTHOR_KEY):end if end >= 0 else len(message)].lstrip(" \t")
+        if not low[start:pos].strip(" \t>*-") and rest.startswith(":") and rest[1:].strip():
+            found.append(rest[1:].strip())
+        pos = low.find(_CO_AUTHOR_KEY, pos + len(_CO_AUTHOR_KEY))
+    return found
 
 
 def co_authors(trailers: Sequence[tuple[str, str]]) -> list[Identity]:
@@ -268,84 +233,126 @@ def co_authors(trailers: Sequence[tuple[str, str]]) -> list[Identity]:
     return found
 
 
-def _identity_match(rule: _Rule, ident: Identity, role: str) -> list[str]:
-    """What of ``ident`` matches ``rule``: a list of "email X" / "name 'Y'"."""
-    needle = rule.value.lower()
-    hits: list[str] = []
-    if rule.kind == "email":
-        if ident.key == needle:
-            hits.append(f"email {ident.email.strip()}")
-    elif rule.kind == "contains":
-        if needle in ident.name.lower():
-            hits.append(f"name '{ident.name}'")
-        if needle in ident.email.lower():
-            hits.append(f"email {ident.email.strip()}")
-    elif rule.kind == "name-suffix":
-        if role != CO_AUTHORED_BY and ident.name.strip().lower().endswith(needle):
-            hits.append(f"name '{ident.name}'")
-    return hits
-
-
-_EMAIL_RULES: dict[str, tuple[_Rule, ...]] = {}
-for _r in _BUILTIN_RULES:
-    if _r.kind == "email":
-        _EMAIL_RULES[_r.value.lower()] = (*_EMAIL_RULES.get(_r.value.lower(), ()), _r)
-_OTHER_IDENTITY_RULES = tuple(
-    r for r in _BUILTIN_RULES if r.kind in _IDENTITY_KINDS and r.kind != "email"
-)
-
-
-_TRAILER_RULES: dict[str, tuple[_Rule, ...]] = {}
-for _r in _BUILTIN_RULES:
-    if _r.kind in _TRAILER_KINDS:
-        _key = _trailer_key(_r.value)
-        _TRAILER_RULES[_key] = (*_TRAILER_RULES.get(_key, ()), _r)
+def _cited(marker: Marker, what: str) -> str:
+    return f"{what} [rule {marker.rule}]"
 
 
 @functools.lru_cache(maxsize=4096)
-def _identity_signals(ident: Identity, role: str) -> tuple[AgentSignal, ...]:
-    """Built-in signals of one identity (cached: a range repeats the same people)."""
-    signals: list[AgentSignal] = []
-    rules = [r for r in _BUILTIN_RULES if r in _EMAIL_RULES.get(ident.key, ())
-             or r in _OTHER_IDENTITY_RULES]
-    for rule in rules:
-        for hit in _identity_match(rule, ident, role):
-            if role == CO_AUTHORED_BY:
-                reason = f"{CO_AUTHORED_BY} trailer '{ident}'"
-            else:
-                reason = f"{role} {hit}"
-            signals.append(AgentSignal(rule.agent, reason))
+def _identity_signals(ident: Identity, role: str, cat: Catalog) -> tuple[AgentSignal, ...]:
+    """Signals of one identity (cached: a range repeats the same people)."""
+    name = ident.name.strip()
+    email = ident.email.strip()
+    hits: list[tuple[Marker, str]] = []
+    hits += [(m, f"email {email}") for m in cat.emails.get(ident.key, ())]
+    hits += [(m, f"name '{name}'") for m in cat.names.get(name.lower(), ())]
+    for pattern, m in cat.patterns:
+        field = email if m.kind == "email-regex" else name
+        if pattern.fullmatch(field):
+            hits.append((m, f"email {email}" if m.kind == "email-regex" else f"name '{name}'"))
+    hits += [(m, f"name '{name}'") for m in cat.suffixes if name.lower().endswith(m.value.lower())]
+    signals = []
+    for m, what in hits:
+        if role not in m.roles:
+            continue
+        subject = f"{CO_AUTHORED_BY} '{ident}'" if role == "co-author" else f"{role} {what}"
+        signals.append(AgentSignal(m.agent, _cited(m, subject)))
     return tuple(signals)
 
 
-def _trailer_signals(key: str, value: str) -> list[AgentSignal]:
-    signals: list[AgentSignal] = []
-    norm = _trailer_key(key)
-    rules = _TRAILER_RULES.get(norm)
-    if not rules:
-        return signals
-    value = value.strip()
-    for rule in rules:
-        agent = rule.agent
-        if rule.kind == "trailer-value" and value:
-            agent = value
-        elif rule.kind == "trailer-word" and value:
-            agent = value.split()[0]
-        signals.append(AgentSignal(agent, f"{rule.value} trailer '{value}'"))
-    return signals
+def _message_signals(message: str, trailers: Sequence[tuple[str, str]],
+                     cat: Catalog) -> list[AgentSignal]:
+    """Markers anywhere in the message: co-author lines, stamps, session trailers."""
+    found: list[AgentSignal] = []
+    low = message.lower()  # each regex is tried only on a message that holds its words
+    values = [v for k, v in trailers if _trailer_key(k) == _CO_AUTHOR_KEY]
+    values += _co_author_lines(message, low)
+    for value in values:
+        ident = Identity.parse(value)
+        if ident is not None:
+            found.extend(_identity_signals(ident, "co-author", cat))
+    pairs = [(k, v) for k, v in trailers if _trailer_key(k) in cat.session_keys]
+    if any(key in low for key in cat.session_keys):
+        pairs += [(m.group("key"), m.group("value")) for m in cat.session_re.finditer(message)]
+    for key, value in pairs:
+        for marker in cat.session_keys[_trailer_key(key)]:
+            found.append(AgentSignal(marker.agent, _cited(marker, f"{marker.value} trailer '{value.strip()}'")))
+    claimed: set[int] = set()  # lines a tool's own stamp matched: the generic one adds nothing
+    present = {h for h in cat.hints if h in low}
+    for pattern, marker in cat.lines:
+        if marker.hints and present.isdisjoint(marker.hints):
+            continue
+        for hit in pattern.finditer(message):
+            start = message.rfind("\n", 0, hit.start()) + 1
+            if "agent" in pattern.groupindex and start in claimed:
+                continue
+            claimed.add(start)
+            end = message.find("\n", hit.end())
+            line = message[start:end if end >= 0 else len(message)].strip()
+            agent = hit.groupdict().get("agent") or marker.agent
+            found.append(AgentSignal(agent, _cited(marker, f"message line '{line}'")))
+    subject = low.lstrip().split("\n", 1)[0]
+    for marker in cat.prefixes:
+        if subject.startswith(marker.value.lower()):
+            found.append(AgentSignal(marker.agent, _cited(marker, f"subject starts '{marker.value}'")))
+    for key, value in trailers:  # generic disclosure trailers: git's trailer block only
+        for marker in cat.trailer_values.get(_trailer_key(key), ()):
+            agent = value.strip() or marker.agent
+            if marker.value.lower() == "agent":
+                agent = (value.split() or [marker.agent])[0]
+            found.append(AgentSignal(agent, _cited(marker, f"{marker.value} trailer '{value.strip()}'")))
+    return found
 
 
-def _env_signal(rule: _Rule, env: Mapping[str, str]) -> AgentSignal | None:
-    if rule.kind == "env-equals":
-        var, _, expected = rule.value.partition("=")
-        if env.get(var) == expected:
-            return AgentSignal(rule.agent, f"environment {var}={expected}")
-    elif rule.kind == "env-set":
-        current = env.get(rule.value)
-        if current is not None and current.strip():
+def _env_signals(env: Mapping[str, str], cat: Catalog) -> list[AgentSignal]:
+    found = []
+    for m in cat.env:
+        var, _, expected = m.value.partition("=")
+        current = env.get(var)
+        if m.kind == "env-equals" and current == expected:
+            found.append(AgentSignal(m.agent, _cited(m, f"environment {var}={expected}")))
+        elif m.kind == "env-set" and current is not None and current.strip():
             # The value is deliberately left out: it might be a secret.
-            return AgentSignal(rule.agent, f"environment {rule.value} is set")
-    return None
+            found.append(AgentSignal(m.agent, _cited(m, f"environment {var} is set")))
+    return found
+
+
+def note_signals(note: bytes | str, cat: Catalog) -> list[AgentSignal]:
+    """What a git-ai authorship note (refs/notes/ai) says about a commit.
+
+    `note` is the note's bytes, or a string saying why it cannot be read (its
+    blob is missing). A note that cannot be read counts as an agent's: it is
+    there to say who wrote the lines, and a broken one must not clear a commit.
+    """
+    unreadable = "refs/notes/ai note cannot be read ({}): counted as an agent's [rule git-ai.unreadable]"
+    if isinstance(note, str):
+        return [AgentSignal("git-ai", unreadable.format(note))]
+    import json
+
+    try:
+        text = note.decode("utf-8")
+        attestation, divider, meta = ("", "---", text[4:]) if text.startswith("---\n") \
+            else text.partition("\n---\n")
+        metadata = json.loads(meta) if divider else None
+        if not isinstance(metadata, dict) or \
+                not str(metadata.get("schema_version", "")).startswith("authorship/"):
+            raise ValueError("not a git-ai authorship log")
+        records = {**(metadata.get("prompts") or {}), **(metadata.get("sessions") or {})}
+    except (UnicodeDecodeError, ValueError, AttributeError, TypeError) as e:
+        return [AgentSignal("git-ai", unreadable.format(e))]
+    found = []
+    for line in attestation.split("\n"):
+        if not line.startswith("  ") or line[2:3].isspace():
+            continue
+        key = line.split()[0].split("::")[0] if line.split() else ""
+        if not key or key.startswith("h_"):
+            continue  # a known human's lines
+        agent_id = (records.get(key) or {}).get("agent_id") or {}
+        tool = str(agent_id.get("tool", "") if isinstance(agent_id, dict) else "") or "unknown"
+        marker = cat.tools.get(tool.lower())
+        agent = marker.agent if marker else f"{tool} (git-ai)"
+        rule = marker.rule if marker else "git-ai.tool"
+        found.append(AgentSignal(agent, f"refs/notes/ai: git-ai attributes lines to {tool} [rule {rule}]"))
+    return found
 
 
 def _configured_identity_signals(
@@ -383,54 +390,14 @@ def _configured_env_signal(spec: str, env: Mapping[str, str]) -> AgentSignal | N
     return None
 
 
-def detect_agent(
-    author: Identity | None,
-    committer: Identity | None,
-    trailers: Sequence[tuple[str, str]],
-    env: Mapping[str, str] | None = None,
-    rules: AgentRules = AgentRules(),
+def _configured_signals(
+    people: Sequence[tuple[Identity, str]], trailers: Sequence[tuple[str, str]],
+    env: Mapping[str, str] | None, rules: AgentRules,
 ) -> list[AgentSignal]:
-    """Every sign that a coding agent wrote the commit; empty means human.
-
-    ``trailers`` are the ``(key, value)`` pairs of the commit message, keys
-    in any case.  ``env`` is the environment at commit time, or ``None`` for
-    an already-made commit, in which case environment rules are skipped
-    (``os.environ`` is never consulted).
-
-    Order: built-in signals of the author, the committer, the trailers in
-    message order (co-authors included), the environment sorted by variable
-    name; then the configured rules in the same subject order.  Identical
-    signals are reported once.
-    """
-    people: list[tuple[Identity, str]] = []
-    if author is not None:
-        people.append((author, "author"))
-    if committer is not None:
-        people.append((committer, "committer"))
-
     found: list[AgentSignal] = []
-
-    # Built-in rules.
-    for ident, role in people:
-        found.extend(_identity_signals(ident, role))
-    co_key = _trailer_key(CO_AUTHORED_BY)
-    for key, value in trailers:
-        if _trailer_key(key) == co_key:
-            co_author = Identity.parse(value)
-            if co_author is not None:
-                found.extend(_identity_signals(co_author, CO_AUTHORED_BY))
-        found.extend(_trailer_signals(key, value))
-    if env is not None:
-        for rule in _ENV_RULES:
-            signal = _env_signal(rule, env)
-            if signal is not None:
-                found.append(signal)
-
-    # Configured rules.
-    if not (rules.emails or rules.patterns or rules.trailers or rules.env):
-        return list(dict.fromkeys(found))
     for ident, role in people:
         found.extend(_configured_identity_signals(ident, role, rules))
+    co_key = _trailer_key(CO_AUTHORED_BY)
     configured_keys = {
         _trailer_key(k): k.strip().rstrip(":").strip() for k in rules.trailers if _trailer_key(k)
     }
@@ -441,16 +408,63 @@ def detect_agent(
             if co_author is not None:
                 found.extend(_configured_identity_signals(co_author, CO_AUTHORED_BY, rules))
         if norm in configured_keys:
-            found.append(
-                AgentSignal(
-                    CONFIGURED_AGENT,
-                    f"{configured_keys[norm]} trailer '{value.strip()}' (configured)",
-                )
-            )
+            found.append(AgentSignal(
+                CONFIGURED_AGENT, f"{configured_keys[norm]} trailer '{value.strip()}' (configured)"))
     if env is not None:
         for spec in sorted(rules.env, key=lambda s: _split_env(s)[0]):
             signal = _configured_env_signal(spec, env)
             if signal is not None:
                 found.append(signal)
+    return found
 
+
+def detect_agent(
+    author: Identity | None,
+    committer: Identity | None,
+    trailers: Sequence[tuple[str, str]],
+    env: Mapping[str, str] | None = None,
+    rules: AgentRules = AgentRules(),
+    *,
+    message: str = "",
+    ai_note: bytes | str | None = None,
+    known: tuple[Marker, ...] = (),
+    defects: Sequence[str] = (),
+) -> list[AgentSignal]:
+    """Every sign that a coding agent wrote the commit; empty means human.
+
+    Detection is made for suspicion: besides git's trailer block (``trailers``,
+    the ``(key, value)`` pairs `git interpret-trailers --parse` reads), the
+    whole ``message`` is searched for co-author lines, "Generated with" stamps,
+    session trailers and an agent's subject prefix. ``env`` is the environment
+    at commit time, or ``None`` for an already-made commit, in which case
+    environment rules are skipped (``os.environ`` is never consulted).
+    ``ai_note`` is the commit's git-ai note (see :func:`note_signals`).
+    ``known`` are markers from the config's ``[[agents.known]]``.
+    ``defects`` say what of a commit made cannot be read (an empty or
+    non-UTF-8 message or identity): each counts the commit as an agent's,
+    since nothing readable says a person wrote it.
+
+    Every built-in reason ends with ``[rule <agent>.<marker>]``, the marker's
+    id in agents.json. Order: the author, the committer, the message, the
+    note, the environment; then the configured rules. Identical signals are
+    reported once.
+    """
+    cat = catalog(known)
+    people: list[tuple[Identity, str]] = []
+    if author is not None:
+        people.append((author, "author"))
+    if committer is not None:
+        people.append((committer, "committer"))
+    found: list[AgentSignal] = []
+    for ident, role in people:
+        found.extend(_identity_signals(ident, role, cat))
+    found.extend(_message_signals(message, trailers, cat))
+    if ai_note is not None:
+        found.extend(note_signals(ai_note, cat))
+    found.extend(AgentSignal(UNREADABLE, f"{d} [rule commit.unreadable]")
+                 for d in defects)
+    if env is not None:
+        found.extend(_env_signals(env, cat))
+    if rules.emails or rules.patterns or rules.trailers or rules.env:
+        found.extend(_configured_signals(people, trailers, env, rules))
     return list(dict.fromkeys(found))

@@ -43,6 +43,10 @@ class ChangedPath(NamedTuple):
 class Change:
     """What every gate sees. Subclasses say where the diff comes from."""
 
+    defects: tuple[str, ...] = ()
+    """What cannot be read of a commit made (an empty or non-UTF-8 message or
+    identity): agent detection counts such a commit as an agent's."""
+
     def __init__(
         self,
         repo: Repo,
@@ -79,6 +83,11 @@ class Change:
     def trailers(self) -> list[tuple[str, str]]:
         """(key, value) pairs exactly as `git interpret-trailers --parse` reads them."""
         return trailer_format.parse(self.message, self.trailer_syntax)
+
+    @cached_property
+    def detection_text(self) -> str:
+        """The message as agent detection reads it (all of it, for a commit made)."""
+        return self.message
 
     @cached_property
     def co_authors(self) -> list[Identity]:
@@ -241,6 +250,20 @@ class StagedChange(Change):
     def _target(self) -> str:
         return self.base or self.repo.empty_tree
 
+    @cached_property
+    def detection_text(self) -> str:
+        """The message git will keep: no comment lines, nothing after the scissors
+        (`git commit -v` puts the diff there, and a diff may quote anything)."""
+        comment = self.trailer_syntax.comment_char
+        kept = []
+        for line in self.message.split("\n"):
+            if line.startswith(comment):
+                if line[len(comment):].strip() == trailer_format.SCISSORS_TEXT:
+                    break
+                continue
+            kept.append(line)
+        return "\n".join(kept)
+
     def file_after(self, path: str) -> bytes | None:
         return self.repo.read_file(f":{path}", env=self._index_env)
 
@@ -283,6 +306,7 @@ class CommitChange(Change):
         super().__init__(
             repo, message, author, committer, parents[0] if parents else None, None, commit,
         )
+        self.defects = _defects(raw_object, headers, author, committer, self)
 
     @classmethod
     def load(cls, repo: Repo, rev: str) -> CommitChange:
@@ -311,6 +335,34 @@ class CommitChange(Change):
                 "so its change cannot be read: fetch more history "
                 "(git fetch --unshallow, or fetch-depth: 0 in actions/checkout)",
             )
+
+
+def _defects(raw: bytes, headers: list[tuple[str, str]], author: Identity | None,
+             committer: Identity | None, change: Change) -> tuple[str, ...]:
+    """What of a commit object cannot be read as text; decodes a declared encoding."""
+    found = []
+    head, _, message = raw.partition(b"\n\n")
+    declared = next((v.strip() for k, v in headers if k == "encoding"), "")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        found.append("its author or committer identity is not UTF-8")
+    if declared and declared.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        try:
+            change.message = message.decode(declared, "replace")
+        except LookupError:
+            found.append(f"its message's encoding {declared!r} is unknown")
+    else:
+        try:
+            message.decode("utf-8")
+        except UnicodeDecodeError:
+            found.append("its message is not UTF-8 and names no encoding")
+    if not change.message.strip():
+        found.append("its message is empty")
+    for role, ident in (("author", author), ("committer", committer)):
+        if ident is None or not ident.email.strip():
+            found.append(f"its {role} identity is empty or unreadable")
+    return tuple(found)
 
 
 def _display_path(repo: Repo, path: Path) -> str:

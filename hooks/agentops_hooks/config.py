@@ -41,6 +41,36 @@ class ConfigError(FatalError):
     """The config file is unreadable or says something we cannot accept."""
 
 
+class AgentMarkerConfig(NamedTuple):
+    """One mark an agent leaves, in agents.json's form (see docs/detection.md)."""
+
+    kind: Literal["email", "email-regex", "name", "name-regex", "name-suffix", "subject-prefix",
+                  "line", "trailer", "trailer-value", "env-equals", "env-set", "git-ai-tool"]
+    """What `value` is matched against (docs/detection.md lists the kinds)."""
+    value: str
+    """The email, name, prefix, regex, trailer key or "VAR=value"."""
+    id: str = ""
+    """The marker's id: reasons cite the rule `config.<agent>.<id>` (default: the kind)."""
+    roles: tuple[Literal["author", "committer", "co-author"], ...] = ()
+    """For identity kinds, whose identity it marks (default: all three)."""
+    source: str = ""
+    """Where the marker is documented."""
+    hints: tuple[str, ...] = ()
+    """For a line marker: words one of which a message must hold (any case) for its regex
+    to be tried, which keeps a range check fast."""
+
+
+class KnownAgentConfig(NamedTuple):
+    """An agent added to the built-in ones of agents.json."""
+
+    name: str
+    """The agent's name, as detection reasons show it."""
+    markers: tuple[AgentMarkerConfig, ...]
+    """The marks it leaves on a commit."""
+    id: str = ""
+    """A short id for rule names (default: the name, lower-cased, spaces as dashes)."""
+
+
 class Sections(Protocol):
     """Where the gates' sections come from (`gates.SECTIONS`): the policy's
     model is assembled from the gate modules, which this module never imports."""
@@ -57,6 +87,9 @@ class Sections(Protocol):
 
 class AgentsConfig(NamedTuple):
     """Identities, beyond the built-in ones, that mark a change as an agent's."""
+
+    known: tuple[KnownAgentConfig, ...] = ()
+    """Agents to add to the built-in catalog ([[agents.known]]), each with its markers."""
 
     emails: tuple[str, ...] = ()
     """Author, committer or co-author emails (case-insensitive)."""
@@ -288,6 +321,14 @@ def _check_core(config: Config, classes: dict[str, type], where: str, prefix: st
             raise ConfigError(
                 f"{where}: {prefix}agents.patterns[{i}]: not a valid regular expression: {e}",
             ) from None
+    for i, agent in enumerate(config.agents.known):
+        for j, marker in enumerate(agent.markers):
+            if marker.kind in ("email-regex", "name-regex", "line"):
+                try:
+                    re.compile(marker.value)
+                except re.error as e:
+                    raise ConfigError(f"{where}: {prefix}agents.known[{i}].markers[{j}].value: "
+                                      f"not a valid regular expression: {e}") from None
     for i, entry in enumerate(config.agents.env):
         if not entry.split("=", 1)[0]:
             raise ConfigError(f"{where}: {prefix}agents.env[{i}]: empty variable name")
@@ -432,6 +473,8 @@ def _unmodel(value: Any) -> Any:
                             for name in original._fields})  # type: ignore[attr-defined]
     if isinstance(value, dict):
         return {key: _unmodel(item) for key, item in value.items()}
+    if isinstance(value, (tuple, list)):
+        return tuple(_unmodel(item) for item in value)
     return value
 
 

@@ -20,7 +20,8 @@ _ALNUM = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
 )
 _GIT_GENERATED_PREFIXES = ("Signed-off-by: ", "(cherry picked from commit ")
-_CUT_LINE = "------------------------ >8 ------------------------\n"
+SCISSORS_TEXT = "------------------------ >8 ------------------------"
+_CUT_LINE = SCISSORS_TEXT + "\n"
 
 
 class TrailerSyntax(NamedTuple):

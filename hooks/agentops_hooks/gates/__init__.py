@@ -21,6 +21,9 @@ from typing import NamedTuple
 from typing import Any
 from typing import TYPE_CHECKING
 
+from agentops_hooks.agent_catalog import Marker
+from agentops_hooks.agent_catalog import configured_markers
+from agentops_hooks.authorship import AI_NOTES_REF
 from agentops_hooks.authorship import AgentRules
 from agentops_hooks.authorship import AgentSignal
 from agentops_hooks.authorship import detect_agent
@@ -60,6 +63,21 @@ class Evidence:
         self.trust_commit: str | None = None
         """Where trust roots (the allowed signers) are read in a range check: the
         range's base, or the protected ref's old tip; never a commit being judged."""
+
+    @cached_property
+    def ai_notes(self) -> dict[str, bytes | str]:
+        """git-ai's authorship notes (refs/notes/ai) by commit, read once: a note's
+        bytes, or why it cannot be read (its blob is missing)."""
+        if not self.repo.has_ref(AI_NOTES_REF):
+            return {}
+        from agentops_hooks.evidence.notes import NotesRef
+
+        ref = NotesRef(self.repo, AI_NOTES_REF)
+        tip = ref.tip()
+        paths = ref.paths(tip) if tip else {}
+        blobs = self.repo.read_blobs(sorted({blob for _, blob in paths.values()}))
+        return {target: blobs.get(blob, f"its blob {blob[:12]} is missing")
+                for target, (_, blob) in paths.items()}
 
     @cached_property
     def verdicts(self) -> VerdictIndex:
@@ -139,12 +157,19 @@ class Context:
     @cached_property
     def agent_signals(self) -> list[AgentSignal]:
         """Why this change counts as an agent's (empty: a human's)."""
+        change = self.change
+        note = self.store.ai_notes.get(change.commit) if change.commit else None
+        rules, known = _agent_rules(self.config.agents)
         return detect_agent(
-            self.change.author,
-            self.change.committer,
-            self.change.trailers,
-            self.change.env,
-            _agent_rules(self.config.agents),
+            change.author,
+            change.committer,
+            change.trailers,
+            change.env,
+            rules,
+            message=change.detection_text,
+            ai_note=note,
+            known=known,
+            defects=change.defects,
         )
 
     def applies(self, required_for: str) -> bool:
@@ -153,8 +178,18 @@ class Context:
 
 
 @lru_cache(maxsize=8)
-def _agent_rules(agents: AgentsConfig) -> AgentRules:
-    return AgentRules(agents.emails, agents.patterns, agents.env, agents.trailers)
+def _agent_rules(agents: AgentsConfig) -> tuple[AgentRules, tuple[Marker, ...]]:
+    """The `[agents]` section as detection takes it: the older rules, and the
+    markers of `[[agents.known]]`."""
+    rules = AgentRules(agents.emails, agents.patterns, agents.env, agents.trailers)
+    if not agents.known:
+        return rules, ()
+    return rules, configured_markers([
+        {"id": a.id, "name": a.name, "markers": [
+            {"id": m.id, "kind": m.kind, "value": m.value, "roles": m.roles, "source": m.source,
+             "hints": m.hints}
+            for m in a.markers]}
+        for a in agents.known])
 
 
 def applies(ctx: Context, gate: str) -> bool:

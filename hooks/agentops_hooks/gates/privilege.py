@@ -11,9 +11,7 @@ A secret is reported by file, line and kind, never by its text.
 """
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from functools import lru_cache
 from typing import NamedTuple
 from typing import TYPE_CHECKING
@@ -31,6 +29,7 @@ from agentops_hooks.gates.verdict import candidates
 from agentops_hooks.gates.verdict import judge_allowed
 from agentops_hooks.gates.verdict import signature_problem
 from agentops_hooks.gates.verdict import VerdictConfig
+from agentops_hooks import secret_detection
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -70,10 +69,6 @@ class PrivilegeConfig(NamedTuple):
 
 SETTINGS = PrivilegeConfig
 
-MIN_SECRET_LENGTH = 20
-"""A value assigned to a secret-sounding name must be at least this long..."""
-MIN_ENTROPY = 3.5
-"""...and have at least this Shannon entropy, in bits per character."""
 MAX_LISTED = 20
 """Secret locations named in one finding; the rest are counted."""
 
@@ -315,134 +310,10 @@ def _shell_quote(text: str) -> str:
     return shlex.quote(text)
 
 
-# --- Secrets in added lines ---------------------------------------------------
+# --- Secrets in added lines (what a secret looks like: secret_detection.py) ---
 
-class _Patterns:
-    """The secret detectors, compiled on first use: most changes hold no hint
-    word, and compiling them would cost every commit a few milliseconds."""
-
-    def __init__(self) -> None:
-        # Each kind: its name in findings, the pattern (group "body" is the random
-        # part), and how random the body must look: "any" (not a placeholder), or
-        # "mixed" (also upper and lower case letters and digits, for the short
-        # `sk-` prefixes that ordinary kebab-case words could follow).
-        self.token_kinds: tuple[tuple[str, re.Pattern[str], str], ...] = (
-            ("AWS access key id", re.compile(
-                r"(?<![A-Za-z0-9])(?:AKIA|ASIA)(?P<body>[A-Z0-9]{16})(?![A-Za-z0-9])"), "any"),
-            ("GitHub token", re.compile(
-                r"(?<![A-Za-z0-9_])gh[pousr]_(?P<body>[A-Za-z0-9]{36,255})(?![A-Za-z0-9_])"), "any"),
-            ("GitHub token", re.compile(
-                r"(?<![A-Za-z0-9_])github_pat_(?P<body>[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])"), "any"),
-            ("Slack token", re.compile(r"(?<![A-Za-z0-9])xox[baprs]-(?P<body>[A-Za-z0-9-]{10,})"), "any"),
-            ("Slack webhook URL", re.compile(
-                r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<body>[A-Za-z0-9_/+-]{20,})"),
-             "any"),
-            ("Anthropic API key", re.compile(
-                r"(?<![A-Za-z0-9_-])sk-ant-(?P<body>[A-Za-z0-9_-]{20,})"), "mixed"),
-            ("OpenAI API key", re.compile(
-                r"(?<![A-Za-z0-9_-])sk-(?!ant-)(?:proj-|svcacct-|admin-)?(?P<body>[A-Za-z0-9_-]{20,})"),
-             "mixed"),
-        )
-        self.private_key = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
-        self.aws_secret = re.compile(
-            r"(?i)aws[\w.-]{0,20}secret[\w.-]{0,20}[\"']?\s{0,3}(?::=|=>|=|:)\s{0,3}[\"']?"
-            r"(?P<body>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
-        self.assignment = re.compile(
-            r"(?i)(?:key|secret|token|passw(?:or)?d|pwd)(?P<tail>[A-Za-z0-9_.-]{0,40})[\"']?\s{0,3}"
-            r"(?::\s{0,3}[A-Za-z_][\w.\[\], |]{0,40}?\s{0,3}=(?!=)|:=|=>|==?|:)\s{0,3}"
-            r"(?P<value>\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'|`[^`\n]{0,500}`|[^\s\"'`,;()\[\]{}<>]{1,500})")
-        self.dotted_name = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
-
-
-@lru_cache(maxsize=1)
-def _patterns() -> _Patterns:
-    return _Patterns()
-
-
-# A line worth a closer look holds one of these (lower-cased); most lines hold none.
-SECRET_HINTS = _HINTS = ("key", "secret", "token", "passw", "pwd", "akia", "asia", "ghp_", "gho_", "ghu_",
-          "ghs_", "ghr_", "github_pat_", "xox", "hooks.slack", "sk-")
-
-# Names that hold a reference to a secret, not the secret (token_url, key_file...).
-_REFERENCE_SUFFIXES = ("url", "uri", "path", "file", "dir", "name", "id", "type", "env", "var",
-                       "field", "header", "prefix", "length", "size", "count")
-_PLACEHOLDER_WORDS = ("example", "placeholder", "changeme", "change_me", "change-me", "your_",
-                      "your-", "yourkey", "redacted", "dummy", "fake", "sample", "xxxx", "****",
-                      "...", "<", "${", "{{", "%(")
-
-
-def shannon_entropy(text: str) -> float:
-    """Bits per character of the text's own character distribution."""
-    if not text:
-        return 0.0
-    n = len(text)
-    return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
-
-
-def is_placeholder(value: str) -> bool:
-    """An obvious stand-in: "xxxx", "<your-key>", "${VAR}", "changeme", one repeated char..."""
-    text = value.strip().strip("\"'`")
-    lower = text.lower()
-    if not text or text.startswith(("$", "%")) or any(w in lower for w in _PLACEHOLDER_WORDS):
-        return True
-    return len(set(text.replace("-", "").replace("_", "").replace("/", ""))) <= 1
-
-
-def _random_looking(body: str, level: str = "alnum") -> bool:
-    """Not a placeholder; "alnum": letters and digits; "mixed": upper, lower and digits."""
-    if is_placeholder(body):
-        return False
-    if level == "any":
-        return True
-    digits = any(c.isdigit() for c in body)
-    if level == "mixed":
-        return digits and any(c.isupper() for c in body) and any(c.islower() for c in body)
-    return digits and any(c.isalpha() for c in body)
-
-
-def _assigned_secret(text: str) -> bool:
-    patterns = _patterns()
-    for m in patterns.assignment.finditer(text):
-        if m.group("tail").lower().endswith(_REFERENCE_SUFFIXES):
-            continue
-        raw = m.group("value")
-        quoted = raw[:1] in "\"'`"
-        if not quoted and text[m.end():m.end() + 1] in ("(", "["):
-            continue  # a call or a subscript: code that fetches the secret
-        value = raw[1:-1] if quoted else raw
-        if (len(value) < MIN_SECRET_LENGTH or any(c.isspace() for c in value) or "://" in value
-                or (not quoted and patterns.dotted_name.fullmatch(value))
-                or not _random_looking(value)):
-            continue
-        if shannon_entropy(value) >= MIN_ENTROPY:
-            return True
-    return False
-
-
-def secret_kinds(text: str, next_line: str | None = None) -> list[str]:
-    """The kinds of secret an added line holds (empty: none). `next_line` is the
-    added line after it, which shows whether a private key block is a real one."""
-    lower = text.lower()
-    if not any(hint in lower for hint in _HINTS):
-        return []
-    patterns = _patterns()
-    kinds: list[str] = []
-    header = patterns.private_key.search(text)
-    if header is not None:
-        rest = text[header.end():].replace("\\n", "").strip(" \t\"'`,;+")
-        shown = rest or (next_line or "").strip(" \t\"'`,;+")
-        if shown and not shown.startswith("-----END") and not is_placeholder(shown):
-            kinds.append("private key")
-    for kind, pattern, level in patterns.token_kinds:
-        if kind not in kinds and any(_random_looking(m.group("body"), level)
-                                     for m in pattern.finditer(text)):
-            kinds.append(kind)
-    if any(_random_looking(m.group("body"), "any") for m in patterns.aws_secret.finditer(text)):
-        kinds.append("AWS secret access key")
-    if not kinds and _assigned_secret(text):
-        kinds.append("high-entropy value assigned to a secret-like name")
-    return kinds
-
+SECRET_HINTS = _HINTS = secret_detection.SECRET_HINTS
+secret_kinds = secret_detection.secret_kinds
 
 def secrets_in(patched: PatchedFile) -> list[tuple[int, str]]:
     """(line number, kind) of every secret in a file's added lines."""
