@@ -62,6 +62,17 @@ def test_threshold_is_configurable(repo: GitRepo, capsys: pytest.CaptureFixture[
     assert code == 1
 
 
+@pytest.mark.parametrize(("lines", "refused"), [(10, False), (11, True)])
+def test_the_threshold_is_over_min_changed_lines_not_at_it(
+        repo: GitRepo, capsys: pytest.CaptureFixture[str], lines: int, refused: bool) -> None:
+    # The default is 10: a change of exactly 10 changed lines is trivial, 11 is not.
+    repo.stage("app.py", "".join(f"v{i} = {i}\n" for i in range(lines)))
+    code, out = run(repo, agent_message(), capsys)
+    assert (code, "learning-missing" in out) == ((1, True) if refused else (0, False)), out
+    if refused:
+        assert f"of {lines} changed lines (over learnings.min_changed_lines = 10)" in out
+
+
 def test_human_change_needs_no_learning(big: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run(big, "Human change\n", capsys)
     assert code == 0, out

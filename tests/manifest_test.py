@@ -66,3 +66,17 @@ def test_readme_first_screen_has_the_two_commands() -> None:
     assert "pytest" in first_screen
     assert "pre-commit install --hook-type commit-msg" in first_screen
     assert (ROOT / ".ci" / "run").read_text().count("pytest") >= 1
+
+
+def test_readme_rev_is_this_versions_tag_and_the_license_is_shipped() -> None:
+    import re
+
+    from agentops_hooks import __version__
+
+    readme = (ROOT / "README.md").read_text()
+    revs = re.findall(r"^\s*rev:\s*(\S+)", readme, re.M)
+    assert revs == [f"v{__version__}"]
+    assert f"git tag -a v{__version__} " in readme  # the tagging step names the same tag
+    license_text = (ROOT / "LICENSE").read_text()
+    assert license_text.startswith("MIT License")
+    assert 'license = { text = "MIT" }' in (ROOT / "pyproject.toml").read_text()

@@ -1,6 +1,7 @@
 """Factor VIII end to end: real tools measure a fixture package, baselines live in notes."""
 from __future__ import annotations
 
+import re
 import json
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 from agentops_hooks.commands import cli
 from agentops_hooks.ratchet.baselines import RatchetRecord
 from agentops_hooks.ratchet.baselines import json_schema
+from conftest import run_agentops
 from conftest import GitRepo
 from conftest import run_hook
 
@@ -185,7 +187,10 @@ def test_gate_at_commit_time_reads_the_message(project: GitRepo, capsys: pytest.
     code, out = run_hook(project, "Drop a test\n", capsys, "--gate", "ratchet")
     assert code == 1
     assert "[VIII Lock Progress Forward] ratchet: ratchet-regressed" in out
-    assert "Ratchet-Reversal: tests: <why>" in out
+    fix = next(line for line in out.splitlines() if "Ratchet-Reversal: tests: <why>" in line)
+    assert fix.strip() == ("fix: bring tests back, or if the regression is intended add the trailer "
+                           "`Ratchet-Reversal: tests: <why>` to the commit message")
+    assert re.search(r"tests is \d+, worse than the baseline \d+ recorded on [0-9a-f]{12} \(allowed", out)
     code, out = run_hook(project, "Drop a test\n\nRatchet-Reversal: tests: flaky, rewritten later\n"
                          "Ratchet-Reversal: coverage: mul goes untested until then\n",
                          capsys, "--gate", "ratchet")
@@ -230,6 +235,14 @@ def test_history_json_and_svg(project: GitRepo, tmp_path: Path) -> None:
     text = svg.read_text()
     assert text.startswith("<svg") and "<polyline" in text or "<circle" in text
     assert "coverage" in text and "lint" in text and "tests" in text
+
+
+def test_history_svg_to_a_missing_directory_is_one_line_exit_2(project: GitRepo, tmp_path: Path) -> None:
+    target = tmp_path / "nonexistent" / "x.svg"
+    code, out = run_agentops(project, "ratchet", "history", "--svg", str(target))
+    assert code == 2
+    assert out.strip() == f"agentops: error: cannot write {target}: No such file or directory"
+    assert not target.parent.exists()
 
 
 @pytest.mark.parametrize(("setup", "says"), [

@@ -69,6 +69,10 @@ CASES = [
     # comments, custom comment char, scissors
     "s\n\nKey: v\n# comment\nOther: w\n",
     "s\n\n# only a comment\nKey: v\n",
+    # a comment line is neither a trailer nor prose in the 25 % rule: counted as a
+    # trailer, these four prose lines would be outweighed and git's answer (none) lost
+    "s\n\nSigned-off-by: A <a@b>\n# comment\nprose one\nprose two\nprose three\nprose four\n",
+    "s\n\nSigned-off-by: A <a@b>\n# comment\nprose one\nprose two\nprose three\n",
     "s\n\nKey: v\n# ------------------------ >8 ------------------------\nX: y\n",
     "# ------------------------ >8 ------------------------\ns\n\nKey: v\n",
     # the --- divider

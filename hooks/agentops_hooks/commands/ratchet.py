@@ -145,7 +145,11 @@ def ratchet_history(rev: str, names: tuple[str, ...], fmt: str, svg_file: Path |
     wanted = list(names) or sorted(metrics)
     rows = ratchet.history_rows(repo, _rev(repo, rev), metrics, wanted)
     if svg_file is not None:
-        svg_file.write_text(ratchet.trend_svg([(r.commit, r.metrics) for r in rows], wanted))
+        svg = ratchet.trend_svg([(r.commit, r.metrics) for r in rows], wanted)
+        try:
+            svg_file.write_text(svg, encoding="utf-8")
+        except OSError as e:
+            raise FatalError(f"cannot write {svg_file}: {e.strerror}") from None
     if fmt == "json":
         click.echo(json.dumps([r.__dict__ for r in rows], indent=2))
         return

@@ -65,11 +65,11 @@ def findings_for(
              "agentops-ratchet at the commit-msg stage so the trailer counts)")
     base = evaluation.baseline
     for r in evaluation.regressions:
-        where = f"recorded on {base.commit[:12]}" if base else ""
+        recorded = f" recorded on {base.commit[:12]}" if base else ""
         hint = f" Note: {r.reason}." if r.reason else ""
         out.append(Finding(
             FACTOR, GATE, "ratchet-regressed",
-            f"{r.name} is {r.now:g}, worse than the baseline {r.baseline:g} {where} "
+            f"{r.name} is {r.now:g}, worse than the baseline {r.baseline:g}{recorded} "
             f"(allowed: {r.allowed:g}).{hint}",
             f"bring {r.name} back, or if the regression is intended add the trailer "
             f"`{ratchet.REVERSAL_KEY}: {r.name}: <why>` to {where}",
