@@ -3,6 +3,10 @@
     pip install -e '.[test,perf]'
     python tests/perf/bench.py                    # 10,000 commits, gitlint on all of them
     python tests/perf/bench.py --commits 2000     # quicker
+    python tests/perf/bench.py --real ../aider --real-exclude '**/*.mp4' \
+        --real-range 92d29805f1e79acbd15728a8ee06acfe9c71cecf..HEAD   # and a real clone's history
+    python tests/perf/bench.py --report-real ../aider 92d29805f1e79acbd15728a8ee06acfe9c71cecf..HEAD
+                                                  # and the report on a real clone
 
 Compares, on a generated repository shaped like real history (8,000 commits:
 merges every few commits, changes from a line to thousands over nested paths,
@@ -18,8 +22,10 @@ verdicts in trailers and in notes):
 - the commit-msg check (`agentops check --staged`, and the `agentops-hook`
   entry pre-commit runs) against gitlint's commit-msg check on the same message;
 - peak memory of the range check;
+- `agentops report` against `agentops check --range` on the same range;
 and, with `--real PATH`, the whole history of a real clone (kept from the last
-run that had one when not given).
+run that had one when not given), with `--report-real REPO RANGE` the report
+against the range check on a real clone.
 The runs of the commands compared are taken in turn and their medians
 compared, so a machine that slows down for a while slows them alike.
 These are measurements, not tests: nothing here fails a build.
@@ -298,6 +304,29 @@ def bench_patch_volume(work: Path, megabytes: int = 200, commits: int = 2000) ->
     ]
 
 
+def bench_report(repo: Path, runs: int, rng: str | None = None) -> list[tuple[str, str]]:
+    """`agentops report` against the range check it must keep up with, on the same range
+    (default: the whole history but its root) and the default policy (run before
+    bench_range writes its .agentops.toml)."""
+    if rng is None:
+        root = subprocess.run(["git", "rev-list", "--max-parents=0", "HEAD"], cwd=repo,
+                              capture_output=True, text=True, check=True).stdout.split()[0]
+        rng = f"{root}..HEAD"
+    count = int(subprocess.run(["git", "rev-list", "--count", rng], cwd=repo,
+                               capture_output=True, text=True, check=True).stdout)
+    (check, _), (report, memory) = side_by_side(runs, [
+        ([tool("agentops"), "check", "--range", rng], False),
+        ([tool("agentops"), "report", rng], False),
+    ], repo)
+    return [
+        ("commits in the range", f"{count:,}"),
+        ("`agentops check --range RANGE` (default policy)", f"{check:.2f} s"),
+        ("`agentops report RANGE` (markdown)", f"{report:.2f} s"),
+        ("report / range check (target at most 1.5×)", f"{report / check:.2f}×"),
+        ("peak memory of the report", f"{memory / 1024:.0f} MB"),
+    ]
+
+
 def bench_huge_commit(work: Path, runs: int, lines: int = 1_500_000) -> list[tuple[str, str]]:
     """One agent commit adding a file of `lines` lines: a patch of tens of MB read in one stream."""
     repo = work / "huge"
@@ -424,6 +453,13 @@ more than 32 MB. The learnings files' patches of the whole range come from one
 commit git cannot diff (an object missing from a partial or damaged clone) is
 refused by name and the stream starts again after it.
 
+`agentops report` reads a range as the range check does (the same three git
+processes, the agents' commits diffed and no others). Beside them: one `git
+log` over the history for when the hooks were adopted and every committer
+date, one over `.pre-commit-config.yaml`, one `rev-list --ancestry-path` for
+the commits made after the adoption, and one `rev-list --no-walk` and one
+`diff-tree --stdin` for the commits that change the learnings paths.
+
 The commit-msg check imports only the standard library when no config file
 exists: the value classes are NamedTuples (`import dataclasses` would bring in
 `inspect`, `ast` and `dis`: see docs/architecture.md),
@@ -452,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="paths the floor leaves out on --real (objects the clone lacks)")
     parser.add_argument("--history-runs", type=int, default=5,
                         help="runs on the history-shaped repository (median)")
+    parser.add_argument("--report-real", nargs=2, metavar=("REPO", "RANGE"),
+                        help="also measure the report against the range check on a real clone")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="agentops-bench-"))
@@ -459,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         info = generate_in_child(work / "repo", args.commits, "line")
         made = time.perf_counter() - started
+        report_rows = bench_report(work / "repo", args.runs)
         range_rows = bench_range(work / "repo", args.runs, args.gitlint_commits)
         history_rows = bench_history(work, args.history_runs)
         volume_rows = bench_patch_volume(work)
@@ -484,6 +523,11 @@ def main(argv: list[str] | None = None) -> int:
         sections.append((REAL_TITLE, real_rows))
     sections += [("Much patch text, all of it read by gate IV", volume_rows),
                  ("Range check (CI, pre-push, server)", range_rows),
+                 ("Fitness report (`agentops report`)", report_rows),
+                 *([(f"Fitness report on a real history ({Path(args.report_real[0]).name}, "
+                     f"{args.report_real[1]})",
+                     bench_report(Path(args.report_real[0]), args.runs, args.report_real[1]))]
+                   if args.report_real else []),
                 ("One huge commit", huge_rows),
                 ("Commit-time check (commit-msg)", msg_rows)]
     for title, rows in sections:

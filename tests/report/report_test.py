@@ -13,14 +13,14 @@ from agentops_hooks.evidence.verdicts import UNSIGNED_ACCEPTED
 from agentops_hooks import git as git_module
 from agentops_hooks.change import StagedChange
 from agentops_hooks.commands import cli
+from agentops_hooks.commands.report import report_command
 from agentops_hooks.gates import policy
 from agentops_hooks.git import Repo
 from agentops_hooks.report.fitness import Report
 from agentops_hooks.report.fitness import build_report
-from agentops_hooks.report.fitness import render_html
-from agentops_hooks.report.fitness import render_json
-from agentops_hooks.report.fitness import render_markdown
-from agentops_hooks.report.fitness import report_command
+from agentops_hooks.report.pages import render_html
+from agentops_hooks.report.pages import render_json
+from agentops_hooks.report.pages import render_markdown
 from conftest import JUDGE
 from conftest import GitRepo
 from conftest import agent_message
@@ -106,11 +106,12 @@ def test_the_numbers(history: GitRepo) -> None:
 
 def test_weeks_add_up(history: GitRepo) -> None:
     r = report_of()
-    assert sum(w.commits for w in r.weeks) == 6
-    assert sum(w.agent_commits for w in r.weeks) == 4
-    assert sum(w.admitted for w in r.weeks) == 2
-    assert sum(w.bypassed for w in r.weeks) == 2
-    assert all(w.start == r.weeks[0].start for w in r.weeks) and len(r.weeks) == 1
+    assert r.period == "week"
+    assert sum(w.commits for w in r.periods) == 6
+    assert sum(w.agent_commits for w in r.periods) == 4
+    assert sum(w.admitted for w in r.periods) == 2
+    assert sum(w.bypassed for w in r.periods) == 2
+    assert all(w.start == r.periods[0].start for w in r.periods) and len(r.periods) == 1
 
 
 def test_ratchet_trend_and_reversal(history: GitRepo) -> None:
@@ -138,13 +139,14 @@ def test_weeks_follow_the_committer_date(repo: GitRepo) -> None:
         message = agent_message(f"step {i}") if i == 1 else f"step {i}\n"
         repo.commit(message, env={"GIT_COMMITTER_DATE": day})
     r = report_of()
-    assert [(w.start, w.commits, w.agent_commits, w.bypassed) for w in r.weeks] == [
-        ("2026-01-05", 2, 1, 1), ("2026-01-19", 1, 0, 0)]
+    # Never adopted: the agent commit without a verdict bypassed nothing.
+    assert [(w.start, w.commits, w.agent_commits, w.bypassed) for w in r.periods] == [
+        ("2026-01-05", 2, 1, 0), ("2026-01-19", 1, 0, 0)]
     assert (r.first_date, r.last_date) == ("2026-01-05", "2026-01-20")
     page = render_html(r)
-    assert ">0%</text>" in page  # the admitted share above the first week's bar
-    xs = sorted({float(x) for x in re.findall(r'<rect x="([0-9.]+)"', page)})
-    assert len(xs) == 2 and xs[1] - xs[0] == pytest.approx(2 * (720 - 50) / 3, abs=0.2)  # a gap week
+    assert "%</text>" not in page  # no unexplained percentage over a bar
+    xs = sorted({float(x) for x in re.findall(r'<rect x="([0-9.]+)" y="[0-9.]+" width', page)})
+    assert len(xs) == 2 and xs[1] - xs[0] == pytest.approx(2 * (760 - 56 - 16) / 3, abs=0.2)  # a gap week
 
 
 def test_without_metrics_there_is_no_ratchet_section(repo: GitRepo) -> None:
@@ -167,7 +169,7 @@ def test_git_processes_do_not_grow_with_the_range(history: GitRepo, monkeypatch:
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(git_module, "run", counting)
-    report_of("HEAD~2..HEAD")
+    report_of("HEAD~5..HEAD")  # from A on: it, as the whole history, changes the learnings file
     few = len(calls)
     calls.clear()
     report_of()
@@ -179,10 +181,11 @@ def test_markdown_shape(history: GitRepo) -> None:
     lines = text.splitlines()
     assert lines[0].startswith("## agentops report: HEAD (")
     assert "| measure | value | what it counts |" in lines
-    assert "| agent commits | 4 (67%) | written or co-written by a coding agent, of all commits |" in lines
+    assert ("| agent commits | 4 (67%) | written or co-written by a coding agent (the [agents] "
+            "rules), of the commits |") in lines
     assert any(line.startswith("| admitted by a PASS | 2 (50%) |") for line in lines)
     assert any(line.startswith("| first-pass yield | 1 (50%) |") for line in lines)
-    assert "### By week" in lines and "### Ratchet" in lines
+    assert "### Commits per week" in lines and "### Ratchet" in lines
     assert "| score | higher | 5 | 6 | better | 1 |" in lines
     assert "### Agent commits that bypassed the hooks" in lines
     assert any("Risky change: verdict-not-pass" in line for line in lines)
@@ -198,7 +201,7 @@ def test_json_shape(history: GitRepo) -> None:
     assert data["ratchet"][0]["reversals"][0]["reason"] == "correctness over speed"
     assert [b["metrics"]["score"] for b in data["baselines"]] == [5, 7, 6]
     assert {b["subject"] for b in data["bypassed"]} == {"Slower but right", "Risky change"}
-    assert data["weeks"][0]["commits"] == 6
+    assert data["period"] == "week" and data["periods"][0]["commits"] == 6
 
 
 class Strict(HTMLParser):
@@ -238,11 +241,28 @@ def test_html_is_one_self_contained_page(history: GitRepo) -> None:
     assert {"html", "style", "svg", "table"} <= parser.tags
     assert "script" not in parser.tags and "link" not in parser.tags
     assert parser.external == []
-    assert page.count("<svg") == 2  # verdicts per week, ratchet trend
+    assert page.count("<svg") == 2  # commits per week, the ratchet metric's baselines
     assert "first-pass yield" in page and "Risky change" in page
 
 
+PRE_COMMIT_CONFIG = """repos:
+  - repo: https://github.com/example/agentops-hooks
+    rev: v0.1.0
+    hooks:
+      - id: agentops
+      - id: agentops-record
+"""
+
+
+def adopt(repo: GitRepo, env: dict[str, str] | None = None) -> str:
+    """A human commit that makes pre-commit run the agentops hooks: its id."""
+    repo.stage(".pre-commit-config.yaml", PRE_COMMIT_CONFIG)
+    repo.commit("Run the agentops hooks", env=env)
+    return repo.head()
+
+
 def test_html_escapes_what_commits_say(repo: GitRepo) -> None:
+    adopt(repo)
     repo.stage("a.py", "a = 1\n")
     repo.commit(agent_message("<script>alert(1)</script> & more"))
     page = render_html(report_of())

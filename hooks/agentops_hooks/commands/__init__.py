@@ -18,10 +18,9 @@ COMMANDS = {
     "pre-receive": "pre_receive_command", "ratchet": "ratchet_group", "init": "init",
     "trailer": "trailer", "learn": "learn", "schema": "schema", "demo": "demo",
     "judges": "judges",
+    "report": "report_command",
 }
 """Verb -> the click command of the module `agentops_hooks.commands.<verb>`."""
-ELSEWHERE = {"report": ("agentops_hooks.report.fitness", "report_command")}
-"""Verbs whose command lives with what it shows."""
 
 
 class AgentopsGroup(click.Group):
@@ -29,19 +28,15 @@ class AgentopsGroup(click.Group):
     exit 2, never a traceback."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*COMMANDS, *ELSEWHERE])
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         import importlib
 
-        if cmd_name in COMMANDS:
-            module = f"agentops_hooks.commands.{cmd_name.replace('-', '_')}"
-            attr = COMMANDS[cmd_name]
-        elif cmd_name in ELSEWHERE:
-            module, attr = ELSEWHERE[cmd_name]
-        else:
+        if cmd_name not in COMMANDS:
             return None
-        command: click.Command = getattr(importlib.import_module(module), attr)
+        module = f"agentops_hooks.commands.{cmd_name.replace('-', '_')}"
+        command: click.Command = getattr(importlib.import_module(module), COMMANDS[cmd_name])
         return command
 
     def invoke(self, ctx: click.Context) -> Any:

@@ -2,58 +2,74 @@
 
 Not a gate: it refuses nothing. It counts what the other factors leave in
 git (who wrote each commit, the verdicts in trailers and notes, FAILs and
-escalations, ratchet baselines, learnings written and cited) and shows them
-as markdown, JSON or one self-contained HTML page. The range is read in a
-constant number of git processes, as `agentops check --range` reads it.
+escalations, ratchet baselines, learnings written and cited) over one set of
+commits (the range, merges left out unless verdict.merges), so that every
+share has the same denominator. The range is read as `agentops check --range`
+reads it: a constant number of git processes, and only the agents' commits
+diffed. Rendering is in report/pages.py.
 """
 from __future__ import annotations
 
 import datetime as dt
-import html
-import json
-import sys
+import gc
+import re
+from collections.abc import Callable
 from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
-from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
-
-import click
 
 from agentops_hooks.evidence.verdicts import UNSIGNED_ACCEPTED
 from agentops_hooks import gates as gate_runner
-from agentops_hooks.evidence import verdicts
 from agentops_hooks.change import CommitChange
+from agentops_hooks.change import DiffFeed
 from agentops_hooks.change import load_commits
+from agentops_hooks.change import patches_for
 from agentops_hooks.config import Config
 from agentops_hooks.errors import FatalError
+from agentops_hooks.evidence import verdicts
 from agentops_hooks.gates import verdict as verdict_gate
+from agentops_hooks.gates.ratchet import RatchetConfig
+from agentops_hooks.gates.verdict import VerdictConfig
 from agentops_hooks.gates.knowledge import CITES_KEY
+from agentops_hooks.gates.learnings import LearningsConfig
 from agentops_hooks.gates.learnings import file_offers
 from agentops_hooks.gates.learnings import trailer_offers
 from agentops_hooks.git import GitError
 from agentops_hooks.git import Repo
+from agentops_hooks.report.adoption import NEVER
+from agentops_hooks.report.adoption import Adoption
+from agentops_hooks.report.adoption import History
+from agentops_hooks.report.adoption import adopted_commits
+from agentops_hooks.report.adoption import read_history
 from agentops_hooks.trailers import values
-from agentops_hooks.gates.learnings import LearningsConfig
-from agentops_hooks.gates.ratchet import RatchetConfig
-from agentops_hooks.gates.verdict import VerdictConfig
 
-DEFAULT_COUNT = 100
+if TYPE_CHECKING:
+    from agentops_hooks.evidence.notes import StoredVerdict
+
+Progress = Callable[[int, int], None]
+"""Called with (commits measured, commits in the range) as the report goes."""
+WEEKS_AT_MOST = 26
+"""A longer range is counted per month: a bar a week would be too thin to read."""
+_FULL_ID = re.compile(r"\b([0-9a-f]{12})(?:[0-9a-f]{28}|[0-9a-f]{52})\b")
 
 
 @dataclass
-class Week:
-    """The commits of one week (Monday to Sunday, by committer date)."""
+class Period:
+    """The counted commits of one week (from Monday) or month, by committer date."""
 
     start: str
-    """The Monday, YYYY-MM-DD."""
+    """Its first day, YYYY-MM-DD."""
     commits: int = 0
     agent_commits: int = 0
     admitted: int = 0
     """Agent commits with a valid PASS verdict."""
     bypassed: int = 0
-    """Agent commits the verdict gate refuses."""
+    """Agent commits made after the hooks were adopted that gate VII refuses."""
 
 
 @dataclass
@@ -88,7 +104,7 @@ class MetricTrend:
 
 @dataclass
 class Bypass:
-    """An agent commit the verdict gate refuses: it landed around the hooks."""
+    """An agent commit made after the hooks were adopted that the verdict gate refuses."""
 
     commit: str
     subject: str
@@ -97,11 +113,15 @@ class Bypass:
 
 @dataclass
 class Report:
-    """What `agentops report` shows; every count is over the commits of the range."""
+    """What `agentops report` shows. Every count is over the same commits: those of
+    the range, merges left out unless `verdict.merges` (`merges_counted`)."""
 
     label: str
     commits: int = 0
+    """The counted commits: every share's whole."""
     merges: int = 0
+    """Merges in the range (left out of every count unless merges_counted)."""
+    merges_counted: bool = False
     agent_commits: int = 0
     admitted: int = 0
     first_pass: int = 0
@@ -111,14 +131,22 @@ class Report:
     learning_commits: int = 0
     citations: int = 0
     citing_commits: int = 0
+    adoption: Adoption | None = None
+    """When the history shows the hooks adopted (None: never)."""
     bypassed: list[Bypass] = field(default_factory=list)
-    weeks: list[Week] = field(default_factory=list)
+    period: str = "week"
+    """"week" or "month": how `periods` divide the range."""
+    periods: list[Period] = field(default_factory=list)
     ratchet: list[MetricTrend] | None = None
     """None when no metrics are configured."""
     baselines: list[tuple[str, dict[str, float]]] = field(default_factory=list)
     """(commit, {metric: value}) of each baseline recorded in the range, oldest first."""
+    dates: dict[str, str] = field(default_factory=dict)
+    """Committer time (ISO 8601, UTC) of the commits the ratchet and bypasses name."""
     first_date: str | None = None
     last_date: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    """The settings that decided what is counted, by their config name."""
     notices: list[str] = field(default_factory=list)
 
     @property
@@ -141,38 +169,58 @@ class Report:
 
     def numbers(self) -> list[tuple[str, str, str]]:
         """(name, value, what it counts) of every headline number, in reading order."""
+        if self.merges_counted:
+            merges = "commits in the range, merges included (verdict.merges = true)"
+        elif self.merges:
+            merges = (f"commits in the range, leaving out its {_count(self.merges, 'merge')} "
+                      "(verdict.merges = false: a merge brings work its branches' commits hold)")
+        else:
+            merges = "commits in the range (it has no merges)"
         rows = [
-            ("commits", str(self.commits), f"commits in the range ({self.merges} merges)"),
-            ("agent commits", f"{self.agent_commits} ({_percent(self.agent_share)})",
-             "written or co-written by a coding agent, of all commits"),
-            ("admitted by a PASS", f"{self.admitted} ({_percent(self.verdict_share)})",
-             "agent commits with a valid, independent PASS verdict (gate VII), of agent commits"),
-            ("first-pass yield", f"{self.first_pass} ({_percent(self.first_pass_yield)})",
-             "admitted agent commits whose task had no FAIL before its PASS, of admitted"),
+            ("commits", str(self.commits), merges),
+            ("agent commits", _share(self.agent_commits, self.agent_share, "no commits"),
+             "written or co-written by a coding agent (the [agents] rules), of the commits"),
+            ("admitted by a PASS", _share(self.admitted, self.verdict_share, "no agent commits"),
+             ("agent commits with a valid, independent PASS verdict (gate VII, "
+              f"verdict.required_for = {self.settings.get('verdict.required_for', 'agents')}), "
+              "of the agent commits")),
+            ("first-pass yield", _share(self.first_pass, self.first_pass_yield, "none admitted"),
+             "admitted agent commits whose task had no FAIL before its PASS, of those admitted"),
             ("FAIL verdicts", str(self.fails),
-             "FAIL records about the range's tasks, patches or commits"),
+             "FAIL records about the tasks, patches or commits of the agent commits"),
             ("escalations", str(self.escalations), "commits with an Escalated-To trailer"),
-            ("bypassed hooks", str(len(self.bypassed)),
-             "agent commits gate VII refuses: they could only land with --no-verify"),
-            ("learnings added", f"{self.learnings_added} in {self.learning_commits} commits",
-             "new dated sections of the learnings file, new learning files, Learning trailers"),
-            ("learnings cited", f"{self.citations} in {self.citing_commits} commits",
+            self._bypass_row(),
+            ("learnings added", _in_commits(self.learnings_added, self.learning_commits),
+             (f"new dated sections of {self.settings.get('learnings.file')}, new files in "
+              f"{self.settings.get('learnings.directory')}, Learning trailers")),
+            ("learnings cited", _in_commits(self.citations, self.citing_commits),
              "Cites trailers naming a learning"),
         ]
         if self.ratchet is not None:
             trends = ", ".join(f"{m.name} {m.trend}" for m in self.ratchet) or "no metrics"
-            rows.append(("ratchet", trends, "first to last recorded baseline in the range"))
+            rows.append(("ratchet", trends, "first to last recorded baseline in the range (ratchet.metrics)"))
             rows.append(("ratchet reversals", str(self.reversals),
                          "recorded Ratchet-Reversal trailers: a metric allowed to get worse"))
         return rows
+
+    def _bypass_row(self) -> tuple[str, str, str]:
+        if not self.commits and not self.merges:
+            return ("bypassed hooks", "0", "the range holds no commits")
+        if self.adoption is None:
+            return ("bypassed hooks", "none possible", f"{NEVER}, so no commit could bypass them")
+        return ("bypassed hooks", str(len(self.bypassed)),
+                (f"agent commits made after the hooks were adopted ({self.adoption.describe()}) "
+                 "that gate VII refuses: they landed without the hooks (git commit --no-verify, "
+                 "or a clone where they were not installed)"))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(
             agent_share=self.agent_share, verdict_share=self.verdict_share,
             first_pass_yield=self.first_pass_yield,
-            bypassed_count=len(self.bypassed),
+            bypassed_count=len(self.bypassed) if self.adoption is not None else None,
             ratchet_reversals=self.reversals if self.ratchet is not None else None,
+            measures=[{"name": n, "value": v, "explanation": w} for n, v, w in self.numbers()],
         )
         if self.ratchet is not None:
             for trend, out in zip(self.ratchet, data["ratchet"]):
@@ -189,115 +237,245 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole > 0 else None
 
 
-def _percent(value: float | None) -> str:
+def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
+def _share(count: int, share: float | None, empty: str) -> str:
+    return f"0 ({empty})" if share is None else f"{count} ({percent(share)})"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _in_commits(count: int, commits: int) -> str:
+    return "none" if not count else f"{count} in {_count(commits, 'commit')}"
+
+
+def short_ids(text: str) -> str:
+    """Full object ids shortened to 12 hex digits, as git's short ids read."""
+    return _FULL_ID.sub(r"\1", text)
 
 
 # --- measuring --------------------------------------------------------------------
 
-def _commit_days(repo: Repo, commits: Sequence[str]) -> dict[str, dt.datetime]:
-    """Committer date of each commit, from one `git log --no-walk`."""
-    if not commits:
-        return {}
-    out = repo.git("log", "--no-walk=unsorted", "--format=%H %ct", "--stdin",
-                   input="".join(f"{c}\n" for c in commits).encode())
-    days = {}
-    for line in out.decode().splitlines():
-        commit, _, stamp = line.partition(" ")
-        if stamp.isdigit():
-            days[commit] = dt.datetime.fromtimestamp(int(stamp), dt.timezone.utc)
-    return days
+def _touching(repo: Repo, changes: Sequence[CommitChange], pathspecs: Sequence[str]) -> set[str]:
+    """The commits that change these paths (one `rev-list --no-walk`), their patches of
+    those paths prefetched: no other commit can add a learning file or section."""
+    if not changes:
+        return set()
+    out = repo.git("rev-list", "--no-walk=unsorted", "--stdin", "--", *pathspecs,
+                   input="".join(f"{c.commit}\n" for c in changes).encode())
+    touched = set(out.decode().split())
+    wanted = [c for c in changes if c.commit in touched]
+    read, key = patches_for(repo, wanted, pathspecs), tuple(pathspecs)
+    for change in wanted:
+        change.take_patch_for(key, read)
+    return touched
 
 
-def _iso(when: dt.datetime) -> str:
+def iso(when: dt.datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _learnings_added(change: CommitChange, evidence: gate_runner.Evidence, config: Config) -> int:
+def period_start(day: dt.date, period: str) -> dt.date:
+    """The Monday of its week, or the first of its month."""
+    return day.replace(day=1) if period == "month" else day - dt.timedelta(days=day.weekday())
+
+
+def _learnings_added(
+    change: CommitChange, evidence: gate_runner.Evidence, config: Config, touches: bool,
+) -> int:
     """Learnings the commit adds that gate IX counts: new dated sections, new learning
-    files and `Learning:` trailers, placeholders left out."""
+    files and `Learning:` trailers, placeholders left out. `touches`: it changes the
+    learnings file or directory."""
     offers = trailer_offers(change, config.section(LearningsConfig).min_words)
-    offers += file_offers(change, evidence, config.section(LearningsConfig))
+    if touches:
+        offers += file_offers(change, evidence, config.section(LearningsConfig))
     return sum(1 for kind, _ in offers if kind == "")
 
 
-def build_report(repo: Repo, config: Config, revs: Sequence[str], label: str | None = None) -> Report:
+def _settings(config: Config) -> dict[str, Any]:
+    verdict, learnings = config.section(VerdictConfig), config.section(LearningsConfig)
+    return {"verdict.merges": verdict.merges, "verdict.required_for": verdict.required_for,
+            "learnings.file": learnings.file,
+            "learnings.directory": learnings.directory.strip("/") + "/",
+            "ratchet.metrics": sorted(config.section(RatchetConfig).metrics)}
+
+
+def build_report(
+    repo: Repo, config: Config, revs: Sequence[str], label: str | None = None,
+    progress: Progress | None = None,
+) -> Report:
     """Measure the commits `git rev-list REVS` names (a constant number of git processes)."""
+    # As in a range check: a few objects per commit and no cycles, so the cyclic
+    # collector would only walk them again and again.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        changes = load_commits(repo, revs)
-    except GitError as e:
-        raise FatalError(f"cannot read {' '.join(revs)}: {e}") from None
-    report = Report(label or " ".join(revs))
-    if "verdict" in config.gates and not gate_runner.settings(config, "verdict").require_signature:
-        report.notices.append(UNSIGNED_ACCEPTED)
-    if not changes:
-        report.notices.append("the range holds no commits")
-        return report
-    changes.reverse()  # oldest first
-    evidence = gate_runner.Evidence(repo)
-    evidence.batch = changes
-    when = _commit_days(repo, [c.commit or "" for c in changes])
-    dates = sorted(when.values())
-    if dates:
-        report.first_date, report.last_date = dates[0].date().isoformat(), dates[-1].date().isoformat()
-    stored = evidence.verdicts.stored if evidence.has_verdict_notes else []
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            return _build_report(repo, config, revs, label, progress, pool)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+@dataclass
+class _Alongside:
+    """What git reads in other threads while Python reads who wrote each commit."""
+
+    history: Future[tuple[History, set[str]]]
+    """The walk of the history (adoption, committer times), and the commits made after
+    the adoption."""
+    learnings: Future[set[str]]
+    """The counted commits that change the learnings file or directory."""
+
+
+def _read_alongside(
+    pool: ThreadPoolExecutor, repo: Repo, config: Config, changes: Sequence[CommitChange],
+    counted: Sequence[CommitChange], evidence: gate_runner.Evidence,
+) -> _Alongside:
+    def history() -> tuple[History, set[str]]:
+        noted = {s.target for s in evidence.verdicts.stored} if evidence.has_verdict_notes else set()
+        parents = {p for c in changes for p in c.parents}
+        tips = [c.commit or "" for c in changes if c.commit not in parents]
+        found = read_history(repo, tips, noted)
+        return found, adopted_commits(repo, found.adoption, tips) if found.adoption else set()
+
+    learnings = config.section(LearningsConfig)
+    pathspecs = (learnings.file, learnings.directory.strip("/") + "/")
+    return _Alongside(pool.submit(history),
+                      pool.submit(_touching, repo, [c for c in counted if not c.is_merge], pathspecs))
+
+
+def _build_report(
+    repo: Repo, config: Config, revs: Sequence[str], label: str | None,
+    progress: Progress | None, pool: ThreadPoolExecutor,
+) -> Report:
+    merges = config.section(VerdictConfig).merges
+    report = Report(short_ids(label or " ".join(revs)), merges_counted=merges, settings=_settings(config))
+    feed = DiffFeed(repo)
+    changes: list[CommitChange] = []
+    counted: list[CommitChange] = []
+    contexts: list[gate_runner.Context] = []
+    try:
+        try:
+            changes = load_commits(repo, revs, defer=True)
+        except GitError as e:
+            raise FatalError(f"cannot read {' '.join(revs)}: {e}") from None
+        changes.reverse()  # oldest first
+        if "verdict" in config.gates and not gate_runner.settings(config, "verdict").require_signature:
+            report.notices.append(UNSIGNED_ACCEPTED)
+        if not changes:
+            report.notices.append("the range holds no commits")
+            return report
+        report.merges = sum(c.is_merge for c in changes)
+        counted = [c for c in changes if merges or not c.is_merge]
+        evidence = gate_runner.Evidence(repo)
+        alongside = _read_alongside(pool, repo, config, changes, counted, evidence)
+        contexts = [gate_runner.Context(c, config, evidence) for c in counted]
+        for change, ctx in zip(counted, contexts):  # git diffs the agents' commits meanwhile
+            if ctx.agent_signals:
+                feed.want(change)
+    finally:  # always end git's input, or its pipeline waits for more
+        feed.later([c for c, ctx in zip(counted, contexts) if not ctx.agent_signals])
     if not evidence.has_verdict_notes:
         report.notices.append("no verdict notes in this clone (refs/notes/agentops/verdicts): only "
                               "Verdict trailers count; fetch the notes for the full picture")
+    _measure(report, repo, config, changes, list(zip(counted, contexts)), evidence, alongside, progress)
+    return report
+
+
+def _measure(
+    report: Report, repo: Repo, config: Config, changes: Sequence[CommitChange],
+    counted: Sequence[tuple[CommitChange, gate_runner.Context]], evidence: gate_runner.Evidence,
+    alongside: _Alongside, progress: Progress | None,
+) -> None:
+    stored = evidence.verdicts.stored if evidence.has_verdict_notes else []
+    inside = {c.commit for c in changes}
+    try:
+        history, after = alongside.history.result()
+        learning = alongside.learnings.result()
+    except GitError as e:
+        raise FatalError(f"cannot read {report.label}: {e}") from None
+    report.adoption = history.adoption
+    when = {c.commit: dt.datetime.fromtimestamp(history.times[c.commit], dt.timezone.utc)
+            for c in changes if c.commit in history.times}
+    if when:
+        report.first_date = min(when.values()).date().isoformat()
+        report.last_date = max(when.values()).date().isoformat()
+        days = (max(when.values()) - min(when.values())).days
+        report.period = "week" if days <= WEEKS_AT_MOST * 7 else "month"
     fails = [s for s in stored if s.record.status == "FAIL"]
-    weeks: dict[str, Week] = {}
+    periods: dict[str, Period] = {}
     tasks: set[str] = set()
     patches: set[str] = set()
-    for change in changes:
-        report.commits += 1
+    judged: set[str] = set()
+    for done, (change, ctx) in enumerate(counted, 1):
+        if progress is not None and (done % 250 == 0 or done == len(counted)):
+            progress(done, len(counted))
         moment = when.get(change.commit or "")
-        monday = (moment.date() - dt.timedelta(days=moment.weekday())).isoformat() if moment else "?"
-        week = weeks.setdefault(monday, Week(monday))
-        week.commits += 1
-        cites = [v for v in values(change.trailers, CITES_KEY) if v.strip()]
-        report.citations += len(cites)
-        report.citing_commits += bool(cites)
-        if any(v.strip() for v in values(change.trailers, verdicts.ESCALATED_KEY)):
-            report.escalations += 1
-        if change.is_merge:
-            report.merges += 1
-            if not config.section(VerdictConfig).merges:
-                continue
-        task = verdicts.task_of(change.trailers)
-        if task:
-            tasks.add(task)
-        patches.add(change.patch_id)
+        start = period_start(moment.date(), report.period).isoformat() if moment else "?"
+        period = periods.setdefault(start, Period(start))
+        period.commits += 1
+        report.commits += 1
+        _count_trailers(report, change)
         if not change.is_merge:  # a merge brings learnings its branch already counted
-            added = _learnings_added(change, evidence, config)
+            added = _learnings_added(change, evidence, config, change.commit in learning)
             report.learnings_added += added
             report.learning_commits += bool(added)
-        ctx = gate_runner.Context(change, config, evidence)
         if not ctx.agent_signals:
             continue
         report.agent_commits += 1
-        week.agent_commits += 1
+        period.agent_commits += 1
+        judged.add(change.commit or "")
+        task = verdicts.task_of(change.trailers)
+        if task:
+            tasks.add(task)
+        try:
+            patches.add(change.patch_id)
+        except GitError as e:
+            raise FatalError(f"cannot read the change of commit {change.label}: {e}") from None
         refused = verdict_gate.check(change, ctx)
         if refused:
-            week.bypassed += 1
-            report.bypassed.append(Bypass(change.commit or "", change.subject,
-                                          sorted({f.rule for f in refused})))
+            if change.commit in after:
+                period.bypassed += 1
+                report.bypassed.append(Bypass(change.commit or "", change.subject,
+                                              sorted({f.rule for f in refused})))
+                report.dates[change.commit or ""] = iso(moment) if moment else ""
             continue
         report.admitted += 1
-        week.admitted += 1
-        passes = [s.record.recorded_at for s in evidence.verdicts.for_change(change.patch_id, change.commit)
-                  if s.record.status == "PASS"] if stored else []
-        passed_at = min(passes) if passes else (_iso(moment) if moment else "9999")
-        if not any(f.record.recorded_at <= passed_at
-                   and (f.record.patch_id == change.patch_id or (task and f.record.task == task))
-                   for f in fails):
-            report.first_pass += 1
-    commits = {c.commit for c in changes}
+        period.admitted += 1
+        report.first_pass += _first_pass(change, task, moment, evidence, fails)
     report.fails = sum(1 for f in fails if f.record.task in tasks or f.record.patch_id in patches
-                       or f.target in commits)
-    report.weeks = [weeks[k] for k in sorted(weeks)]
+                       or f.target in judged)
+    report.periods = [periods[k] for k in sorted(periods)]
     if config.section(RatchetConfig).metrics:
-        _ratchet_trends(report, repo, config, changes[-1].commit or "", commits)
-    return report
+        _ratchet_trends(report, repo, config, changes[-1].commit or "", inside)
+        report.dates.update((c, iso(when[c])) for c, _ in report.baselines if c in when)
+
+
+def _first_pass(
+    change: CommitChange, task: str | None, moment: dt.datetime | None,
+    evidence: gate_runner.Evidence, fails: Sequence[StoredVerdict],
+) -> bool:
+    """No FAIL of its patch or task was recorded at or before its first PASS (the
+    commit's date for a verdict only in a trailer)."""
+    passes = [s.record.recorded_at for s in evidence.verdicts.for_change(change.patch_id, change.commit)
+              if s.record.status == "PASS"] if fails else []
+    passed_at = min(passes) if passes else (iso(moment) if moment else "9999")
+    return not any(f.record.recorded_at <= passed_at
+                   and (f.record.patch_id == change.patch_id or (task and f.record.task == task))
+                   for f in fails)
+
+
+def _count_trailers(report: Report, change: CommitChange) -> None:
+    cites = [v for v in values(change.trailers, CITES_KEY) if v.strip()]
+    report.citations += len(cites)
+    report.citing_commits += bool(cites)
+    if any(v.strip() for v in values(change.trailers, verdicts.ESCALATED_KEY)):
+        report.escalations += 1
 
 
 def _ratchet_trends(
@@ -316,210 +494,3 @@ def _ratchet_trends(
         for name, why in row.reversals.items():
             trends[name].reversals.append((row.commit, why))
     report.ratchet = list(trends.values())
-
-
-# --- rendering ----------------------------------------------------------------------
-
-def _period(report: Report) -> str:
-    if report.first_date is None:
-        return ""
-    return f" ({report.first_date} to {report.last_date})"
-
-
-def render_markdown(report: Report) -> str:
-    """The report as a markdown page (pull requests, GITHUB_STEP_SUMMARY, wikis)."""
-    lines = [f"## agentops report: {report.label}{_period(report)}", ""]
-    lines += [f"> {n}" for n in report.notices]
-    if report.notices:
-        lines.append("")
-    lines += ["| measure | value | what it counts |", "|---|---|---|"]
-    lines += [f"| {name} | {value} | {what} |" for name, value, what in report.numbers()]
-    if report.weeks:
-        lines += ["", "### By week", "", "| week of | commits | agent | admitted | bypassed |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| {w.start} | {w.commits} | {w.agent_commits} | {w.admitted} | {w.bypassed} |"
-                  for w in report.weeks]
-    if report.ratchet:
-        lines += ["", "### Ratchet", "", "| metric | direction | first | last | trend | reversals |",
-                  "|---|---|---|---|---|---|"]
-        for m in report.ratchet:
-            lines.append(f"| {m.name} | {m.direction} | {_number(m.first)} | {_number(m.last)} | "
-                         f"{m.trend} | {len(m.reversals)} |")
-        reversals = [(m.name, c, why) for m in report.ratchet for c, why in m.reversals]
-        if reversals:
-            lines.append("")
-        lines += [f"- reversal of {name} in `{c[:12]}`: {why}" for name, c, why in reversals]
-    if report.bypassed:
-        lines += ["", "### Agent commits that bypassed the hooks", ""]
-        lines += [f"- `{b.commit[:12]}` {b.subject.replace('|', '/')}: {', '.join(b.rules)}"
-                  for b in report.bypassed]
-    return "\n".join(lines) + "\n"
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
-
-
-def render_json(report: Report) -> str:
-    """Every number, week, metric and bypassing commit, as JSON."""
-    return json.dumps(report.to_dict(), indent=2)
-
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:960px;
-color:#1f2328;padding:0 1rem}
-h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem}
-.period{color:#59636e;margin-top:0}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:.75rem}
-.card{border:1px solid #d1d9e0;border-radius:8px;padding:.75rem}
-.card .value{font-size:1.4rem;font-weight:600}.card .name{font-weight:600}
-.card .what{color:#59636e;font-size:.85rem}
-table{border-collapse:collapse;width:100%;font-size:.9rem}
-th,td{border-bottom:1px solid #d1d9e0;padding:.35rem .5rem;text-align:left}
-.notice{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:.5rem}
-code{font-family:ui-monospace,monospace}
-.legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 1rem;vertical-align:middle}
-"""
-
-_ADMITTED, _BYPASSED, _HUMAN = "#2da44e", "#cf222e", "#afb8c1"
-
-
-def _week_slots(weeks: Sequence[Week]) -> list[int]:
-    """Each week's slot on the x axis: weeks without commits stay empty gaps."""
-    try:
-        mondays = [dt.date.fromisoformat(w.start) for w in weeks]
-    except ValueError:
-        return list(range(len(weeks)))
-    slots = [(m - mondays[0]).days // 7 for m in mondays]
-    return slots if slots and slots[-1] < 520 else list(range(len(weeks)))
-
-
-def weekly_svg(weeks: Sequence[Week]) -> str:
-    """Stacked bars per week (agent commits admitted, agent commits that bypassed the hooks,
-    other commits), each topped by the admitted share of that week's agent commits."""
-    width, height, left, bottom, top = 720, 240, 40, 40, 30
-    peak = max((w.commits for w in weeks), default=0) or 1
-    slots = _week_slots(weeks)
-    slot = (width - left - 10) / max((slots[-1] + 1) if slots else 1, 1)
-    bar = max(min(slot * 0.7, 60), 1)
-    scale = (height - bottom - top) / peak
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" font-size="11" font-family="sans-serif">',
-             "<title>Commits per week: agent commits admitted by a PASS, agent commits that "
-             "bypassed the hooks, and other commits</title>",
-             f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" '
-             'stroke="#59636e"/>',
-             f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{peak}</text>',
-             f'<text x="{left - 6}" y="{height - bottom}" text-anchor="end">0</text>']
-    label_every = max(len(weeks) // 12, 1)
-    for i, (w, at) in enumerate(zip(weeks, slots)):
-        x = left + at * slot + (slot - bar) / 2
-        y = float(height - bottom)
-        other = w.commits - w.admitted - w.bypassed
-        for count, colour, what in ((w.admitted, _ADMITTED, "agent, admitted"),
-                                    (w.bypassed, _BYPASSED, "agent, bypassed the hooks"),
-                                    (other, _HUMAN, "other")):
-            if count <= 0:
-                continue
-            h = count * scale
-            y -= h
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                         f'fill="{colour}"><title>week of {w.start}: {count} {what}</title></rect>')
-        if w.agent_commits and bar >= 14:
-            share = _percent(_ratio(w.admitted, w.agent_commits))
-            parts.append(f'<text x="{x + bar / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle">'
-                         f"{share}</text>")
-        if i % label_every == 0:
-            parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 14}" '
-                         f'text-anchor="middle">{html.escape(w.start[5:])}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
-
-
-def render_html(report: Report) -> str:
-    """One self-contained page: inline CSS and SVG, no scripts, no external assets."""
-    e = html.escape
-    body = [f"<h1>agentops report: {e(report.label)}</h1>",
-            f'<p class="period">{e(_period(report).strip(" ()") or "no commits")} · '
-            "12-Factor AgentOps, factor XII: Measure Outcomes</p>"]
-    body += [f'<p class="notice">{e(n)}</p>' for n in report.notices]
-    body.append('<div class="cards">')
-    for name, value, what in report.numbers():
-        body.append(f'<div class="card"><div class="name">{e(name)}</div>'
-                    f'<div class="value">{e(value)}</div><div class="what">{e(what)}</div></div>')
-    body.append("</div>")
-    if report.weeks:
-        body += ["<h2>Verdicts per week</h2>", weekly_svg(report.weeks),
-                 f'<p class="legend"><span style="background:{_ADMITTED}"></span>agent, admitted'
-                 f'<span style="background:{_BYPASSED}"></span>agent, bypassed the hooks'
-                 f'<span style="background:{_HUMAN}"></span>other commits</p>',
-                 "<table><tr><th>week of</th><th>commits</th><th>agent</th><th>admitted</th>"
-                 "<th>bypassed</th></tr>"]
-        body += [f"<tr><td>{e(w.start)}</td><td>{w.commits}</td><td>{w.agent_commits}</td>"
-                 f"<td>{w.admitted}</td><td>{w.bypassed}</td></tr>" for w in report.weeks]
-        body.append("</table>")
-    if report.ratchet:
-        from agentops_hooks.ratchet.baselines import trend_svg
-
-        body.append("<h2>Ratchet</h2>")
-        if report.baselines:
-            body.append(trend_svg(report.baselines, [m.name for m in report.ratchet]))
-        body.append("<table><tr><th>metric</th><th>direction</th><th>first</th><th>last</th>"
-                    "<th>trend</th><th>reversals</th></tr>")
-        for m in report.ratchet:
-            reasons = "; ".join(f"{c[:12]}: {why}" for c, why in m.reversals)
-            body.append(f"<tr><td>{e(m.name)}</td><td>{e(m.direction)}</td><td>{_number(m.first)}"
-                        f"</td><td>{_number(m.last)}</td><td>{e(m.trend)}</td>"
-                        f"<td>{len(m.reversals)}{' (' + e(reasons) + ')' if reasons else ''}</td></tr>")
-        body.append("</table>")
-    if report.bypassed:
-        body.append("<h2>Agent commits that bypassed the hooks</h2><table><tr><th>commit</th>"
-                    "<th>subject</th><th>refused by</th></tr>")
-        body += [f"<tr><td><code>{e(b.commit[:12])}</code></td><td>{e(b.subject)}</td>"
-                 f"<td>{e(', '.join(b.rules))}</td></tr>" for b in report.bypassed]
-        body.append("</table>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>agentops report: {e(report.label)}</title><style>{_CSS}</style></head>"
-            "<body>\n" + "\n".join(body) + "\n</body></html>\n")
-
-
-RENDERERS = {"markdown": render_markdown, "json": render_json, "html": render_html}
-
-
-@click.command("report")
-@click.argument("revisions", nargs=-1, metavar="[RANGE]...")
-@click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="markdown",
-              show_default=True, help="markdown, json, or html (one self-contained page).")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Write the report to FILE instead of standard output.")
-def report_command(revisions: tuple[str, ...], fmt: str, output: Path | None) -> None:
-    """Measure outcomes over a range (factor XII): agent share, verdicts, first-pass
-    yield, FAILs, escalations, ratchet trends, learnings added and cited, and
-    agent commits that bypassed the hooks.
-
-    RANGE is anything `git rev-list` takes (main..feature, v1.0..HEAD, a
-    branch). Default: the last 100 commits of HEAD.
-    """
-
-    try:
-        for rev in revisions:
-            if rev.startswith("-"):
-                raise click.UsageError(f"{rev!r} is not a revision")
-        repo = Repo()
-        config = gate_runner.policy(repo.root, repo.cache_dir)
-        revs = list(revisions) or [f"--max-count={DEFAULT_COUNT}", "HEAD"]
-        label = " ".join(revisions) or f"the last {DEFAULT_COUNT} commits of HEAD"
-        if not revisions and repo.head() is None:
-            raise FatalError("HEAD has no commits yet: nothing to report")
-        text = RENDERERS[fmt](build_report(repo, config, revs, label))
-        if output is None:
-            click.echo(text, nl=False)
-            return
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as e:
-            raise FatalError(f"cannot write {output}: {e.strerror}") from None
-        click.echo(f"agentops: wrote the report to {output}", err=True)
-    except FatalError as e:
-        click.echo(f"agentops: error: {e}", err=True)
-        sys.exit(2)
