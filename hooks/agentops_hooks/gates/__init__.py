@@ -234,8 +234,20 @@ def applies(ctx: Context, gate: str) -> bool:
 
 
 def settings(config: Config, gate: str) -> Any:
-    """The gate's section of `config` (its defaults where the file says nothing)."""
-    return config.section(module(gate).SETTINGS)
+    """The gate's section of `config` (its defaults where the file says nothing).
+
+    Asked several times a commit in a range check, about the same few configs:
+    kept by config identity (a config is never changed, only replaced)."""
+    key = (id(config), gate)
+    kept = _SETTINGS.get(key)
+    if kept is not None and kept[0] is config:
+        return kept[1]
+    found = config.section(module(gate).SETTINGS)
+    _SETTINGS[key] = (config, found)
+    return found
+
+
+_SETTINGS: dict[tuple[int, str], tuple[Config, Any]] = {}
 
 
 def module(name: str) -> Any:
