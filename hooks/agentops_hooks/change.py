@@ -3,6 +3,12 @@
 Both forms offer the same view (message, trailers, who wrote it, which paths
 changed, the patch and its canonical patch-id), so a gate never knows where it
 runs. Everything that costs a git process is computed on first use.
+
+Why one module of some 600 lines: the range machinery at the end (the batch
+of a range's diffs, the diff feed, `load_commits`) fills the private fields of
+each CommitChange as git's stream passes its commit, and hands each patch over
+once; split apart, those fields would have to become a public interface that
+nothing else should use.
 """
 from __future__ import annotations
 

@@ -274,12 +274,14 @@ def validate(table: dict[str, Any], sections: Sections, *, where: str, prefix: s
     whose section class checks its table (and may add `problems()` of its own)."""
     from pydantic import ValidationError
 
+    from agentops_hooks.config_model import checked
+
     classes = sections.classes()
     errors: list[str] = []
     core = {key: value for key, value in table.items() if key in _CORE_KEYS}
     config = Config()
     try:
-        config = _checked(Config, core)
+        config = checked(Config, core)
     except ValidationError as e:
         errors.append(_describe(e, where, prefix))
     stated: list[Any] = []
@@ -290,7 +292,7 @@ def validate(table: dict[str, Any], sections: Sections, *, where: str, prefix: s
             errors.append(f"{where}: {prefix}{key}: unknown key")
             continue
         try:
-            stated.append(_checked(classes[key], value))
+            stated.append(checked(classes[key], value))
         except ValidationError as e:
             errors.append(_describe(e, where, f"{prefix}{key}."))
     if errors:
@@ -433,106 +435,10 @@ def _describe(error: Any, where: str, prefix: str) -> str:
     return "\n".join(lines)
 
 
-def _checked(cls: type[T], table: object) -> T:
-    """`table` checked by pydantic against the model of `cls`, as a `cls`."""
-    from pydantic import TypeAdapter
-
-    return _unmodel(TypeAdapter(_model(cls)).validate_python(table, strict=False))  # type: ignore[no-any-return]
-
-
-def _model(cls: type) -> type:
-    """The dataclass pydantic reads for a section (a NamedTuple): the same name,
-    fields, defaults and field docs, unknown keys refused; nested sections alike.
-
-    The sections are NamedTuples so that commit time never imports dataclasses
-    (with inspect, ast and dis it costs more than the whole check otherwise);
-    only a run that reads a config file or prints the schema builds these."""
-    made = _MODELS.get(cls)
-    if made is not None:
-        return made
-    import dataclasses
-    import typing
-
-    from pydantic import Field
-
-    docs = _field_docs(cls)
-    hints = typing.get_type_hints(cls)
-    fields: list[tuple[str, Any, Any]] = []
-    for name in cls._fields:  # type: ignore[attr-defined]
-        kind = _modelled(hints[name])
-        if name in docs:
-            kind = typing.Annotated[kind, Field(description=docs[name])]
-        default = cls._field_defaults.get(name, dataclasses.MISSING)  # type: ignore[attr-defined]
-        if isinstance(default, dict):
-            spec = dataclasses.field(default_factory=dict)
-        elif _is_section(type(default)):
-            spec = dataclasses.field(default_factory=_model(type(default)))
-        else:
-            spec = dataclasses.field(default=default)
-        fields.append((name, kind, spec))
-    model = dataclasses.make_dataclass(cls.__name__, fields, frozen=True, namespace={
-        "__doc__": cls.__doc__, "__pydantic_config__": {"extra": "forbid"}})
-    _ORIGINALS[model] = cls
-    _MODELS[cls] = model
-    return model
-
-
-_MODELS: dict[type, type] = {}
-_ORIGINALS: dict[type, type] = {}
-
-
-def _is_section(kind: object) -> bool:
-    return isinstance(kind, type) and issubclass(kind, tuple) and hasattr(kind, "_field_defaults")
-
-
-def _modelled(kind: Any) -> Any:
-    """A type hint with every section in it replaced by its model."""
-    import types
-    import typing
-
-    if _is_section(kind):
-        return _model(kind)
-    args = typing.get_args(kind)
-    origin = typing.get_origin(kind)
-    if not args or origin is typing.Literal:
-        return kind
-    inner = tuple(_modelled(arg) for arg in args)
-    if origin in (typing.Union, types.UnionType):
-        return typing.Union[inner]
-    return origin[inner]
-
-
-def _unmodel(value: Any) -> Any:
-    """A validated model back as the section it models (nested ones too)."""
-    original = _ORIGINALS.get(type(value))
-    if original is not None:
-        return original(**{name: _unmodel(getattr(value, name))
-                            for name in original._fields})  # type: ignore[attr-defined]
-    if isinstance(value, dict):
-        return {key: _unmodel(item) for key, item in value.items()}
-    if isinstance(value, (tuple, list)):
-        return tuple(_unmodel(item) for item in value)
-    return value
-
-
-def _field_docs(cls: type) -> dict[str, str]:
-    """The docstring under each field of a class body, as pydantic reads them."""
-    import ast
-    import inspect
-    import textwrap
-
-    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body  # type: ignore[attr-defined]
-    docs = {}
-    for node, after in zip(body, body[1:]):
-        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-                and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
-                and isinstance(after.value.value, str)):
-            docs[node.target.id] = inspect.cleandoc(after.value.value)
-    return docs
-
-
 def json_schema(sections: Sections) -> dict[str, Any]:
     """The JSON Schema of the config file: `Config`'s keys, and each gate's section."""
+    from agentops_hooks.config_model import model as _model
+
     schema = schema_of(_model(Config), "config.schema.json", "agentops-hooks configuration (.agentops.toml)")
     properties = schema["properties"]
     for key in ("sections", "source"):

@@ -391,7 +391,7 @@ class VerdictIndex:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of one verdict record, generated from VerdictRecord."""
-    from agentops_hooks.config import _model
+    from agentops_hooks.config_model import model as _model
     from agentops_hooks.config import schema_of
 
     schema = schema_of(VerdictRecord, "verdict.schema.json",
