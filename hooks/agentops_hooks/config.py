@@ -130,11 +130,6 @@ class Config(NamedTuple):
             default = _DEFAULTS[cls] = cls()
         return default
 
-    def with_sections(self, *sections: Any) -> Config:
-        """This config with `sections` in place of the same gates' sections."""
-        kinds = {type(s) for s in sections}
-        return self._replace(sections=(*(s for s in self.sections if type(s) not in kinds), *sections))
-
 
 _DEFAULTS: dict[type, Any] = {}
 _CORE_KEYS = ("gates", "protected", "agents")
