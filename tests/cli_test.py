@@ -14,6 +14,7 @@ from agentops_hooks.change import StagedChange
 from agentops_hooks.commands import cli
 from agentops_hooks.git import Repo
 from agentops_hooks.trailers import parse
+from conftest import run_agentops
 from conftest import JUDGE
 from conftest import GitRepo
 from conftest import agent_message
@@ -96,11 +97,26 @@ def test_verdict_on_a_commit_and_amend(staged: GitRepo) -> None:
     assert CommitChange.load(Repo(), "HEAD").patch_id in amended
 
 
-@pytest.mark.parametrize("judge", ["", "just a name", "<>"])
+@pytest.mark.parametrize("judge", ["", "just a name", "<>", "riley@example.com", "Riley <riley>",
+                                   "<riley@example.com>", "Riley <@example.com>"])
 def test_verdict_needs_a_judge_identity(staged: GitRepo, judge: str) -> None:
     code, out = invoke("verdict", "pass", "--judge", judge, "--staged")
     assert code == 2
-    assert "Name <email>" in out
+    assert 'give the judge as "Name <email>", a name and an email address' in out
+    assert staged.git("show-ref", "--verify", "--quiet", "refs/notes/agentops/verdicts",
+                      check=False).returncode != 0  # nothing recorded
+
+
+def test_verdict_with_nothing_staged_is_refused_and_records_nothing(repo: GitRepo) -> None:
+    repo.stage("app.py", "x = 1\n")
+    repo.commit("base")
+    code, out = run_agentops(repo, "verdict", "pass", "--judge", JUDGE, "--staged")
+    assert code == 2
+    assert "nothing is staged: a verdict binds the staged change, so stage the change to judge " \
+           "first (git add)" in out
+    assert "Verdict:" not in out
+    assert repo.git("show-ref", "--verify", "--quiet", "refs/notes/agentops/verdicts",
+                    check=False).returncode != 0
 
 
 def test_trailer_add_to_file_and_stdin(repo: GitRepo) -> None:

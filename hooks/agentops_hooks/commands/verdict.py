@@ -71,8 +71,10 @@ def verdict(
             raise click.BadParameter("git knows no identity of yours (user.name, user.email): "
                                      'give the judge as "Name <email>"', param_hint="--judge")
     identity = Identity.parse(judge)
-    if identity is None or not identity.email:
-        raise click.BadParameter('give the judge as "Name <email>"', param_hint="--judge")
+    local, _, domain = (identity.email if identity is not None else "").rpartition("@")
+    if identity is None or not identity.name or not local or not domain:
+        raise click.BadParameter('give the judge as "Name <email>", a name and an email address',
+                                 param_hint="--judge")
     if evidence is not None:
         messages.check_trailer(verdicts.EVIDENCE_KEY, evidence)
         if verdicts.evidence_ref(evidence) is not None:
@@ -95,6 +97,9 @@ def verdict(
                    f"{len(pr.covers)} commit(s)", err=True)
         return
     change = load_change(repo, staged, message_file, rev, amend, default_commit=False)
+    if change.commit is None and not change.paths:
+        raise click.UsageError("nothing is staged: a verdict binds the staged change, so stage "
+                               "the change to judge first (git add)")
     record = verdicts.Verdict(verdicts.normalise_status(status), identity, change.patch_id,
                               evidence=evidence, refs=refs, session=session)
     signature = None
