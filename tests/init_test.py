@@ -16,26 +16,39 @@ def invoke(*args: str) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize(("phase", "gates"), [
-    ("prepare", ["context", "track", "scope"]),
-    ("bound", ["context", "track", "scope", "privilege", "research", "isolate"]),
+    # The defaults (privilege, verdict, learnings, supervise) stay on in every phase.
+    ("prepare", ["context", "track", "scope", "privilege", "verdict", "learnings", "supervise"]),
+    ("bound", ["context", "track", "scope", "privilege", "research", "isolate", "verdict",
+               "learnings", "supervise"]),
     ("select", ["context", "track", "scope", "privilege", "research", "isolate",
-                "verdict", "ratchet", "learnings"]),
+                "verdict", "ratchet", "learnings", "supervise"]),
     ("govern", ["context", "track", "scope", "privilege", "research", "isolate",
                 "verdict", "ratchet", "learnings", "knowledge", "supervise"]),
 ])
-def test_phase_writes_its_gates_and_those_before(repo: GitRepo, phase: str, gates: list[str]) -> None:
-    code, out = invoke("init", "--phase", phase)
+def test_phase_adds_its_gates_and_those_before_to_the_defaults(repo: GitRepo, phase: str,
+                                                                gates: list[str]) -> None:
+    code, out = invoke("init", "--phase", phase, "--no-signing")
     assert code == 0, out
     assert policy(repo.root).gates == tuple(gates)
+    assert f"agentops: .agentops.toml: gates = {gates} (phase {phase} and before, and the " \
+           "gates already on)" in out
 
 
 def test_existing_config_is_kept(repo: GitRepo) -> None:
     repo.write(".agentops.toml", 'gates = [\n  "verdict",\n]\n\n[learnings]\nmin_changed_lines = 3\n')
-    code, out = invoke("init", "--phase", "bound")
+    code, out = invoke("init", "--phase", "bound", "--no-signing")
     assert code == 0, out
     loaded = policy(repo.root)
-    assert loaded.gates == ("context", "track", "scope", "privilege", "research", "isolate")
+    # Its own gates stay on (verdict); the defaults it turned off stay off.
+    assert loaded.gates == ("context", "track", "scope", "privilege", "research", "isolate", "verdict")
     assert loaded.section(LearningsConfig).min_changed_lines == 3
+
+
+def test_a_phase_never_turns_a_gate_off(repo: GitRepo) -> None:
+    repo.write(".agentops.toml", 'gates = ["knowledge", "verdict"]\n')
+    code, out = invoke("init", "--phase", "prepare", "--no-signing")
+    assert code == 0, out
+    assert policy(repo.root).gates == ("context", "track", "scope", "verdict", "knowledge")
 
 
 def test_broken_config_is_not_overwritten(repo: GitRepo) -> None:

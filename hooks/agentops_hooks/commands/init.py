@@ -14,8 +14,9 @@ from agentops_hooks.commands.options import open_repo
 @click.option("--remote", "remotes", multiple=True, metavar="NAME",
               help="Also make `git fetch NAME` bring the agentops notes (repeatable).")
 @click.option("--phase", type=click.Choice(list(config_file.PHASES)),
-              help="Turn on the gates of this 12-Factor AgentOps phase and the phases before "
-                   "it (writes `gates` in .agentops.toml).")
+              help="Also turn on the gates of this 12-Factor AgentOps phase and the phases "
+                   "before it (writes `gates` in .agentops.toml; no gate already on is "
+                   "turned off).")
 @click.option("--no-signing", is_flag=True,
               help="Leave verdict.require_signature as it is (unsigned verdicts stay accepted).")
 def init(remotes: tuple[str, ...], phase: str | None, no_signing: bool) -> None:
@@ -36,9 +37,11 @@ def init(remotes: tuple[str, ...], phase: str | None, no_signing: bool) -> None:
 
     repo = open_repo()
     if phase is not None:
-        gates = gate_runner.gates_for_phase(phase)
-        path = config_file.set_gates(repo.require_worktree("agentops init --phase"), gates, gate_runner.SECTIONS)
-        click.echo(f"agentops: {path.name}: gates = {list(gates)} (phase {phase} and before)")
+        root = repo.require_worktree("agentops init --phase")
+        gates = gate_runner.gates_for_phase(phase, gate_runner.policy(root).gates)
+        path = config_file.set_gates(root, gates, gate_runner.SECTIONS)
+        click.echo(f"agentops: {path.name}: gates = {list(gates)} (phase {phase} and before, "
+                   "and the gates already on)")
     if not no_signing:
         _signed_verdicts(repo)
     # A glob: git log stays quiet until the refs exist, and shows them after.

@@ -333,9 +333,10 @@ def policy_at(repo: Repo, commit: str) -> Config:
     return config_file.load_at(repo, commit, SECTIONS)
 
 
-def gates_for_phase(phase: str) -> tuple[str, ...]:
-    """The gates of `phase` and of every phase before it, in factor order."""
+def gates_for_phase(phase: str, enabled: Sequence[str] = config_file.DEFAULT_GATES) -> tuple[str, ...]:
+    """`enabled` and the gates of `phase` and of every phase before it, in factor
+    order: a phase adds gates, it never turns one off."""
     if phase not in config_file.PHASES:
         raise config_file.ConfigError(f"unknown phase {phase!r} (one of {', '.join(config_file.PHASES)})")
     upto = config_file.PHASES[:config_file.PHASES.index(phase) + 1]
-    return tuple(name for name in names() if module(name).PHASE in upto)
+    return tuple(name for name in names() if module(name).PHASE in upto or name in enabled)
