@@ -388,6 +388,15 @@ class Repo:
         target = (parent, commit) if parent else ("--root", commit)
         return self._run(*_PINNED_CONFIG, "diff-tree", *PINNED_DIFF, *target, "--")
 
+    def paths_between(self, old: str, new: str | None, index_env: Mapping[str, str] | None = None) -> list[str]:
+        """The paths that differ from tree-ish `old` to `new` (None: the index)."""
+        names = ("--name-only", "--no-renames", "-z", "--no-ext-diff")
+        if new is None:
+            out = self._run("diff-index", "--cached", "-r", *names, old, "--", env=index_env)
+        else:
+            out = self._run("diff-tree", "-r", *names, old, new, "--")
+        return [name for name in out.decode("utf-8", "replace").split("\0") if name]
+
     def read_blobs(self, ids: Sequence[str]) -> dict[str, bytes]:
         """The content of many objects in one `git cat-file --batch`."""
         if not ids:

@@ -113,7 +113,22 @@ def verdict(
         pairs.append((verdicts.SIGNATURE_KEY, signature))
     _warn_self_judged(identity, [change])
     if message_file is not None:
-        messages.add_trailers_to_file(repo, message_file, pairs)
+        stale: list[str] = []
+
+        def own_stale(trailers: Sequence[tuple[str, str]]) -> list[int]:
+            """This judge's verdicts for another patch: the change as it was when judged."""
+            lines: list[int] = []
+            for group, old in verdicts.readable_trailers(trailers):
+                if (verdicts.email_key(old.judge.email) == verdicts.email_key(identity.email)
+                        and old.patch_id != change.patch_id):
+                    stale.append(old.patch_id)
+                    lines += group.lines
+            return lines
+
+        messages.add_trailers_to_file(repo, message_file, pairs, replace=own_stale)
+        for patch in stale:
+            click.echo(f"agentops: replaced your verdict for patch {patch[:12]} (the change as it "
+                       f"was when you judged it) in {message_file}", err=True)
         click.echo(f"agentops: added to {message_file}:", err=True)
     target = change.commit or _staged_tree(repo, change)
     _record(repo, change, record, target, change.label, evidence, signature, no_record)

@@ -448,11 +448,7 @@ def record_trailer_verdicts(change: Change) -> list[VerdictRecord]:
 
     assert change.commit is not None
     records = []
-    for group in verdicts.verdict_trailers(change.trailers):
-        try:
-            verdict = verdicts.parse(group.value)
-        except verdicts.VerdictSyntaxError:
-            continue
+    for group, verdict in verdicts.readable_trailers(change.trailers):
         records.append(record_for(
             change, verdict._replace(evidence=group.evidence, refs=group.refs), source="trailer",
             signature=group.signature,

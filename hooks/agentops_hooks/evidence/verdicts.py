@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 import re
+from collections.abc import Iterator
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -209,6 +210,8 @@ class TrailerVerdict(NamedTuple):
     evidence: str | None = None
     signature: str | None = None
     refs: tuple[EvidenceRef, ...] = ()
+    lines: tuple[int, ...] = ()
+    """The positions of its trailers in the list it was read from."""
 
 
 def verdict_trailers(trailers: Sequence[tuple[str, str]]) -> list[TrailerVerdict]:
@@ -216,17 +219,33 @@ def verdict_trailers(trailers: Sequence[tuple[str, str]]) -> list[TrailerVerdict
     the first free-text Verdict-Evidence, every reference (`kind=… ref=…`), the
     first Verdict-Signature."""
     groups: list[TrailerVerdict] = []
-    for key, value in trailers:
+    for i, (key, value) in enumerate(trailers):
         k = key.lower()
         if k == VERDICT_KEY.lower():
-            groups.append(TrailerVerdict(value))
-        elif groups and k == EVIDENCE_KEY.lower() and (ref := evidence_ref(value)) is not None:
-            groups[-1] = groups[-1]._replace(refs=(*groups[-1].refs, ref))
-        elif groups and k == EVIDENCE_KEY.lower() and groups[-1].evidence is None:
-            groups[-1] = groups[-1]._replace(evidence=value)
-        elif groups and k == SIGNATURE_KEY.lower() and groups[-1].signature is None:
-            groups[-1] = groups[-1]._replace(signature=value.strip())
+            groups.append(TrailerVerdict(value, lines=(i,)))
+            continue
+        last = groups[-1] if groups else None
+        if last is None:
+            continue
+        if k == EVIDENCE_KEY.lower() and (ref := evidence_ref(value)) is not None:
+            last = last._replace(refs=(*last.refs, ref))
+        elif k == EVIDENCE_KEY.lower() and last.evidence is None:
+            last = last._replace(evidence=value)
+        elif k == SIGNATURE_KEY.lower() and last.signature is None:
+            last = last._replace(signature=value.strip())
+        else:
+            continue
+        groups[-1] = last._replace(lines=(*last.lines, i))
     return groups
+
+
+def readable_trailers(trailers: Sequence[tuple[str, str]]) -> Iterator[tuple[TrailerVerdict, Verdict]]:
+    """Each Verdict trailer group that parses, with its verdict (malformed ones are skipped)."""
+    for group in verdict_trailers(trailers):
+        try:
+            yield group, parse(group.value)
+        except VerdictSyntaxError:
+            continue
 
 
 def task_of(trailers: Sequence[tuple[str, str]]) -> str | None:

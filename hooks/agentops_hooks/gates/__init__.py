@@ -263,7 +263,8 @@ def module(name: str) -> Any:
 def run(ctx: Context, gates: Sequence[str] | None = None) -> list[Finding]:
     """Run the named gates (default: those the config enables) on the context's change."""
     findings: list[Finding] = []
-    for name in gates if gates is not None else ctx.config.gates:
+    # The verdict binds the patch every other gate's fix may change: its findings come last.
+    for name in sorted(gates if gates is not None else ctx.config.gates, key=lambda g: g == "verdict"):
         found = module(name).check(ctx.change, ctx)  # each gate first asks if it applies
         if getattr(settings(ctx.config, name), "severity", "error") == "warning":
             found = [f._replace(severity="warning") for f in found]

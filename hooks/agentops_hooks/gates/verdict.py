@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from agentops_hooks.config import Audience
 from agentops_hooks.config import Severity
+from agentops_hooks.errors import FatalError
 from agentops_hooks.evidence import verdicts
 from agentops_hooks.authorship import Identity
 from agentops_hooks.findings import Finding
@@ -66,8 +67,26 @@ def _finding(change: Change, rule: str, message: str, fix: str) -> Finding:
 def _ask(change: Change, what: str = "ask an independent judge to review it") -> str:
     """The fix shown to whoever made the change: what to ask for, and the judge's own
     command, never one that would admit the change if its author ran it."""
-    return (f"{what} (no agent grades its own work); the judge runs"
+    last = ("" if change.commit else "last, as the verdict binds the staged change and any "
+            "later staging (git add, agentops learn) voids it: ")
+    return (f"{last}{what} (no agent grades its own work); the judge runs"
             f": agentops verdict pass --sign {change.selector}; then {change.retry}")
+
+
+def _edited_since(verdict: verdicts.Verdict, change: Change, ctx: Context) -> str:
+    """What changed since the judge saw the change, from where the verdict was recorded
+    (a staged verdict's note hangs on the tree it judged)."""
+    if not ctx.store.has_verdict_notes:
+        return ""
+    for item in ctx.store.verdicts.by_patch.get(verdict.patch_id, []):
+        try:
+            paths = change.paths_since(item.target)
+        except FatalError:  # the judged tree is not in this clone
+            continue
+        if paths:
+            shown = ", ".join(paths[:8]) + (f" and {len(paths) - 8} more" if len(paths) > 8 else "")
+            return f"{shown} changed since the judge saw it as {item.target[:12]}"
+    return ""
 
 
 def _person_keys(identities: list[Identity | None], config: VerdictConfig) -> set[str]:
@@ -267,11 +286,13 @@ def admission(change: Change, ctx: Context, offered: list[Candidate]) -> tuple[l
                 _ask(change, "ask someone else to judge it"),
             ))
         elif not binds(v, change):
+            edited = _edited_since(v, change, ctx)
             problems.append(_finding(
                 change, "verdict-wrong-patch",
                 f"the verdict of {v.judge} ({c.where}) is bound to patch {v.patch_id}, but this "
-                f"change is patch {change.patch_id}: it judged another change, or the change "
-                "was edited after judging.",
+                f"change is patch {change.patch_id}: "
+                + (f"it was edited after judging ({edited})." if edited else
+                   "it judged another change, or the change was edited after judging."),
                 _ask(change, "ask the judge to review the change as it is now"),
             ))
         elif missing := _outside_range(v, change, ctx):
