@@ -337,8 +337,9 @@ def _check_core(config: Config, classes: dict[str, type], where: str, prefix: st
             )
 
 
-def set_gates(root: Path, gates: tuple[str, ...], sections: Sections) -> Path:
-    """Write `gates = [...]` into .agentops.toml (created if needed), keeping the rest."""
+def set_gates(root: Path, gates: tuple[str, ...], sections: Sections, *, dry: bool = False) -> Path:
+    """Write `gates = [...]` into .agentops.toml (created if needed), keeping the rest
+    (`dry`: only check that it could)."""
     import json as _json
 
     own = root / CONFIG_FILE
@@ -373,15 +374,17 @@ def set_gates(root: Path, gates: tuple[str, ...], sections: Sections) -> Path:
         out.append(line)
     new = "".join(out)
     validate(parse_toml(new.encode("utf-8"), str(own)), sections, where=str(own))
-    from agentops_hooks.messages import write_atomic
+    if not dry:
+        from agentops_hooks.messages import write_atomic
 
-    write_atomic(own, new.encode("utf-8"))
+        write_atomic(own, new.encode("utf-8"))
     return own
 
 
-def set_in_table(root: Path, table: str, values: dict[str, str | bool], sections: Sections) -> Path:
+def set_in_table(root: Path, table: str, values: dict[str, str | bool], sections: Sections,
+                 *, dry: bool = False) -> Path:
     """Write `key = value` lines into `[table]` of .agentops.toml (created if needed),
-    replacing those keys' lines there and keeping the rest."""
+    replacing those keys' lines there and keeping the rest (`dry`: only check that it could)."""
     import json as _json
 
     own = root / CONFIG_FILE
@@ -410,9 +413,10 @@ def set_in_table(root: Path, table: str, values: dict[str, str | bool], sections
         out += ["\n" if out else "", f"[{table}]\n", *lines.values()]
     new = "".join(out)
     validate(parse_toml(new.encode("utf-8"), str(own)), sections, where=str(own))
-    from agentops_hooks.messages import write_atomic
+    if not dry:
+        from agentops_hooks.messages import write_atomic
 
-    write_atomic(own, new.encode("utf-8"))
+        write_atomic(own, new.encode("utf-8"))
     return own
 
 

@@ -265,12 +265,12 @@ def test_init_makes_notes_follow_amend_and_shows_them_in_log(history: GitRepo, t
     bare = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
     history.git("remote", "add", "origin", str(bare))
-    code, out = invoke("init", "--remote", "origin", "--no-signing")
+    code, out = invoke("init", "--remote", "origin", "--no-signing", "--no-hooks")
     assert code == 0, out
     assert history.out("config", "--get-all", "notes.rewriteRef") == "refs/notes/agentops/*"
     assert "+refs/notes/agentops/*:refs/notes/remotes/origin/agentops/*" in history.out(
         "config", "--get-all", "remote.origin.fetch")
-    code, again = invoke("init", "--remote", "origin", "--no-signing")
+    code, again = invoke("init", "--remote", "origin", "--no-signing", "--no-hooks")
     assert "already" in again
     assert history.out("config", "--get-all", "notes.rewriteRef").count("\n") == 0
     invoke("verdict", "pass", "--judge", JUDGE, "--commit", "HEAD")
