@@ -96,7 +96,7 @@ def check(
             def shows(result: CommitResult) -> bool:  # on the terminal the progress is on
                 return out.isatty() and (fmt != "text" or bool(result.findings or result.unjudged))
 
-            writers.insert(0, range_output.ProgressWriter(sys.stderr.write, shows))
+            writers.insert(0, range_output.ProgressWriter(sys.stderr, shows))
         summary = None
         if os.environ.get("GITHUB_STEP_SUMMARY"):
             summary = range_output.spool()

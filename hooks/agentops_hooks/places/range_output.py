@@ -163,8 +163,8 @@ class ProgressWriter(Writer):
     """`checked N/TOTAL commits` on a terminal's stderr, redrawn at most ten times a
     second and wiped before any other writer writes a commit (`shows`) and at the end."""
 
-    def __init__(self, out: Out, shows: Callable[[CommitResult], bool]) -> None:
-        super().__init__(out)
+    def __init__(self, stream: IO[str], shows: Callable[[CommitResult], bool]) -> None:
+        super().__init__(lambda text: (stream.write(text), stream.flush()))  # no newline to flush it
         self.shows = shows
         self.done = self.total = 0
         self.drawn = 0.0
