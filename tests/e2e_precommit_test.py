@@ -280,7 +280,9 @@ def test_push_hook_checks_every_pushed_commit(tmp_path: Path, hook_repo: tuple[P
     assert refused.returncode != 0
     text = output(refused)
     assert "agentops push (every gate on every pushed commit)" in text
-    assert "Add a feature" in text and "A human follows up" in text
+    # Both commits are checked; only the refused one is listed.
+    assert "checking " in text and ": 2 commit(s)" in text
+    assert "FAIL  " in text and "Add a feature" in text and "A human follows up" not in text
     repo.git("fetch", "-q", "origin")
     # a new branch: only the commits no remote-tracking ref has yet are checked
     new_branch = repo.git("push", "-q", "origin", "HEAD:refs/heads/topic", check=False)
