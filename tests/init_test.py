@@ -216,3 +216,11 @@ def test_origin_is_set_up_to_fetch_the_notes_by_default(repo: GitRepo, tmp_path:
     assert code == 0, out
     assert ("agentops: git fetch origin now brings the notes "
             "(+refs/notes/agentops/*:refs/notes/remotes/origin/agentops/*)\n") in out
+
+
+def test_an_unknown_remote_is_refused_before_anything_is_done(repo: GitRepo) -> None:
+    before = repo.out("config", "--list", "--local")
+    code, out = run_agentops(repo, "init", "--remote", "nowhere")
+    assert code == 2 and len(out.splitlines()) == 1 and "no remote named 'nowhere'" in out
+    assert sorted(p.name for p in repo.root.iterdir()) == [".git"] and installed(repo) == []
+    assert repo.out("config", "--list", "--local") == before

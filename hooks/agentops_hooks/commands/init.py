@@ -78,16 +78,19 @@ def init(dry: bool, remotes: tuple[str, ...], phase: str | None, no_signing: boo
     # What can refuse is read first, so that a refusal leaves everything as it was.
     enabled = gate_runner.policy(repo.root).gates if repo.root is not None else ()
     planned = None if no_hooks else _plan_hooks(repo, hook_repo, rev)
-    gates = None
     if phase is not None:
         root = repo.require_worktree("agentops init --phase")
         gates = gate_runner.gates_for_phase(phase, enabled)
         path = config_file.set_gates(root, gates, gate_runner.SECTIONS, dry=True)
+    if not remotes:
+        remotes = tuple(r for r in ("origin",) if repo.config_value("remote.origin.url"))
+    for remote in remotes:
+        sync.require_remote(repo, remote)
     if planned is not None:
         _install_hooks(planned, dry, say)
-    if gates == enabled:
+    if phase is not None and gates == enabled:
         click.echo(f"agentops: {path.name}: gates = {list(gates)} already")
-    elif gates is not None:
+    elif phase is not None:
         config_file.set_gates(root, gates, gate_runner.SECTIONS, dry=dry)
         said = f"{path.name}: gates = {list(gates)} (phase {phase} and before, and the gates already on)"
         say(said, f"would write {said}")
@@ -104,10 +107,7 @@ def init(dry: bool, remotes: tuple[str, ...], phase: str | None, no_signing: boo
         if not dry:
             repo.git("config", "--replace-all" if var == "notes.rewriteMode" else "--add", var, value)
         say(f"set {var} = {value}", f"would set {var} = {value}")
-    if not remotes:
-        remotes = tuple(r for r in ("origin",) if repo.config_value("remote.origin.url"))
     for remote in remotes:
-        sync.require_remote(repo, remote)
         spec = sync.fetch_refspec(remote)
         present = [v for name, v in repo.config() if name == f"remote.{remote.lower()}.fetch"]
         if spec in present:

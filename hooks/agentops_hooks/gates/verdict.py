@@ -74,9 +74,10 @@ def _ask(change: Change, what: str = "ask an independent judge to review it") ->
 
 
 def _edited_since(verdict: verdicts.Verdict, change: Change, ctx: Context) -> str:
-    """What changed since the judge saw the change, from where the verdict was recorded
-    (a staged verdict's note hangs on the tree it judged)."""
-    if not ctx.store.has_verdict_notes:
+    """What changed since the judge saw the staged change, from where the verdict was
+    recorded (a staged verdict's note hangs on the tree it judged). Not asked of a
+    commit: a range reads no more git processes for more commits."""
+    if change.commit is not None or not ctx.store.has_verdict_notes:
         return ""
     for item in ctx.store.verdicts.by_patch.get(verdict.patch_id, []):
         try:
