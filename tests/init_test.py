@@ -224,3 +224,14 @@ def test_an_unknown_remote_is_refused_before_anything_is_done(repo: GitRepo) -> 
     assert code == 2 and len(out.splitlines()) == 1 and "no remote named 'nowhere'" in out
     assert sorted(p.name for p in repo.root.iterdir()) == [".git"] and installed(repo) == []
     assert repo.out("config", "--list", "--local") == before
+
+
+def test_init_in_a_bare_repository_installs_no_hooks_and_sets_the_notes(tmp_path: Path, repo: GitRepo) -> None:
+    bare = tmp_path / "server.git"
+    repo.git("init", "-q", "--bare", str(bare))
+    code, out = run_agentops(GitRepo(bare, repo.env), "init")
+    assert code == 0, out
+    assert out.splitlines()[0] == ("agentops: no work tree, so no commit hooks to install: on a "
+                                   f"server, agentops pre-receive is the hook ({HOOK_REPO}/blob/"
+                                   f"v{__version__}/docs/ci.md)")
+    assert "agentops: set notes.rewriteMode = cat_sort_uniq" in out and not (bare / "hooks" / "commit-msg").exists()

@@ -77,7 +77,7 @@ def init(dry: bool, remotes: tuple[str, ...], phase: str | None, no_signing: boo
     repo = open_repo()
     # What can refuse is read first, so that a refusal leaves everything as it was.
     enabled = gate_runner.policy(repo.root).gates if repo.root is not None else ()
-    planned = None if no_hooks else _plan_hooks(repo, hook_repo, rev)
+    planned = None if no_hooks or repo.root is None else _plan_hooks(repo, hook_repo, rev)
     if phase is not None:
         root = repo.require_worktree("agentops init --phase")
         gates = gate_runner.gates_for_phase(phase, enabled)
@@ -88,6 +88,9 @@ def init(dry: bool, remotes: tuple[str, ...], phase: str | None, no_signing: boo
         sync.require_remote(repo, remote)
     if planned is not None:
         _install_hooks(planned, dry, say)
+    elif not no_hooks:
+        click.echo("agentops: no work tree, so no commit hooks to install: on a server, "
+                   f"agentops pre-receive is the hook ({DOCS}/ci.md)")
     if phase is not None and gates == enabled:
         click.echo(f"agentops: {path.name}: gates = {list(gates)} already")
     elif phase is not None:
