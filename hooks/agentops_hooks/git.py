@@ -658,6 +658,10 @@ class Repo:
         alternates.write_text(f"{self.common_dir / 'objects'}\n", encoding="utf-8")
         try:
             run(*no_hooks, "checkout", "--quiet", "--detach", commit, cwd=dest)
+            # checkout says "unable to read" of a missing blob, and exits 0 all the same
+            unwritten = run("ls-files", "--deleted", "-z", cwd=dest).split(b"\0")[0]
+            if unwritten:
+                raise GitError(f"{unwritten.decode('utf-8', 'replace')} could not be written")
         except GitError as e:
             last = [line for line in str(e).splitlines() if line.strip()] or ["checkout failed"]
             raise GitError(f"cannot check out {commit[:12]} in a fresh worktree ({last[-1]}): "

@@ -128,7 +128,7 @@ def _verdict(spec: JudgeSpec, code: int, out: bytes) -> tuple[str, str | None]:
         return ("PASS", None) if code == 0 else ("FAIL", f"it exited with {code}")
     said, problem = reviewer_verdict(out)
     if said is None:
-        return "NOT_PROVEN", problem
+        return "NOT_PROVEN", problem + (f"; it exited with {code}" if code else "")
     status, summary = said["status"], said["summary"]
     if code != 0 and status != "FAIL":
         return "NOT_PROVEN", f"it exited with {code} after printing {status}"
