@@ -653,7 +653,7 @@ class Repo:
 
         GitError, one line, when the commit's tree cannot be checked out (a missing object)."""
         no_hooks = ("-c", f"core.hooksPath={os.devnull}", "-c", "advice.detachedHead=false")
-        run(*no_hooks, "init", "--quiet", str(dest))
+        run(*no_hooks, "init", "--quiet", "--template=", str(dest))
         alternates = dest / ".git" / "objects" / "info" / "alternates"
         alternates.write_text(f"{self.common_dir / 'objects'}\n", encoding="utf-8")
         try:
