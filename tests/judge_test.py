@@ -306,3 +306,30 @@ def test_bad_input_is_one_line_exit_2_and_nothing_is_recorded(
     assert says in out, out
     assert "Traceback" not in out and len(out.strip().splitlines()) == 1, out
     assert notes_tip(repo) == before == ""
+
+
+@pytest.mark.parametrize("admits", ['["verdict"]', "[]"])
+def test_the_automated_judges_name_alone_admits_nothing(repo: GitRepo, keys: dict[str, Path],
+                                                       admits: str) -> None:
+    """Signatures not required, yet a verdict in the judge identity's name counts only
+    signed, and only at a gate judge.admits names."""
+    repo.write(".agentops/allowed_signers", signer_line("judge@ci.example.com", keys["riley"]))
+    repo.write(".agentops.toml", (
+        '[verdict]\nallowed_signers = ".agentops/allowed_signers"\n'
+        f'[judge]\nidentity = "{IDENTITY}"\nadmits = {admits}\n'
+        '[[judge.judges]]\nname = "files"\ncommand = "test -f a.txt"\n'))
+    repo.write("a.txt", "a\n")
+    repo.git("add", "-A")
+    repo.commit("base")
+    base = repo.head()
+    agent_commit(repo, "a.txt", "b\n", "Typed")
+    assert run_agentops(repo, "verdict", "pass", "--judge", IDENTITY, "--commit", "HEAD")[0] == 0
+    code, out = run_agentops(repo, "check", "--range", f"{base}..HEAD", "--gate", "verdict")
+    assert code == 1 and "verdict-automated-not-accepted" in out
+    code, out = judge(repo, keys)
+    assert code == 0, out
+    code, out = run_agentops(repo, "check", "--range", f"{base}..HEAD", "--gate", "verdict")
+    if admits == "[]":
+        assert code == 1 and "judge.admits does not name gate verdict" in out
+    else:
+        assert code == 0, out
