@@ -656,17 +656,15 @@ class Repo:
         run(*no_hooks, "init", "--quiet", "--template=", str(dest))
         alternates = dest / ".git" / "objects" / "info" / "alternates"
         alternates.write_text(f"{self.common_dir / 'objects'}\n", encoding="utf-8")
-        try:
-            run(*no_hooks, "checkout", "--quiet", "--detach", commit, cwd=dest)
-            # checkout says "unable to read" of a missing blob, and exits 0 all the same
-            unwritten = run("ls-files", "--deleted", "-z", cwd=dest).split(b"\0")[0]
-            if unwritten:
-                raise GitError(f"{unwritten.decode('utf-8', 'replace')} could not be written")
-        except GitError as e:
-            last = [line for line in str(e).splitlines() if line.strip()] or ["checkout failed"]
-            raise GitError(f"cannot check out {commit[:12]} in a fresh worktree ({last[-1]}): "
+        proc = subprocess.run(("git", *no_hooks, "checkout", "--quiet", "--detach", commit),
+                              cwd=dest, env=scrubbed_env(), capture_output=True, check=False)
+        said = [line for line in proc.stderr.decode("utf-8", "replace").splitlines()
+                if line.startswith(("error:", "fatal:"))]
+        if proc.returncode or said:  # a missing blob is an "error:", and exit 0 all the same
+            last = said[-1] if said else f"git checkout exited with {proc.returncode}"
+            raise GitError(f"cannot check out {commit[:12]} in a fresh worktree ({last}): "
                            "an object it needs is missing; fetch it (git fetch --refetch "
-                           "origin; git fsck names it)") from None
+                           "origin; git fsck names it)")
 
     def index_env(self, env: Mapping[str, str]) -> dict[str, str]:
         """A git environment that reads the index the hook was given.

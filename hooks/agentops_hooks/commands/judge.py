@@ -59,7 +59,8 @@ def judge(staged: bool, rev: str | None, range_spec: str | None, sign_key: Path 
         raise SystemExit(explain(repo, explain_rev))
     if sum((staged, rev is not None, range_spec is not None)) > 1:
         raise click.UsageError("give one of --staged, --commit REV or --range BASE..HEAD")
-    change, material, label, target = _change(repo, staged, rev, range_spec)
+    pr = verdict_command.pull_request(repo, range_spec) if range_spec is not None else None
+    change, material, label, target = _change(repo, staged, rev, pr)
     config = _policy(repo, policy_rev, material.base)
     settings = config.judge
     if not settings.judges:
@@ -68,18 +69,18 @@ def judge(staged: bool, rev: str | None, range_spec: str | None, sign_key: Path 
     identity = _identity(settings)
     with _key(sign_key, settings, no_record) as key:
         if key is not None:  # a key that cannot sign is found out before any judge runs
-            verdict_command._signature(repo, verdicts.Verdict(
+            verdict_command.sign_verdict(repo, verdicts.Verdict(
                 "NOT_PROVEN", identity, material.patch_id), key)
         runs, status, why = run_judges(repo, material, settings)
         record = verdicts.Verdict(status, identity, material.patch_id,
                                   evidence=f"agentops judge: {why}", runs=tuple(runs))
-        if range_spec is not None:
-            pr = verdict_command.pull_request(repo, range_spec)
+        if pr is not None:
             record = record._replace(covers=pr.covers, range=pr.label)
         click.echo(f"agentops: {status} for {label}: {why}", err=True)
         if key is not None:
-            signature = verdict_command._signature(repo, record, key)
-            verdict_command._record(repo, change, record, target, label, record.evidence,
+            # the probe's signature by this key was checked against the trust root
+            signature = verdict_command.sign_verdict(repo, record, key, check_trust=False)
+            verdict_command.record_verdict(repo, change, record, target, label, record.evidence,
                                     signature, no_record=False)
     raise SystemExit(0 if status == "PASS" else 1)
 
@@ -109,14 +110,13 @@ def run_judges(repo: git.Repo, material: Material, settings: JudgeConfig) -> tup
     return runs, status, why
 
 
-def _change(repo: git.Repo, staged: bool, rev: str | None, range_spec: str | None) -> tuple[
-        Change | None, Material, str, str]:
+def _change(repo: git.Repo, staged: bool, rev: str | None,
+            pr: verdict_command.PullRequest | None) -> tuple[Change | None, Material, str, str]:
     """The change to judge, what its judges are given, its label and where its note goes."""
     from agentops_hooks.change import CommitChange
     from agentops_hooks.change import StagedChange
 
-    if range_spec is not None:
-        pr = verdict_command.pull_request(repo, range_spec)
+    if pr is not None:
         base = pr.label.split("..")[0]
         head = pr.changes[-1]
         patch = repo.diff_tree(pr.head, base)
@@ -127,7 +127,7 @@ def _change(repo: git.Repo, staged: bool, rev: str | None, range_spec: str | Non
         change: Change = StagedChange.from_message_file(repo, None)
         if not change.paths:
             raise FatalError("nothing is staged: stage the change to judge first (git add)")
-        tree = verdict_command._staged_tree(repo, change)
+        tree = verdict_command.staged_tree(repo, change)
         commit = repo.commit_tree(tree, change.base, "the staged change, as judged")
         return change, _material(repo, change, commit, change.base, change.diff,
                                  change.patch_id, change.message), change.label, tree
