@@ -107,7 +107,8 @@ REVIEWERS = {
 
 def test_reviewer_judges_json_verdicts_and_everything_else(
         repo: GitRepo, keys: dict[str, Path], tmp_path: Path) -> None:
-    judges = "at_least = 1\n"
+    judges = ('at_least = 1\n[[judge.judges]]\nname = "unrunnable"\nrequired = false\n'
+              'command = "sh -c no-such-program-xyz"\n')
     for name, body in REVIEWERS.items():
         script = tmp_path / f"{name}.py"
         script.write_text(f"import json\n{body}\n")
@@ -126,6 +127,7 @@ def test_reviewer_judges_json_verdicts_and_everything_else(
     assert got["crash"] == ("NOT_PROVEN", "it printed nothing (a reviewer prints a JSON "
                                           "verdict); it exited with 1")
     assert got["hang"] == ("NOT_PROVEN", "it was stopped at its timeout of 2s")
+    assert got["unrunnable"] == ("NOT_PROVEN", "its command could not be run (exit 127)")
     hang = next(r for r in record["judges"] if r["name"] == "hang")  # type: ignore[union-attr]
     assert hang["exit_code"] is None and hang["duration"] < 10
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -67,11 +69,14 @@ def judge(staged: bool, rev: str | None, range_spec: str | None, sign_key: Path 
         raise FatalError(f"no judges are configured ([[judge.judges]] in the policy at "
                          f"{config.source or 'defaults'}): nothing to run, nothing recorded")
     identity = _identity(settings)
-    with _key(sign_key, settings, no_record) as key:
-        if key is not None:  # a key that cannot sign is found out before any judge runs
-            verdict_command.sign_verdict(repo, verdicts.Verdict(
-                "NOT_PROVEN", identity, material.patch_id), key)
-        runs, status, why = run_judges(repo, material, settings)
+    with _key(sign_key, settings, no_record) as key, ThreadPoolExecutor(1) as pool:
+        # A key that cannot sign, or that the trust root does not list, is found out
+        # before any judge runs: tried while the worktree is made.
+        probe = None if key is None else pool.submit(
+            verdict_command.sign_verdict, repo,
+            verdicts.Verdict("NOT_PROVEN", identity, material.patch_id), key)
+        runs, status, why = run_judges(repo, material, settings,
+                                       before=probe.result if probe is not None else None)
         record = verdicts.Verdict(status, identity, material.patch_id,
                                   evidence=f"agentops judge: {why}", runs=tuple(runs))
         if pr is not None:
@@ -85,9 +90,11 @@ def judge(staged: bool, rev: str | None, range_spec: str | None, sign_key: Path 
     raise SystemExit(0 if status == "PASS" else 1)
 
 
-def run_judges(repo: git.Repo, material: Material, settings: JudgeConfig) -> tuple[
+def run_judges(repo: git.Repo, material: Material, settings: JudgeConfig,
+               before: Callable[[], object] | None = None) -> tuple[
         list[verdicts.JudgeRun], str, str]:
-    """Every judge run in one fresh worktree of the change, and their combined verdict."""
+    """Every judge run in one fresh worktree of the change, and their combined verdict
+    (`before`: called once the worktree is ready, before the first judge starts)."""
     from agentops_hooks.judge import run
     from agentops_hooks.judge.council import combine
     from agentops_hooks.judge.worktree import fresh_worktree
@@ -98,6 +105,8 @@ def run_judges(repo: git.Repo, material: Material, settings: JudgeConfig) -> tup
         variables = space.variables(material)
         for spec in settings.judges:
             run.require_runnable(spec, space, given.get("PATH", os.defpath))
+        if before is not None:
+            before()
         for spec in settings.judges:
             click.echo(f"agentops: judge {spec.name} ({spec.kind}): {spec.command}", err=True)
             env = run.environment(spec, space, given, variables)
