@@ -85,8 +85,8 @@ def judge(staged: bool, rev: str | None, range_spec: str | None, sign_key: Path 
         if key is not None:
             # the probe's signature by this key was checked against the trust root
             signature = verdict_command.sign_verdict(repo, record, key, check_trust=False)
-            verdict_command.record_verdict(repo, change, record, target, label, record.evidence,
-                                    signature, no_record=False)
+            verdict_command.record_verdict(repo, change, record, target, label,
+                                           record.evidence, signature, no_record=False)
     raise SystemExit(0 if status == "PASS" else 1)
 
 
