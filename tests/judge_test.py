@@ -335,3 +335,15 @@ def test_the_automated_judges_name_alone_admits_nothing(repo: GitRepo, keys: dic
         assert code == 1 and "judge.admits does not name gate verdict" in out
     else:
         assert code == 0, out
+
+
+def test_a_change_cannot_pick_its_own_judges(repo: GitRepo, keys: dict[str, Path]) -> None:
+    start(repo, keys, '[[judge.judges]]\nname = "strict"\ncommand = "false"\n')
+    policy = (repo.root / ".agentops.toml").read_text()
+    change = agent_commit(repo, ".agentops.toml", policy.replace('"false"', '"true"'),
+                          "Relax the judge")
+    code, out = judge(repo, keys)
+    assert code == 1 and "judge strict: FAIL" in out  # the base's judge ran, not the change's
+    assert records(repo, change)[0]["judges"][0]["command"] == "false"  # type: ignore[index]
+    code, out = judge(repo, keys, "--commit", repo.out("rev-list", "--max-parents=0", "HEAD"))
+    assert code == 2 and "give --policy-from REV" in out

@@ -160,13 +160,14 @@ def _material(repo: git.Repo, change: Change, commit: str, base: str | None, pat
 
 
 def _policy(repo: git.Repo, rev: str | None, base: str | None) -> Config:
-    """The policy whose judges run: at --policy-from, else at the change's base; the
-    work tree's only when the change has no base (a root commit)."""
+    """The policy whose judges run: at --policy-from, else at the change's base; never
+    the work tree's or the change's own, which the worker wrote."""
     from agentops_hooks import gates
 
     where = rev or base
     if where is None:
-        return gates.policy(repo.root, repo.cache_dir)
+        raise FatalError("the change has no base (a root commit, or an unborn branch) whose "
+                         "policy names its judges: give --policy-from REV")
     commit = repo.resolve(where)
     if commit is None:
         raise FatalError(f"--policy-from {where!r} does not name a commit here")
