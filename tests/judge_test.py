@@ -185,6 +185,7 @@ print("evidence", pathlib.Path(os.environ["AGENTOPS_EVIDENCE"]).read_text().coun
 # now try to change the repository it was given
 pathlib.Path("calc.py").write_text("broken = True\n")
 pathlib.Path("dropped.txt").write_text("x\n")
+pathlib.Path(os.environ["AGENTOPS_DIFF"]).write_text("")  # what the next judge reads
 for argv in (["git", "add", "-A"], ["git", "-c", "user.name=j", "-c", "user.email=j@x",
              "commit", "-qm", "judge was here"], ["git", "update-ref", "refs/heads/main", "HEAD"],
              ["git", "update-ref", "refs/notes/agentops/verdicts", "HEAD"]):
@@ -199,7 +200,9 @@ def test_the_judge_sees_only_the_change_and_cannot_touch_the_repository(
     script = tmp_path / "isolation.py"
     script.write_text(ISOLATION)
     start(repo, keys, f'[[judge.judges]]\nname = "isolation"\n'
-                      f'command = "{sys.executable} {script} {repo.env["HOME"]}"\n')
+                      f'command = "{sys.executable} {script} {repo.env["HOME"]}"\n'
+                      '[[judge.judges]]\nname = "next"\ncommand = \'grep -q "one more" calc.py '
+                      '&& test ! -e dropped.txt && grep -q "one more" "$AGENTOPS_DIFF"\'\n')
     change = agent_commit(repo, "calc.py", CALC + "# one more line\n", "One more line",
                           "Task: CALC-9", "Verdict-Evidence: pytest 3 passed")
     repo.write("notes-to-self.txt", "uncommitted\n")
@@ -210,6 +213,7 @@ def test_the_judge_sees_only_the_change_and_cannot_touch_the_repository(
     [record] = records(repo, change)
     output = record["judges"][0]["output"]  # type: ignore[index]
     assert "saw: nothing" in output
+    assert record["judges"][1]["status"] == "PASS"  # type: ignore[index]  # untouched by the first
     assert "task CALC-9" in output and "diff +# one more line" in output
     assert "message One more line" in output and "evidence 1" in output
     assert {ref: repo.out("rev-parse", ref) for ref in before} == before

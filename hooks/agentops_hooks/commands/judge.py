@@ -93,28 +93,30 @@ def judge(staged: bool, rev: str | None, range_spec: str | None, sign_key: Path 
 def run_judges(repo: git.Repo, material: Material, settings: JudgeConfig,
                before: Callable[[], object] | None = None) -> tuple[
         list[verdicts.JudgeRun], str, str]:
-    """Every judge run in one fresh worktree of the change, and their combined verdict
-    (`before`: called once the worktree is ready, before the first judge starts)."""
+    """Every judge run in a fresh worktree of the change, and their combined verdict
+    (`before`: called once the first worktree is ready, before the first judge starts)."""
     from agentops_hooks.judge import run
     from agentops_hooks.judge.council import combine
     from agentops_hooks.judge.worktree import fresh_worktree
 
     runs = []
-    with fresh_worktree(repo, material) as space:
-        given = dict(os.environ)
-        variables = space.variables(material)
-        for spec in settings.judges:
-            run.require_runnable(spec, space, given.get("PATH", os.defpath))
-        if before is not None:
-            before()
-        for spec in settings.judges:
+    given = dict(os.environ)
+    for i, spec in enumerate(settings.judges):
+        # Each judge a worktree of its own: what one judge (the worker's tests) leaves
+        # behind, in the files or the inputs, is never what the next one is given.
+        with fresh_worktree(repo, material) as space:
+            if i == 0:
+                for each in settings.judges:
+                    run.require_runnable(each, space, given.get("PATH", os.defpath))
+                if before is not None:
+                    before()
             click.echo(f"agentops: judge {spec.name} ({spec.kind}): {spec.command}", err=True)
-            env = run.environment(spec, space, given, variables)
+            env = run.environment(spec, space, given, space.variables(material))
             done = run.run_judge(spec, space, env, material.tree, settings.output_limit)
-            why = f": {done.reason}" if done.reason else ""
-            click.echo(f"agentops: judge {spec.name}: {done.status} in {done.duration:.1f}s{why}",
-                       err=True)
-            runs.append(done)
+        why = f": {done.reason}" if done.reason else ""
+        click.echo(f"agentops: judge {spec.name}: {done.status} in {done.duration:.1f}s{why}",
+                   err=True)
+        runs.append(done)
     status, why = combine(settings.judges, runs, settings.at_least)
     return runs, status, why
 

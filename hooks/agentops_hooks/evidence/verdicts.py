@@ -89,11 +89,15 @@ class JudgeRun(NamedTuple):
         return dict(self._asdict())
 
     def signed(self) -> str:
-        """What the signature covers of it (the output by its digest), on one line."""
+        """What the signature covers of it, on one line: every field, the kept output
+        by its sha256."""
+        import hashlib
         import json
 
+        kept = hashlib.sha256(self.output.encode("utf-8")).hexdigest()
         return json.dumps([self.name, self.kind, self.status, self.command, self.exit_code,
-                           self.tree, self.output_sha256], ensure_ascii=True)
+                           self.duration, self.tree, self.output_sha256, kept, self.reason],
+                          ensure_ascii=True)
 
     @classmethod
     def from_dict(cls, item: object) -> JudgeRun:
