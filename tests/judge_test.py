@@ -102,6 +102,8 @@ REVIEWERS = {
     "silent": "pass",
     "crash": 'raise RuntimeError("model quota exceeded")',
     "hang": "import time; time.sleep(60)",
+    # leaves its process group, holding the output open: stopped all the same
+    "escape": 'import subprocess; subprocess.Popen(["setsid", "sleep", "20"]); print("{")',
 }
 
 
@@ -127,9 +129,11 @@ def test_reviewer_judges_json_verdicts_and_everything_else(
     assert got["crash"] == ("NOT_PROVEN", "it printed nothing (a reviewer prints a JSON "
                                           "verdict); it exited with 1")
     assert got["hang"] == ("NOT_PROVEN", "it was stopped at its timeout of 2s")
+    assert got["escape"] == ("NOT_PROVEN", "it was stopped at its timeout of 2s")
     assert got["unrunnable"] == ("NOT_PROVEN", "its command could not be run (exit 127)")
-    hang = next(r for r in record["judges"] if r["name"] == "hang")  # type: ignore[union-attr]
-    assert hang["exit_code"] is None and hang["duration"] < 10
+    for name in ("hang", "escape"):
+        run = next(r for r in record["judges"] if r["name"] == name)  # type: ignore[union-attr]
+        assert run["exit_code"] is None and run["duration"] < 10, run
 
 
 @pytest.mark.parametrize(("at_least", "statuses", "required", "expected"), [

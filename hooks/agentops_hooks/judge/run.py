@@ -32,6 +32,8 @@ _SHELL_WORDS = frozenset((
 """Words a `sh -c` command may begin with that are not programs on PATH."""
 _FENCED = re.compile(r"```(?:json)?\s*\n(.*?)\n```", re.S)
 _NOT_RUN = (126, 127)  # sh: found but not executable, not found
+_GRACE = 2.0
+"""Seconds a stopped judge's output is still read for."""
 
 
 def environment(spec: JudgeSpec, space: Workspace, given: Mapping[str, str],
@@ -92,7 +94,7 @@ def run_judge(spec: JudgeSpec, space: Workspace, env: Mapping[str, str], tree: s
     except subprocess.TimeoutExpired:
         timed_out = True
         _stop(proc)
-        out, err = proc.communicate()
+        out, err = _rest(proc)
     finally:
         _stop(proc)  # what it left running in the background goes too
     duration = time.monotonic() - started
@@ -101,6 +103,23 @@ def run_judge(spec: JudgeSpec, space: Workspace, env: Mapping[str, str], tree: s
                     f"it was stopped at its timeout of {spec.timeout:g}s")
     status, reason = _verdict(spec, proc.returncode, out)
     return _run(spec, tree, proc.returncode, duration, out, err, output_limit, status, reason)
+
+
+def _rest(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    """What a stopped judge printed; nothing more once _GRACE has passed, when a process
+    that left its group (setsid) still holds its output open."""
+    try:
+        return proc.communicate(timeout=_GRACE)
+    except subprocess.TimeoutExpired as e:
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        proc.wait()
+        return _bytes(e.output), _bytes(e.stderr)
+
+
+def _bytes(data: object) -> bytes:
+    return data if isinstance(data, bytes) else b""
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
