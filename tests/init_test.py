@@ -235,3 +235,32 @@ def test_init_in_a_bare_repository_installs_no_hooks_and_sets_the_notes(tmp_path
                                    f"server, agentops pre-receive is the hook ({HOOK_REPO}/blob/"
                                    f"v{__version__}/docs/ci.md)")
     assert "agentops: set notes.rewriteMode = cat_sort_uniq" in out and not (bare / "hooks" / "commit-msg").exists()
+
+
+@pytest.mark.parametrize(("files", "judges"), [
+    ({"conftest.py": ""}, [("pytest", "python -m pytest -q")]),
+    ({"tests/test_x.py": "def test_x(): pass\n"}, [("pytest", "python -m pytest -q")]),
+    ({"package.json": '{"scripts": {"test": "jest"}}'},
+     [("npm-test", "npm ci --no-audit --no-fund && npm test")]),
+    ({"package.json": '{"scripts": {"test": "echo \\"Error: no test specified\\" && exit 1"}}'}, []),
+    ({"Cargo.toml": "[package]\n", "go.mod": "module x\n"},
+     [("cargo-test", "cargo test"), ("go-test", "go test ./...")]),
+    ({"README.md": "# nothing to test\n"}, []),
+])
+def test_select_offers_a_tests_judge_from_what_it_finds(
+        repo: GitRepo, files: dict[str, str], judges: list[tuple[str, str]]) -> None:
+    for path, content in files.items():
+        repo.write(path, content)
+    code, out = invoke("init", "--phase", "select", "--no-signing", "--no-hooks")
+    assert code == 0, out
+    found = policy(repo.root).judge.judges
+    assert [(j.name, j.command) for j in found] == judges
+    assert ("[judge] runs your tests" in out) == bool(judges)
+    code, out = invoke("init", "--phase", "govern", "--no-signing", "--no-hooks")  # offered once
+    assert code == 0 and len(policy(repo.root).judge.judges) == len(judges)
+
+
+def test_bound_offers_no_judge(repo: GitRepo) -> None:
+    repo.write("conftest.py", "")
+    code, out = invoke("init", "--phase", "bound", "--no-signing", "--no-hooks")
+    assert code == 0 and not policy(repo.root).judge.judges

@@ -97,6 +97,8 @@ def init(dry: bool, remotes: tuple[str, ...], phase: str | None, no_signing: boo
         config_file.set_gates(root, gates, gate_runner.SECTIONS, dry=dry)
         said = f"{path.name}: gates = {list(gates)} (phase {phase} and before, and the gates already on)"
         say(said, f"would write {said}")
+    if phase is not None and not dry and path.exists() and "verdict" in gate_runner.gates_for_phase(phase, ()):
+        _offer_tests_judge(path)
     if not no_signing:
         _signed_verdicts(repo, dry, say)
     # A glob: git log stays quiet until the refs exist, and shows them after.
@@ -326,6 +328,24 @@ def _next_steps(root: Path | None) -> None:
               "BASE..HEAD` a required CI job, and run `agentops pre-receive` as the server's "
               f"pre-receive hook ({DOCS}/ci.md)"]
     click.echo("agentops: next: " + "; ".join(steps))
+
+
+def _offer_tests_judge(own: Path) -> None:
+    """Add a `[judge]` that runs the project's tests, when the policy has none and a test
+    runner is found."""
+    from agentops_hooks.judge.suggest import tests_judge_table
+    from agentops_hooks.messages import write_atomic
+
+    text = own.read_text(encoding="utf-8")
+    table = tests_judge_table(own.parent)
+    if table is None or "judge" in config_file.parse_toml(text.encode("utf-8"), str(own)):
+        return
+    new = text + ("" if text.endswith("\n") else "\n") + "\n" + table
+    config_file.validate(config_file.parse_toml(new.encode("utf-8"), str(own)),
+                         gate_runner.SECTIONS, where=str(own))
+    write_atomic(own, new.encode("utf-8"))
+    click.echo(f"agentops: {own.name}: [judge] runs your tests on each change with "
+               "`agentops judge`; set judge.identity and its key (docs/judges.md)")
 
 
 def _signed_verdicts(repo: git.Repo, dry: bool, say: Say) -> None:
