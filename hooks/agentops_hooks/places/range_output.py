@@ -103,6 +103,8 @@ class TextWriter(Writer):
     def __init__(self, out: Out, color: bool = False) -> None:
         super().__init__(out)
         self.color = color
+        self.rules: dict[str, None] = {}
+        """The rule ids reported, in order, for the closing `agentops explain` line."""
 
     def style(self, text: str, fg: str, bold: bool = False) -> str:
         if not self.color:
@@ -124,6 +126,7 @@ class TextWriter(Writer):
         lines = [f"{mark}  {r.change.label}  {r.change.subject[:60]}  ({who(r.signals)})"]
         for f in r.findings:
             kind = "" if f.severity == "error" else "warning: "
+            self.rules[f.rule] = None
             lines.append(f"      [{f.factor} {f.gate}] {kind}{self.style(f.rule, 'red')}: {f.message}")
             lines.append(f"      fix: {f.fix}")
         self.findings += len(r.findings)
@@ -131,11 +134,15 @@ class TextWriter(Writer):
 
     def end(self, report: Checked) -> None:
         for f in report.range_findings:
+            self.rules[f.rule] = None
             self.out(f"{self.style('FAIL', 'red', True)}  [{f.factor} {f.gate}] {f.rule}: {f.message}\n")
             self.out(f"      fix: {f.fix}\n")
         count = self.findings + len(report.range_findings)
-        self.out(f"agentops: {count} finding(s) in {report.label}\n" if count
-                 else f"agentops: {report.label} passed\n")
+        if count:
+            self.out(f"agentops: {count} finding(s) in {report.label}. Why, and how to satisfy "
+                     f"each: agentops explain {' '.join(self.rules)}\n")
+        else:
+            self.out(f"agentops: {report.label} passed\n")
 
 
 def _nested(value: Any, depth: int) -> str:
