@@ -1,0 +1,225 @@
+"""Every sample in the docs is what the tool prints: the documented commands run in a
+throwaway repository and their output is compared with the page.
+
+A page's samples are ```console blocks: `$ ` lines are commands (a line ending in
+`\\` goes on), the lines under one are its output (stdout and stderr, as a terminal
+shows them). Each command runs in its own `bash` in the repository's root, and `$?` is
+the status of the command before it. What a reader need not see sets the scene in an
+HTML comment before a block, run as a bash script (it must succeed):
+
+    <!-- sample-setup
+    echo 'x = 1' > x.py && git add x.py
+    -->
+
+One repository serves a whole page, its blocks run in order; `<!-- sample-setup new`
+starts a fresh one. The repository is `/tmp/doc/repo` as printed (the real temporary
+directory is replaced), under an isolated HOME whose git identity is Hana Human
+<hana@example.com>, with commit dates fixed at 2026-11-21T11:30:00Z.
+
+Normalised before comparing, because it varies from run to run and only then: the
+temporary directories (and the random suffixes `mkdtemp` gives), dates and
+timestamps, SSH key fingerprints and signatures. Object ids do not vary (the commit
+dates are fixed), except on a page that makes SSH keys, whose trees hold them: its
+setup says `<!-- sample-setup ids-vary`, and from there hex ids of 7 or more digits
+are compared by where they recur, not by value (an id printed twice must be the same
+id twice).
+
+`python -m pytest tests/docs_samples_test.py --update` rewrites the samples from a
+real run (only the blocks whose output changed).
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from conftest import isolated_env
+
+ROOT = Path(__file__).parents[1]
+PAGES = sorted(p for p in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
+               if "```console" in p.read_text(encoding="utf-8"))
+SHOWN_ROOT = "/tmp/doc"
+"""What the throwaway directory is printed as in the docs."""
+PENDING = {
+    "docs/ci.md", "docs/formats.md", "docs/notes.md", "docs/ratchet.md", "docs/trust.md",
+}
+"""Pages whose console blocks are not yet run: their samples were written by hand from
+real runs, before this test. Each one converted leaves this set."""
+
+
+class Step(NamedTuple):
+    kind: str
+    """"setup", "new" (setup in a fresh repository), either with "+ids" (object ids
+    vary from here on), or "console"."""
+    start: int
+    """The index of the block's first body line in the page's lines."""
+    end: int
+    """One past its last body line."""
+    body: list[str]
+
+
+def steps(lines: list[str]) -> list[Step]:
+    """The setup comments and console blocks of a page, in order."""
+    out, i = [], 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("<!-- sample-setup"):
+            end = lines.index("-->", i)
+            options = line.split()[2:]
+            kind = "new" if "new" in options else "setup"
+            if "ids-vary" in options:
+                kind += "+ids"
+            out.append(Step(kind, i + 1, end, lines[i + 1:end]))
+            i = end
+        elif line.startswith("```console"):
+            end = lines.index("```", i + 1)
+            out.append(Step("console", i + 1, end, lines[i + 1:end]))
+            i = end
+        i += 1
+    return out
+
+
+def commands(body: list[str]) -> list[tuple[str, list[str]]]:
+    """A console block as (command, the output lines documented under it)."""
+    out: list[tuple[str, list[str]]] = []
+    pending: list[str] = []
+    for line in body:
+        if pending:
+            pending.append(line)
+        elif line.startswith("$ "):
+            pending = [line[2:]]
+        else:
+            assert out, f"output before any command: {line!r}"
+            out[-1][1].append(line)
+            continue
+        if not pending[-1].endswith("\\"):
+            out.append(("\n".join(pending), []))
+            pending = []
+    return out
+
+
+class Sandbox:
+    """One throwaway repository and the environment its commands run in."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.count = 0
+        self.status = 0
+
+    def fresh(self) -> None:
+        self.count += 1
+        self.tmp = self.base / f"t{self.count}"
+        home, tmp, self.repo = self.tmp / "home", self.tmp / "tmp", self.tmp / "repo"
+        for d in (home, tmp, self.repo):
+            d.mkdir(parents=True)
+        (home / ".gitconfig").write_text(
+            "[user]\n\tname = Hana Human\n\temail = hana@example.com\n"
+            "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n", encoding="utf-8")
+        self.env = {**isolated_env(home), "TMPDIR": str(tmp), "COLUMNS": "100",
+                    "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin",
+                    "GIT_AUTHOR_DATE": "2026-11-21T11:30:00Z",
+                    "GIT_COMMITTER_DATE": "2026-11-21T11:30:00Z"}
+        subprocess.run(["git", "init", "-q"], cwd=self.repo, env=self.env, check=True)
+
+    def run(self, script: str, setup: bool = False) -> str:
+        proc = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script] if setup
+            else ["bash", "-c", f"(exit {self.status}); {script}"],
+            cwd=self.repo, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, check=False,
+        )
+        if setup:
+            assert proc.returncode == 0, f"sample setup failed ({proc.returncode}):\n{script}\n{proc.stdout}"
+        else:
+            self.status = proc.returncode
+        return proc.stdout.replace(str(self.tmp), SHOWN_ROOT)
+
+
+_VARYING = [
+    (re.compile(r"(/tmp/doc/tmp/[\w.-]*?)[a-z0-9_]{8}\b"), r"\1XXXXXXXX"),  # mkdtemp's suffix
+    (re.compile(r"(?<![\w/])/tmp/[\w.-]*?-[a-z0-9_]{8}\b"), "/tmp/XXXXXXXX"),
+    (re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"), "<time>"),
+    (re.compile(r"\b\d{4}-\d\d-\d\d\b"), "<date>"),
+    (re.compile(r"SHA256:[A-Za-z0-9+/]{43}"), "SHA256:<fingerprint>"),
+    (re.compile(r"U1NIU0lH[A-Za-z0-9+/=]+"), "<signature>"),
+]
+_HEX_ID = re.compile(r"\b[0-9a-f]{7,64}\b")
+
+
+def _id(word: str) -> bool:
+    """A hex word that is an id, not an English word ("added", "decade", "beef")."""
+    return bool(re.search(r"\d", word))
+
+
+def normalise(text: str, ids_vary: bool = False) -> str:
+    """`text` with what varies between runs replaced; with `ids_vary`, object ids
+    numbered by first appearance."""
+    for pattern, replacement in _VARYING:
+        text = pattern.sub(replacement, text)
+    if not ids_vary:
+        return text
+    seen: dict[str, str] = {}
+    return _HEX_ID.sub(lambda m: seen.setdefault(m.group(), f"<id{len(seen) + 1}>")
+                       if _id(m.group()) else m.group(), text)
+
+
+def run_page(page: Path, base: Path) -> tuple[list[str], list[str]]:
+    """The page's lines, and the same lines with every sample's output from a real run."""
+    lines = page.read_text(encoding="utf-8").split("\n")
+    new = list(lines)
+    sandbox = Sandbox(base)
+    sandbox.fresh()
+    offset, ids_vary = 0, False
+    for step in steps(lines):
+        if step.kind.startswith("new"):
+            sandbox.fresh()
+        if step.kind != "console":
+            ids_vary |= step.kind.endswith("+ids")
+            sandbox.run("\n".join(step.body), setup=True)
+            continue
+        body: list[str] = []
+        for command, _ in commands(step.body):
+            body += [f"$ {line}" if i == 0 else line for i, line in enumerate(command.split("\n"))]
+            printed = sandbox.run(command).rstrip("\n")
+            body += printed.split("\n") if printed else []
+        if normalise("\n".join(body), ids_vary) != normalise("\n".join(step.body), ids_vary):
+            new[step.start + offset:step.end + offset] = body
+            offset += len(body) - (step.end - step.start)
+    return lines, new
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "page" in metafunc.fixturenames:
+        pages = [p for p in PAGES if str(p.relative_to(ROOT)) not in PENDING]
+        metafunc.parametrize("page", pages, ids=[str(p.relative_to(ROOT)) for p in pages])
+
+
+def test_samples_are_real_output(page: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    old, new = run_page(page, tmp_path)
+    if request.config.getoption("--update"):
+        page.write_text("\n".join(new), encoding="utf-8")
+        return
+    diff = "\n".join(difflib.unified_diff(old, new, "documented", "printed now", lineterm="", n=1))
+    assert old == new, (f"{page.relative_to(ROOT)}: samples differ from what the tool prints "
+                        f"(python -m pytest tests/docs_samples_test.py --update rewrites them):\n{diff}")
+
+
+def test_pending_pages_still_have_unrun_samples() -> None:
+    """The list of pages not yet run only shrinks: a page it names has console blocks."""
+    assert PENDING <= {str(p.relative_to(ROOT)) for p in PAGES}
+
+
+def test_normalising_keeps_what_does_not_vary() -> None:
+    a = "patch 62897b2dc32f0bc1a2f73a159a7225dd106a4cc9 on 79c624d0131b, again 79c624d0131b, added"
+    b = "patch 0000000000000000000000000000000000000001 on 1111111aaaaa, again 1111111aaaaa, added"
+    assert normalise(a) != normalise(b)
+    assert normalise(a, ids_vary=True) == normalise(b, ids_vary=True)
+    assert normalise(a, True) != normalise(b.replace("again 1111111aaaaa", "again 2222222bbbbb"), True)
+    assert normalise("2 findings in 0.3 s") == "2 findings in 0.3 s"
+    assert normalise("recorded 2026-11-21T11:31:18Z") == normalise("recorded 2027-01-02T00:00:00Z")
