@@ -3,6 +3,7 @@ pages shipped inside the package."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import zipfile
@@ -121,8 +122,11 @@ def test_explain_prints_what_why_and_how() -> None:
 
 
 def test_explain_of_a_gate_prints_its_page_and_several_rules_each() -> None:
-    proc = agentops("supervise")
-    assert proc.stdout == (ROOT / "docs" / "factors" / "11-supervise.md").read_text(encoding="utf-8")
+    proc = agentops("verdict")
+    page = (ROOT / "docs" / "factors" / "07-verdict.md").read_text(encoding="utf-8")
+    assert "<!-- sample-setup" in page  # the scene of the page's samples, not for readers
+    assert proc.stdout == re.sub(r"\n?<!--.*?-->\n", "", page, flags=re.S)
+    assert "sample-setup" not in agentops("verdict-missing").stdout
     proc = agentops("scope-no-task", "privilege-secret")
     assert proc.returncode == 0
     assert proc.stdout.startswith("scope-no-task: factor III")

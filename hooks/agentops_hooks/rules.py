@@ -51,7 +51,8 @@ def pages() -> tuple[Page, ...]:
     for entry in shipped(PAGES_PACKAGE, PAGES_DIR).iterdir():
         match = _PAGE_NAME.fullmatch(entry.name)
         if match:
-            text = entry.read_text(encoding="utf-8")
+            # HTML comments set the scene for the docs' sample runs: not for readers.
+            text = re.sub(r"\n?<!--.*?-->\n", "", entry.read_text(encoding="utf-8"), flags=re.S)
             found.append(Page(entry.name, match.group(2), text.split("\n", 1)[0].lstrip("# "), text))
     return tuple(sorted(found))
 
