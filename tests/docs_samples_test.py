@@ -4,7 +4,9 @@ throwaway repository and their output is compared with the page.
 A page's samples are ```console blocks: `$ ` lines are commands (a line ending in
 `\\` goes on), the lines under one are its output (stdout and stderr, as a terminal
 shows them). Each command runs in its own `bash` in the repository's root, and `$?` is
-the status of the command before it. What a reader need not see sets the scene in an
+the status of the command before it. A block opened with ```console one-command
+holds one command: every line under it is its output, `$ ` lines included (a
+transcript such as `agentops demo` prints). What a reader need not see sets the scene in an
 HTML comment before a block, run as a bash script (it must succeed):
 
     <!-- sample-setup
@@ -56,7 +58,7 @@ real runs, before this test. Each one converted leaves this set."""
 class Step(NamedTuple):
     kind: str
     """"setup", "new" (setup in a fresh repository), either with "+ids" (object ids
-    vary from here on), or "console"."""
+    vary from here on), "console", or "console one-command"."""
     start: int
     """The index of the block's first body line in the page's lines."""
     end: int
@@ -79,17 +81,22 @@ def steps(lines: list[str]) -> list[Step]:
             i = end
         elif line.startswith("```console"):
             end = lines.index("```", i + 1)
-            out.append(Step("console", i + 1, end, lines[i + 1:end]))
+            kind = "console one-command" if line.split()[1:2] == ["one-command"] else "console"
+            out.append(Step(kind, i + 1, end, lines[i + 1:end]))
             i = end
         i += 1
     return out
 
 
-def commands(body: list[str]) -> list[tuple[str, list[str]]]:
-    """A console block as (command, the output lines documented under it)."""
+def commands(body: list[str], one: bool = False) -> list[tuple[str, list[str]]]:
+    """A console block as (command, the output lines documented under it); `one`:
+    the block holds one command, whose output may have `$ ` lines of its own."""
     out: list[tuple[str, list[str]]] = []
     pending: list[str] = []
     for line in body:
+        if one and out and not pending:
+            out[-1][1].append(line)
+            continue
         if pending:
             pending.append(line)
         elif line.startswith("$ "):
@@ -142,8 +149,7 @@ class Sandbox:
 
 
 _VARYING = [
-    (re.compile(r"(/tmp/doc/tmp/[\w.-]*?)[a-z0-9_]{8}\b"), r"\1XXXXXXXX"),  # mkdtemp's suffix
-    (re.compile(r"(?<![\w/])/tmp/[\w.-]*?-[a-z0-9_]{8}\b"), "/tmp/XXXXXXXX"),
+    (re.compile(r"(/tmp/doc/tmp/[\w.-]*?)[a-z0-9_]{8}(?![\w.-])"), r"\1XXXXXXXX"),  # mkdtemp's suffix
     (re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"), "<time>"),
     (re.compile(r"\b\d{4}-\d\d-\d\d\b"), "<date>"),
     (re.compile(r"SHA256:[A-Za-z0-9+/]{43}"), "SHA256:<fingerprint>"),
@@ -179,12 +185,12 @@ def run_page(page: Path, base: Path) -> tuple[list[str], list[str]]:
     for step in steps(lines):
         if step.kind.startswith("new"):
             sandbox.fresh()
-        if step.kind != "console":
+        if not step.kind.startswith("console"):
             ids_vary |= step.kind.endswith("+ids")
             sandbox.run("\n".join(step.body), setup=True)
             continue
         body: list[str] = []
-        for command, _ in commands(step.body):
+        for command, _ in commands(step.body, step.kind.endswith("one-command")):
             body += [f"$ {line}" if i == 0 else line for i, line in enumerate(command.split("\n"))]
             printed = sandbox.run(command).rstrip("\n")
             body += printed.split("\n") if printed else []
