@@ -3,8 +3,8 @@ throwaway repository and their output is compared with the page.
 
 A page's samples are ```console blocks: `$ ` lines are commands (a line ending in
 `\\` goes on), the lines under one are its output (stdout and stderr, as a terminal
-shows them). Each command runs in its own `bash` in the repository's root, and `$?` is
-the status of the command before it. A block opened with ```console one-command
+shows them). A block's commands run in one `bash` in the repository's root, as typed
+in one terminal (variables and `$?` carry on; `$?` carries on to the next block too). A block opened with ```console one-command
 holds one command: every line under it is its output, `$ ` lines included (a
 transcript such as `agentops demo` prints). What a reader need not see sets the scene in an
 HTML comment before a block, run as a bash script (it must succeed):
@@ -49,7 +49,7 @@ PAGES = sorted(p for p in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
 SHOWN_ROOT = "/tmp/doc"
 """What the throwaway directory is printed as in the docs."""
 PENDING = {
-    "docs/ci.md", "docs/formats.md", "docs/notes.md", "docs/ratchet.md",
+    "docs/ci.md", "docs/notes.md", "docs/ratchet.md",
 }
 """Pages whose console blocks are not yet run: their samples were written by hand from
 real runs, before this test. Each one converted leaves this set."""
@@ -134,18 +134,25 @@ class Sandbox:
                     "GIT_COMMITTER_DATE": "2026-11-21T11:30:00Z"}
         subprocess.run(["git", "init", "-q"], cwd=self.repo, env=self.env, check=True)
 
-    def run(self, script: str, setup: bool = False) -> str:
-        proc = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", script] if setup
-            else ["bash", "-c", f"(exit {self.status}); {script}"],
-            cwd=self.repo, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, check=False,
-        )
-        if setup:
-            assert proc.returncode == 0, f"sample setup failed ({proc.returncode}):\n{script}\n{proc.stdout}"
-        else:
-            self.status = proc.returncode
-        return proc.stdout.replace(str(self.tmp), SHOWN_ROOT)
+    def setup(self, script: str) -> None:
+        """Run a setup script; it must succeed."""
+        proc = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=self.repo, env=self.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+        assert proc.returncode == 0, f"sample setup failed ({proc.returncode}):\n{script}\n{proc.stdout}"
+
+    def block(self, commands: list[str]) -> list[str]:
+        """Run a console block's commands in one bash, as typed in one terminal (shell
+        variables and `$?` carry on); each command's output."""
+        marker = f"--- end of command {os.getpid()} ---"
+        script = f"(exit {self.status})\n" + "".join(
+            f"{command}\n__status=$?; echo; echo \"{marker} $__status\"; (exit $__status)\n"
+            for command in commands)
+        proc = subprocess.run(["bash", "-c", script], cwd=self.repo, env=self.env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+        chunks = proc.stdout.replace(str(self.tmp), SHOWN_ROOT).split(f"{marker} ")
+        assert len(chunks) == len(commands) + 1, f"a command ended the shell:\n{proc.stdout}"
+        self.status = int(chunks[-1].split()[0])
+        return [chunk.split("\n", 1)[1] if i else chunk for i, chunk in enumerate(chunks[:-1])]
 
 
 _VARYING = [
@@ -187,12 +194,13 @@ def run_page(page: Path, base: Path) -> tuple[list[str], list[str]]:
             sandbox.fresh()
         if not step.kind.startswith("console"):
             ids_vary |= step.kind.endswith("+ids")
-            sandbox.run("\n".join(step.body), setup=True)
+            sandbox.setup("\n".join(step.body))
             continue
         body: list[str] = []
-        for command, _ in commands(step.body, step.kind.endswith("one-command")):
+        typed = [command for command, _ in commands(step.body, step.kind.endswith("one-command"))]
+        for command, printed in zip(typed, sandbox.block(typed)):
             body += [f"$ {line}" if i == 0 else line for i, line in enumerate(command.split("\n"))]
-            printed = sandbox.run(command).rstrip("\n")
+            printed = printed.rstrip("\n")
             body += printed.split("\n") if printed else []
         if normalise("\n".join(body), ids_vary) != normalise("\n".join(step.body), ids_vary):
             new[step.start + offset:step.end + offset] = body
@@ -238,15 +246,15 @@ def test_the_ratchet_pages_measure_script_leaves_nothing_to_commit(tmp_path: Pat
     script = page.split("```sh\n#!/bin/sh\n# scripts/measure.sh", 1)[1].split("```", 1)[0]
     sandbox = Sandbox(tmp_path)
     sandbox.fresh()
-    sandbox.run("""
+    sandbox.setup("""
 mkdir -p src tests scripts
 printf 'def add(a, b):\\n    return a + b\\n' > src/calc.py
 printf 'from calc import add\\n\\n\\ndef test_add():\\n    assert add(1, 2) == 3\\n' > tests/test_calc.py
 printf '[tool.pytest.ini_options]\\npythonpath = ["src"]\\n' > pyproject.toml
 printf 'build/\\n' > .gitignore
 git add -A && git commit -q -m "A small package"
-""", setup=True)
+""")
     (sandbox.repo / "scripts" / "measure.sh").write_text("#!/bin/sh\n# scripts/measure.sh" + script)
-    sandbox.run("sh scripts/measure.sh && git add scripts", setup=True)
+    sandbox.setup("sh scripts/measure.sh && git add scripts")
     assert (sandbox.repo / "build" / "coverage.json").is_file()
-    assert sandbox.run("git add -A && git status --porcelain") == "A  scripts/measure.sh\n"
+    assert sandbox.block(["git add -A && git status --porcelain"]) == ["A  scripts/measure.sh\n\n"]
