@@ -174,6 +174,7 @@ def _id(word: str) -> bool:
 def normalise(text: str, ids_vary: bool = False) -> str:
     """`text` with what varies between runs replaced; with `ids_vary`, object ids
     numbered by first appearance."""
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
     for pattern, replacement in _VARYING:
         text = pattern.sub(replacement, text)
     if not ids_vary:
