@@ -13,16 +13,21 @@ PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
-def prose(text: str) -> str:
-    """The text outside fenced code blocks and inline code, where links are links."""
-    kept, fenced = [], False
+def outside_fences(text: str) -> list[str]:
+    """The lines outside fenced code blocks (a ```` fence holds ``` lines)."""
+    kept, fence = [], ""
     for line in text.splitlines():
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
-            continue
-        if not fenced:
-            kept.append(re.sub(r"`[^`]*`", "", line))
-    return "\n".join(kept)
+        run = re.match(r"\s*(`{3,})", line)
+        if run and (not fence or run.group(1) == fence and line.strip() == fence):
+            fence = "" if fence else run.group(1)
+        elif not fence:
+            kept.append(line)
+    return kept
+
+
+def prose(text: str) -> str:
+    """The text outside code blocks and inline code, where links are links."""
+    return "\n".join(re.sub(r"`[^`]*`", "", line) for line in outside_fences(text))
 
 
 def slug(heading: str) -> str:
@@ -35,11 +40,8 @@ def slug(heading: str) -> str:
 def anchors(page: Path) -> frozenset[str]:
     seen: dict[str, int] = {}
     out = set()
-    fenced = False
-    for line in page.read_text(encoding="utf-8").splitlines():
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
-        elif not fenced and (m := re.match(r"#{1,6} (.*)", line)):
+    for line in outside_fences(page.read_text(encoding="utf-8")):
+        if m := re.match(r"#{1,6} (.*)", line):
             base = slug(m.group(1))
             n = seen.get(base, 0)
             seen[base] = n + 1

@@ -46,7 +46,7 @@ from conftest import isolated_env
 
 ROOT = Path(__file__).parents[1]
 PAGES = sorted(p for p in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
-               if "```console" in p.read_text(encoding="utf-8"))
+               if "```console" in p.read_text(encoding="utf-8"))  # ````console too
 SHOWN_ROOT = "/tmp/doc"
 """What the throwaway directory is printed as in the docs."""
 PENDING = {
@@ -80,8 +80,8 @@ def steps(lines: list[str]) -> list[Step]:
                 kind += "+ids"
             out.append(Step(kind, i + 1, end, lines[i + 1:end]))
             i = end
-        elif line.startswith("```console"):
-            end = lines.index("```", i + 1)
+        elif (fence := re.match(r"(`{3,})console\b", line)):
+            end = lines.index(fence.group(1), i + 1)  # ````console holds ``` lines
             kind = "console one-command" if line.split()[1:2] == ["one-command"] else "console"
             out.append(Step(kind, i + 1, end, lines[i + 1:end]))
             i = end

@@ -139,6 +139,7 @@ def test_explain_lists_every_rule() -> None:
     listed = {line.split()[0] for line in proc.stdout.splitlines() if line.startswith("  ")}
     assert listed == set(explained.rules())
     assert "XII" not in proc.stdout  # the report has no rules
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 79
 
 
 @pytest.mark.parametrize(("name", "line"), [

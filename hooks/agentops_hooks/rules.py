@@ -129,8 +129,8 @@ def catalogue() -> str:
         for r in own:
             first = r.when.split(". ")[0].rstrip(".")
             line = f"  {r.rule:<{width}}  {first}"
-            lines.append(line if len(line) <= 100 else line[:99] + "…")
+            lines.append(line if len(line) <= 79 else line[:78] + "…")
         lines.append("")
-    lines.append("agentops explain RULE: what it checks, why, and how to satisfy it; "
-                 "agentops explain GATE: the whole page.")
+    lines.append("agentops explain RULE: what it checks, why, and how to satisfy it.")
+    lines.append("agentops explain GATE: the whole page of its factor.")
     return "\n".join(lines)
