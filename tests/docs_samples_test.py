@@ -13,6 +13,10 @@ HTML comment before a block, run as a bash script (it must succeed):
     echo 'x = 1' > x.py && git add x.py
     -->
 
+A file a page shows is written where the scene needs it: `<!-- sample-file PATH -->`
+before a fenced block writes the block's text to PATH in the repository (so the
+documented config or script is the one that runs).
+
 One repository serves a whole page, its blocks run in order; `<!-- sample-setup new`
 starts a fresh one. The repository is `/tmp/doc/repo` as printed (the real temporary
 directory is replaced), under an isolated HOME whose git identity is Hana Human
@@ -55,7 +59,8 @@ SHOWN_ROOT = "/tmp/doc"
 class Step(NamedTuple):
     kind: str
     """"setup", "new" (setup in a fresh repository), either with "+ids" (object ids
-    vary from here on), "console", or "console one-command"."""
+    vary from here on), "file PATH" (write the block to PATH), "console", "console
+    one-command" or "console not-run"."""
     start: int
     """The index of the block's first body line in the page's lines."""
     end: int
@@ -68,7 +73,12 @@ def steps(lines: list[str]) -> list[Step]:
     out, i = [], 0
     while i < len(lines):
         line = lines[i]
-        if line.startswith("<!-- sample-setup"):
+        if line.startswith("<!-- sample-file "):
+            start = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
+            end = lines.index(re.match(r"`+", lines[start]).group(), start + 1)  # type: ignore[union-attr]
+            out.append(Step(f"file {line.split()[2]}", start + 1, end, lines[start + 1:end]))
+            i = end
+        elif line.startswith("<!-- sample-setup"):
             end = lines.index("-->", i)
             options = line.split()[2:]
             kind = "new" if "new" in options else "setup"
@@ -193,6 +203,11 @@ def run_page(page: Path, base: Path) -> tuple[list[str], list[str]]:
         if step.kind.startswith("new"):
             sandbox.fresh()
         if step.kind == "console not-run":
+            continue
+        if step.kind.startswith("file "):
+            target = sandbox.repo / step.kind[len("file "):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text("\n".join(step.body) + "\n", encoding="utf-8")
             continue
         if not step.kind.startswith("console"):
             ids_vary |= step.kind.endswith("+ids")
