@@ -257,24 +257,3 @@ def test_normalising_keeps_what_does_not_vary() -> None:
     assert normalise(a, True) != normalise(b.replace("again 1111111aaaaa", "again 2222222bbbbb"), True)
     assert normalise("2 findings in 0.3 s") == "2 findings in 0.3 s"
     assert normalise("recorded 2026-11-21T11:31:18Z") == normalise("recorded 2027-01-02T00:00:00Z")
-
-
-def test_the_ratchet_pages_measure_script_leaves_nothing_to_commit(tmp_path: Path) -> None:
-    """docs/ratchet.md's scripts/measure.sh, run in the project it describes, writes
-    only into the ignored build/: `git add -A` after it adds nothing (no .coverage)."""
-    page = (ROOT / "docs" / "ratchet.md").read_text(encoding="utf-8")
-    script = page.split("```sh\n#!/bin/sh\n# scripts/measure.sh", 1)[1].split("```", 1)[0]
-    sandbox = Sandbox(tmp_path)
-    sandbox.fresh()
-    sandbox.setup("""
-mkdir -p src tests scripts
-printf 'def add(a, b):\\n    return a + b\\n' > src/calc.py
-printf 'from calc import add\\n\\n\\ndef test_add():\\n    assert add(1, 2) == 3\\n' > tests/test_calc.py
-printf '[tool.pytest.ini_options]\\npythonpath = ["src"]\\n' > pyproject.toml
-printf 'build/\\n' > .gitignore
-git add -A && git commit -q -m "A small package"
-""")
-    (sandbox.repo / "scripts" / "measure.sh").write_text("#!/bin/sh\n# scripts/measure.sh" + script)
-    sandbox.setup("sh scripts/measure.sh && git add scripts")
-    assert (sandbox.repo / "build" / "coverage.json").is_file()
-    assert sandbox.block(["git add -A && git status --porcelain"]) == ["A  scripts/measure.sh\n\n"]
