@@ -1,41 +1,44 @@
 """Every sample in the docs is what the tool prints: the documented commands run in a
 throwaway repository and their output is compared with the page.
 
-A page's samples are ```console blocks: `$ ` lines are commands (a line ending in
-`\\` goes on), the lines under one are its output (stdout and stderr, as a terminal
-shows them). A block's commands run in one `bash` in the repository's root, as typed
-in one terminal (variables and `$?` carry on; `$?` carries on to the next block too). A block opened with ```console one-command
-holds one command: every line under it is its output, `$ ` lines included (a
-transcript such as `agentops demo` prints). What a reader need not see sets the scene in an
-HTML comment before a block, run as a bash script (it must succeed):
+A page's samples are ```console blocks. `$ ` lines are commands (a line ending in
+`\\` goes on, and so does a here-document, to its delimiter); the lines under one
+are its output, stdout and stderr as a terminal shows them. A block's commands run
+in one `bash` in the repository's root, as typed in one terminal: variables and `$?`
+carry on (`$?` into the next block too). Variants of the opening line:
+
+- ```console one-command: one command, every line under it its output, `$ ` lines
+  included (a transcript such as `agentops demo` prints);
+- ````console (four backticks): output that holds ``` lines;
+- ```console not-run: not run; its output was written by hand from a real run,
+  before this test, and waits for a scene.
+
+What a reader need not see sets the scene in an HTML comment before a block, run as
+a bash script that must succeed (`agentops explain` leaves these comments out):
 
     <!-- sample-setup
     echo 'x = 1' > x.py && git add x.py
     -->
 
-A file a page shows is written where the scene needs it: `<!-- sample-file PATH -->`
-before a fenced block writes the block's text to PATH in the repository (so the
-documented config or script is the one that runs).
+`<!-- sample-file PATH -->` before a fenced block writes the block's text to PATH,
+so the config or script a page shows is the one that runs.
 
 One repository serves a whole page, its blocks run in order; `<!-- sample-setup new`
-starts a fresh one. The repository is `/tmp/doc/repo` as printed (the real temporary
-directory is replaced), under an isolated HOME whose git identity is Hana Human
+starts a fresh one. It is printed as `/tmp/doc/repo` (the real temporary directory
+is replaced), under an isolated HOME whose git identity is Hana Human
 <hana@example.com>, with commit dates fixed at 2026-11-21T11:30:00Z.
 
-Normalised before comparing, because it varies from run to run and only then: the
+Normalised before comparing, because it varies from run to run, and only that: the
 temporary directories (and the random suffixes `mkdtemp` gives), dates and
-timestamps, SSH key fingerprints and signatures; trailing blanks of a line are
-dropped (editors drop them). Object ids do not vary (the commit
-dates are fixed), except on a page that makes SSH keys, whose trees hold them: its
-setup says `<!-- sample-setup ids-vary`, and from there hex ids of 7 or more digits
-are compared by where they recur, not by value (an id printed twice must be the same
-id twice).
+timestamps, SSH key fingerprints and signatures; and trailing blanks are dropped
+(editors drop them). Object ids do not vary, since the commit dates are fixed,
+except where a tree holds a fresh SSH key or a notes commit is dated by the clock:
+there the setup says `<!-- sample-setup ids-vary`, and from then on hex ids of 7 or
+more digits are compared by where they recur, not by value (an id printed twice
+must be the same id twice).
 
 `python -m pytest tests/docs_samples_test.py --update` rewrites the samples from a
-real run (only the blocks whose output changed).
-
-A block opened with ```console not-run is not run: its output was written by hand
-from a real run, before this test, and is waiting to be given a scene.
+real run (only the blocks whose output changed); read the diff before committing.
 """
 from __future__ import annotations
 
@@ -114,6 +117,9 @@ def commands(body: list[str], one: bool = False) -> list[tuple[str, list[str]]]:
             assert out, f"output before any command: {line!r}"
             out[-1][1].append(line)
             continue
+        heredoc = re.search(r"<<-?'?(\w+)'?", pending[0])
+        if heredoc and (len(pending) == 1 or pending[-1] != heredoc.group(1)):
+            continue  # a here-document goes on to its delimiter
         if not pending[-1].endswith("\\"):
             out.append(("\n".join(pending), []))
             pending = []
