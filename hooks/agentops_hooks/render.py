@@ -57,8 +57,9 @@ def findings_text(label: str, signals: Sequence[AgentSignal], findings: Sequence
         lines.append(f"  {paint('fix:', GREEN, color)} {f.fix}")
         lines.append("")
     count = len(findings)
-    lines.append(f"{count} finding{'s' if count != 1 else ''}. The factors and how to satisfy "
-                 "each: docs/factors.md in agentops-hooks.")
+    rules = " ".join(dict.fromkeys(f.rule for f in findings))
+    lines.append(f"{count} finding{'s' if count != 1 else ''}. Why, and how to satisfy each: "
+                 f"agentops explain {rules}")
     return "\n".join(lines)
 
 

@@ -300,7 +300,7 @@ def test_a_verdict_in_trailer_and_note_is_one_candidate(repo: GitRepo, capsys: p
     assert code == 0
     code, out = run_hook(repo, msg.read_text(), capsys, "--gate", "verdict")
     assert code == 1
-    assert out.count("verdict-self-judged") == 1
+    assert out.count("verdict: verdict-self-judged\n") == 1  # one finding
 
 
 def test_review_says_why_a_signature_is_invalid(repo: GitRepo) -> None:

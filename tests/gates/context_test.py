@@ -386,7 +386,7 @@ def test_a_range_is_measured_where_the_context_changes(history: list[str]) -> No
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line[:4] in ("ok  ", "FAIL")]
     assert [line.startswith("FAIL") for line in lines] == [over for *_, over in RANGE_STEPS]
-    assert result.output.count("context-over-budget") == 2
+    assert result.output.count("] context-over-budget:") == 2
 
 
 def test_range_reads_do_not_grow_with_the_commits(small: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -131,7 +131,7 @@ def test_progress_is_wiped_before_a_failing_commit_is_written_on_the_same_termin
     assert shown.split("??  ", 1)[1].split("\n", 1)[0].endswith(
         "Add a feature  (agent-authored (Claude Code: Co-authored-by 'Claude "
         "<noreply@anthropic.com>' [rule claude-code.noreply-email]))")
-    assert shown.endswith("agentops: 1 finding(s) in HEAD\n")
+    assert shown.endswith("agentops: 1 finding(s) in HEAD. Why, and how to satisfy each: agentops explain verdict-notes-missing\n")
 
 
 def test_range_output_quiet_and_verbose(repo: GitRepo) -> None:

@@ -119,6 +119,8 @@ class TextWriter(Writer):
         self.verbose = verbose
         self.quiet = quiet and not verbose
         self.shown = 0
+        self.rules: dict[str, None] = {}
+        """The rule ids reported, in order, for the closing `agentops explain` line."""
 
     def style(self, text: str, sgr: str) -> str:
         return paint(text, sgr, self.color)
@@ -141,6 +143,7 @@ class TextWriter(Writer):
         lines = [f"{mark}  {r.change.label}  {r.change.subject[:60]}  ({who(r.signals)})"]
         for f in r.findings:
             kind = "" if f.severity == "error" else "warning: "
+            self.rules[f.rule] = None
             lines.append(f"      [{f.factor} {f.gate}] {kind}{self.style(f.rule, RED)}: {f.message}")
             lines.append(f"      fix: {f.fix}")
         self.findings += len(r.findings)
@@ -148,11 +151,13 @@ class TextWriter(Writer):
 
     def end(self, report: Checked) -> None:
         for f in report.range_findings:
+            self.rules[f.rule] = None
             self.out(f"{self.style('FAIL', BOLD_RED)}  [{f.factor} {f.gate}] {f.rule}: {f.message}\n")
             self.out(f"      fix: {f.fix}\n")
         count = self.findings + len(report.range_findings)
         if count:
-            self.out(f"agentops: {count} finding(s) in {report.label}\n")
+            self.out(f"agentops: {count} finding(s) in {report.label}. Why, and how to satisfy "
+                     f"each: agentops explain {' '.join(self.rules)}\n")
         elif not self.quiet:
             hidden = report.count > self.shown
             more = f" ({report.count} commit(s); --verbose lists each)" if hidden else ""
