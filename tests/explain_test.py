@@ -185,4 +185,4 @@ def test_a_refusal_ends_with_the_explain_command_that_explains_it(
     assert last == "2 findings. Why, and how to satisfy each: agentops explain learning-missing verdict-missing"
     proc = agentops(*last.split("agentops explain ")[1].split())
     assert proc.returncode == 0
-    assert proc.stdout.startswith("verdict-missing: ") and "\n\nlearning-missing: " in proc.stdout
+    assert proc.stdout.startswith("learning-missing: ") and "\n\nverdict-missing: " in proc.stdout
