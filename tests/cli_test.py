@@ -353,4 +353,4 @@ def test_learning_fix_offers_only_options_that_exist(repo: GitRepo, monkeypatch:
     assert "--staged" not in out.split("fix:", 1)[1]
     msg = repo.message_file("Add\n")
     code, out = invoke("check", "--message-file", str(msg), "--gate", "learnings")
-    assert f'agentops trailer add Learning "<lesson>" --message-file .git/COMMIT_EDITMSG' in out
+    assert 'agentops trailer add Learning "<lesson>" --message-file .git/COMMIT_EDITMSG' in out

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -17,7 +16,6 @@ from agentops_hooks.git import Repo
 from agentops_hooks.evidence.notes import VERDICTS_REF
 from agentops_hooks.evidence.notes import VerdictRecord
 from agentops_hooks.evidence.notes import json_schema
-from conftest import CLAUDE_TRAILER
 from conftest import JUDGE
 from conftest import GitRepo
 from conftest import agent_message
