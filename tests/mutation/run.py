@@ -59,6 +59,9 @@ def stage(work: Path, module: str, tests: list[str]) -> None:
         f"also_copy = {json.dumps(also)}\n"
         'pytest_add_cli_args = ["-n0", "-p", "no:cacheprovider"]\n'
         "timeout_multiplier = 5.0\n"  # a mutant that loops is stopped at 5 times the tests' time
+        # Tests leave git processes behind in the process that ran them; forked from a
+        # server, they are not the children mutmut waits for.
+        'process_isolation = "forkserver"\n'
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
     )
     with open(work / "pyproject.toml", "a", encoding="utf-8") as f:
