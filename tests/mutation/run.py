@@ -1,7 +1,7 @@
 """Mutation testing of the modules that decide admission, with mutmut (docs/testing.md).
 
     pip install -e '.[test,mutation]'
-    python tests/mutation/run.py [MODULE ...] [--work DIR] [--max-children N]
+    python tests/mutation/run.py [MODULE ...] [--work DIR] [--max-children N] [--resume]
 
 MODULE is a path under hooks/agentops_hooks/ as tests/mutation/modules.toml names
 it (default: every module there). For each one, the checkout's tracked files are
@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", metavar="MODULE")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "mutation")
     parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--resume", action="store_true",
+                        help="keep WORK/<module> as an interrupted run left it: mutants already run are not run again")
     args = parser.parse_args(argv)
     mapping = tomllib.loads(MODULES.read_text())["modules"]
     unknown = [m for m in args.modules if m not in mapping]
@@ -100,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"not in {MODULES.name}: {', '.join(unknown)}")
     for module in args.modules or list(mapping):
         work = args.work.resolve() / module.replace("/", "-").removesuffix(".py")
-        stage(work, module, mapping[module]["tests"])
+        if not (args.resume and work.exists()):
+            stage(work, module, mapping[module]["tests"])
         s = measure(work, args.max_children)
         checked = s["killed"] + s["survived"] + s["timeout"] + s["suspicious"]
         print(f"{module}: {s['total']} mutants, {s['killed']} killed, {s['survived']} survived, "
