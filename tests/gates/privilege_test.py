@@ -435,6 +435,7 @@ def test_default_protected_globs(path: str, protected: bool) -> None:
 @pytest.mark.parametrize(("pattern", "path", "matches"), [
     ("/CODEOWNERS", "CODEOWNERS", True),
     ("/CODEOWNERS", "docs/CODEOWNERS", False),
+    ("X11/conf.d/*", "X11/conf.d/a.conf", True),  # only a leading "/" is dropped, no other character
     ("ci/*.yml", "ci/a.yml", True),
     ("ci/*.yml", "ci/x/a.yml", False),
     ("ci/**/*.yml", "ci/x/y/a.yml", True),
