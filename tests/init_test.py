@@ -51,3 +51,32 @@ def test_pyproject_config_is_not_shadowed(repo: GitRepo) -> None:
     assert code == 2
     assert "set gates = " in out and "pyproject.toml" in out
     assert not (repo.root / ".agentops.toml").exists()
+
+
+@pytest.mark.parametrize(("files", "judges"), [
+    ({"conftest.py": ""}, [("pytest", "python -m pytest -q")]),
+    ({"tests/test_x.py": "def test_x(): pass\n"}, [("pytest", "python -m pytest -q")]),
+    ({"package.json": '{"scripts": {"test": "jest"}}'},
+     [("npm-test", "npm ci --no-audit --no-fund && npm test")]),
+    ({"package.json": '{"scripts": {"test": "echo \\"Error: no test specified\\" && exit 1"}}'}, []),
+    ({"Cargo.toml": "[package]\n", "go.mod": "module x\n"},
+     [("cargo-test", "cargo test"), ("go-test", "go test ./...")]),
+    ({"README.md": "# nothing to test\n"}, []),
+])
+def test_select_offers_a_tests_judge_from_what_it_finds(
+        repo: GitRepo, files: dict[str, str], judges: list[tuple[str, str]]) -> None:
+    for path, content in files.items():
+        repo.write(path, content)
+    code, out = invoke("init", "--phase", "select", "--no-signing")
+    assert code == 0, out
+    found = policy(repo.root).judge.judges
+    assert [(j.name, j.command) for j in found] == judges
+    assert ("[judge] runs your tests" in out) == bool(judges)
+    code, out = invoke("init", "--phase", "govern", "--no-signing")  # offered once
+    assert code == 0 and len(policy(repo.root).judge.judges) == len(judges)
+
+
+def test_bound_offers_no_judge(repo: GitRepo) -> None:
+    repo.write("conftest.py", "")
+    code, out = invoke("init", "--phase", "bound", "--no-signing")
+    assert code == 0 and not policy(repo.root).judge.judges

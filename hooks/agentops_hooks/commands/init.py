@@ -1,6 +1,8 @@
 """`agentops init`: set a repository up for agentops."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from agentops_hooks import config as config_file
@@ -39,6 +41,8 @@ def init(remotes: tuple[str, ...], phase: str | None, no_signing: bool) -> None:
         gates = gate_runner.gates_for_phase(phase)
         path = config_file.set_gates(repo.require_worktree("agentops init --phase"), gates, gate_runner.SECTIONS)
         click.echo(f"agentops: {path.name}: gates = {list(gates)} (phase {phase} and before)")
+        if "verdict" in gates:
+            _offer_tests_judge(path)
     if not no_signing:
         _signed_verdicts(repo)
     # A glob: git log stays quiet until the refs exist, and shows them after.
@@ -60,6 +64,24 @@ def init(remotes: tuple[str, ...], phase: str | None, no_signing: bool) -> None:
             click.echo(f"agentops: git fetch {remote} now brings the notes ({spec})")
         else:
             click.echo(f"agentops: remote {remote} already fetches the notes")
+
+
+def _offer_tests_judge(own: Path) -> None:
+    """Add a `[judge]` that runs the project's tests, when the policy has none and a test
+    runner is found."""
+    from agentops_hooks.judge.suggest import tests_judge_table
+    from agentops_hooks.messages import write_atomic
+
+    text = own.read_text(encoding="utf-8")
+    table = tests_judge_table(own.parent)
+    if table is None or "judge" in config_file.parse_toml(text.encode("utf-8"), str(own)):
+        return
+    new = text + ("" if text.endswith("\n") else "\n") + "\n" + table
+    config_file.validate(config_file.parse_toml(new.encode("utf-8"), str(own)),
+                         gate_runner.SECTIONS, where=str(own))
+    write_atomic(own, new.encode("utf-8"))
+    click.echo(f"agentops: {own.name}: [judge] runs your tests on each change with "
+               "`agentops judge`; set judge.identity and its key (docs/judges.md)")
 
 
 def _signed_verdicts(repo: git.Repo) -> None:

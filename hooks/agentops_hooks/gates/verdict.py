@@ -122,7 +122,8 @@ def candidates(change: Change, ctx: Context) -> tuple[list[Candidate], list[Find
                 continue  # never trusted: reported by `agentops notes verify`
             r = item.record
             verdict = verdicts.Verdict(r.status, judge, r.patch_id, r.covers or (), r.range,
-                                       r.evidence, r.evidence_refs or (), r.session)
+                                       r.evidence, r.evidence_refs or (), r.session,
+                                       r.judges or ())
             where = f"note on {item.target[:12]}" + (f", PR verdict for {r.range}" if r.range else "")
             candidate = Candidate(verdict, r.signature, where)
             if _same_verdict(candidate) not in seen:  # the same verdict, recorded twice
@@ -191,6 +192,25 @@ def signature_problem(candidate: Candidate, ctx: Context) -> str | None:
     if check.ok:
         return None
     return f"its signature does not verify ({check.reason}; allowed signers: {trusted[1]})"
+
+
+def automated_problem(candidate: Candidate, ctx: Context, gate: str) -> str | None:
+    """Why a verdict by the configured automated judge (`judge.identity`) does not count
+    at `gate` (None: it does, or it is not the automated judge's). It counts only where
+    `judge.admits` names the gate, and only signed with a key the trust root lists:
+    its name alone is text any agent can type."""
+    identity = ctx.config.judge.identity
+    found = Identity.parse(identity) if identity else None
+    if found is None or verdicts.email_key(found.email) != verdicts.email_key(
+            candidate.verdict.judge.email):
+        return None
+    if gate not in ctx.config.judge.admits:
+        return (f"it is the automated judge's, and judge.admits does not name gate {gate} "
+                "(a human must judge this)")
+    if candidate.signature is None or trusted_signers(ctx) is None:
+        return ("it is the automated judge's, which counts only signed and checked against "
+                "verdict.allowed_signers (or the enforcement point's trust root)")
+    return signature_problem(candidate, ctx)
 
 
 def _merge_adds(ctx: Context, shown: int = 8) -> str:
@@ -296,6 +316,12 @@ def admission(change: Change, ctx: Context, offered: list[Candidate]) -> tuple[l
                 change, "verdict-unsigned" if c.signature is None else "verdict-signature-invalid",
                 f"the verdict of {v.judge} ({c.where}) does not count: {problem}.",
                 _ask(change, "ask the judge to sign with a key the trust root lists"),
+            ))
+        elif (problem := automated_problem(c, ctx, GATE)) is not None:
+            problems.append(_finding(
+                change, "verdict-automated-not-accepted",
+                f"the verdict of {v.judge} ({c.where}) does not count: {problem}.",
+                _ask(change, "run `agentops judge` with the judge's key, or ask a human"),
             ))
         else:
             return [], c
