@@ -14,6 +14,7 @@ from agentops_hooks.change import StagedChange
 from agentops_hooks.commands import cli
 from agentops_hooks.git import Repo
 from agentops_hooks.trailers import parse
+from conftest import json_output
 from conftest import run_agentops
 from conftest import JUDGE
 from conftest import GitRepo
@@ -221,7 +222,7 @@ def test_check_commit_and_json(staged: GitRepo) -> None:
     assert "verdict-missing" in out
     code, out = invoke("check", "--commit", "HEAD~1", "--format", "json")
     assert code == 0
-    assert '"findings": []' in out
+    assert json_output(out, "check")["findings"] == []
 
 
 def test_check_staged_with_message_file(staged: GitRepo) -> None:

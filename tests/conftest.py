@@ -1,10 +1,12 @@
 """Throwaway git repositories for tests: real git, isolated from the user's config."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ JUDGE = "Riley Reviewer <riley@example.com>"
 CLAUDE_TRAILER = "Co-authored-by: Claude <noreply@anthropic.com>"
 SECRET_LINE = 'GITHUB_TOKEN = "ghp_' + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5" + '"\n'
 """An added line gate IV reports as a GitHub token."""
+SCHEMAS = Path(__file__).parents[1] / "schemas"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -269,3 +272,24 @@ def judge_env(key: Path, name: str = "Riley Reviewer", email: str = "riley@examp
         env[f"GIT_CONFIG_KEY_{i}"] = k
         env[f"GIT_CONFIG_VALUE_{i}"] = v
     return env
+
+
+# --- the JSON outputs and their schemas ------------------------------------------
+
+@lru_cache(maxsize=None)
+def output_validator(name: str) -> Any:
+    """A validator for schemas/NAME.schema.json, whose references to the other schemas resolve."""
+    import jsonschema
+    import referencing
+
+    resources = [referencing.Resource.from_contents(json.loads(p.read_text())) for p in SCHEMAS.glob("*.json")]
+    registry: referencing.Registry[Any] = referencing.Registry().with_resources((r.id(), r) for r in resources)
+    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def json_output(text: str, schema: str) -> Any:
+    """A command's --format json output, read after checking it against schemas/SCHEMA.schema.json."""
+    data = json.loads(text)
+    output_validator(schema).validate(data)
+    return data

@@ -6,7 +6,6 @@ range check reads it (CommitChange + the gates' Context).
 """
 from __future__ import annotations
 
-import json
 import subprocess
 
 import pytest
@@ -19,6 +18,7 @@ from agentops_hooks.change import CommitChange
 from agentops_hooks.gates import policy
 from agentops_hooks.git import Repo
 from agentops_hooks.trailers import parse
+from tests.conftest import json_output
 from tests.conftest import GitRepo
 from tests.conftest import run_agentops
 from tests.conftest import run_hook
@@ -319,7 +319,7 @@ def test_unreadable_commits_count_as_agents_and_name_the_commit(repo: GitRepo, b
     assert "Traceback" not in out and code == 1
     assert bad[:12] in out and defect in out
     code, out = run_agentops(repo, "check", "--range", "HEAD~1..HEAD", "--format", "json")
-    assert code == 1 and json.loads(out)["commits"][0]["agent"] is True
+    assert code == 1 and json_output(out, "check-range")["commits"][0]["agent"] is True
     assert repo.out("for-each-ref") == before  # nothing written
 
 

@@ -30,7 +30,8 @@ is replaced), under an isolated HOME whose git identity is Hana Human
 
 Normalised before comparing, because it varies from run to run, and only that: the
 temporary directories (and the random suffixes `mkdtemp` gives), dates and
-timestamps, SSH key fingerprints and signatures; and trailing blanks are dropped
+timestamps, SSH key fingerprints and signatures, durations in seconds (`1.2s`: how
+long a judge or a test ran), the path of the Python agentops runs on; and trailing blanks are dropped
 (editors drop them). Object ids do not vary, since the commit dates are fixed,
 except where a tree holds a fresh SSH key or a notes commit is dated by the clock:
 there the setup says `<!-- sample-setup ids-vary`, and from then on hex ids of 7 or
@@ -176,6 +177,8 @@ _VARYING = [
     (re.compile(r"\b\d{4}-\d\d-\d\d\b"), "<date>"),
     (re.compile(r"SHA256:[A-Za-z0-9+/]{43}"), "SHA256:<fingerprint>"),
     (re.compile(r"U1NIU0lH[A-Za-z0-9+/=]+"), "<signature>"),
+    (re.compile(r"\b\d+\.\d+s\b"), "<seconds>s"),  # how long a judge or a test ran
+    (re.compile(r"/\S+/bin/python3?(?=\s)"), "<python>"),  # the interpreter agentops runs on
 ]
 _HEX_ID = re.compile(r"\b[0-9a-f]{7,64}\b")
 

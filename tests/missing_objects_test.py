@@ -3,13 +3,13 @@ repository): the commits git cannot read are named and refused, never passed
 and never a traceback; the rest of the range is judged; nothing is written."""
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from conftest import json_output
 from conftest import GitRepo
 from conftest import agent_commit
 from conftest import run_agentops
@@ -67,7 +67,7 @@ def test_json_names_the_unreadable_and_reads_the_rest(repo: GitRepo, history: di
     lose_object(repo, repo.out("rev-parse", f"{history['agent 2']}:f.txt"))
     code, out = run_agentops(repo, "check", "--range", "base..HEAD", "--format", "json")
     assert code == 1
-    data = json.loads(out)
+    data = json_output(out, "check-range")
     assert data["passed"] is False
     by_subject = {c["subject"]: c for c in data["commits"]}
     assert by_subject["agent 2"]["patch_id"] is None
@@ -94,7 +94,7 @@ def test_a_human_commit_no_gate_reads_is_not_refused(repo: GitRepo, history: dic
     assert code == 0, out
     code, out = run_agentops(repo, "check", "--range", f"{history['agent 3']}..HEAD", "--format", "json")
     assert code == 0, out
-    assert json.loads(out)["commits"][0]["patch_id"] is None  # said, not made up
+    assert json_output(out, "check-range")["commits"][0]["patch_id"] is None  # said, not made up
 
 
 def test_a_partial_clone_cut_off_from_its_server(repo: GitRepo, history: dict[str, str],

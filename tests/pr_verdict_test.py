@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import json_output
 from conftest import GitRepo
 from conftest import agent_commit
 from conftest import agent_message
@@ -87,7 +88,7 @@ def test_a_judged_pr_lands_by_each_merge_method(pull_request: tuple, method: str
     assert remote(bare, "refs/heads/main") == repo.head()
     code, out = run_agentops(repo, "review", f"{before}..main", "--format", "json")
     assert code == 0, out
-    rows = json.loads(out)
+    rows = json_output(out, "review")
     admitted = [r for r in rows if r["agent"]]
     assert admitted and all("PR verdict for" in r["admitted_by"] for r in admitted), rows
 
@@ -136,7 +137,7 @@ def test_an_agent_cannot_stretch_a_judged_prs_covers_to_its_next_commit(pull_req
     extra = agent_commit(repo, "e.py", "e = 5\n", "Sneak in e", "Learning: e was never judged")
     _, out = run_agentops(repo, "check", "--commit", extra, "--format", "json")
     record = json.loads(repo.out("notes", "--ref", NOTES, "show", "feature~1"))
-    record["covers"].append(json.loads(out)["patch_id"])
+    record["covers"].append(json_output(out, "check")["patch_id"])
     repo.git("notes", "--ref", NOTES, "append", "-m", json.dumps(record), extra)
     code, out = run_agentops(repo, "check", "--range", f"{base}..feature")
     assert code == 1 and "verdict-signature-invalid" in out, out

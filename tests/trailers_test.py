@@ -46,7 +46,13 @@ def oracle_loops_forever(message: str, comment_char: str = "#") -> bool:
 
 
 def ours(message: str, syntax: trailers.TrailerSyntax = trailers.DEFAULT_SYNTAX) -> str:
-    return trailers.render_parse(trailers.parse(message, syntax), syntax.separators)
+    """What we read, printed the way `interpret-trailers --parse` prints it."""
+    out = []
+    for key, value in trailers.parse(message, syntax):
+        last = key.strip(" \t\n\r")[-1:]
+        if last:
+            out.append(f"{key}{value}\n" if last in syntax.separators else f"{key}{syntax.separators[0]} {value}\n")
+    return "".join(out)
 
 
 CASES = [
@@ -142,6 +148,36 @@ def test_configured_keys_are_recognised_and_respelled(message: str) -> None:
     config = [("trailer.rev.key", "Reviewed-by")]
     syntax = trailers.TrailerSyntax.from_config(config)
     assert ours(message, syntax) == oracle(message, "trailer.rev.key=Reviewed-by")
+
+
+def test_syntax_from_no_config_is_the_default() -> None:
+    message = "s\n\nKey: v\n# c\nOther: w\n"
+    syntax = trailers.TrailerSyntax.from_config([])
+    assert syntax == trailers.DEFAULT_SYNTAX
+    assert ours(message, syntax) == oracle(message)
+
+
+def test_empty_separators_read_as_colon() -> None:
+    message = "s\n\nKey: v\nOther= w\n"
+    syntax = trailers.TrailerSyntax.from_config([("trailer.separators", "")])
+    assert syntax.separators == ":"
+    assert ours(message, syntax) == oracle(message, "trailer.separators=")
+
+
+def test_a_trailer_name_with_dots() -> None:
+    """`[trailer "sign.off"]` is the variable trailer.sign.off.key: its name is all but the last part."""
+    message = "s\n\nbody\nbody\nbody\nsign: someone\n"
+    syntax = trailers.TrailerSyntax.from_config([("trailer.sign.off.key", "Signed-off-by")])
+    assert ours(message, syntax) == oracle(message, "trailer.sign.off.key=Signed-off-by")
+    assert "Signed-off-by: someone" in ours(message, syntax)
+
+
+def test_other_sections_name_no_trailer() -> None:
+    """difftool.vimdiff.cmd ends like a trailer item but is no trailer setting."""
+    message = "s\n\nbody\nbody\nbody\nl.vimdiff: x\n"
+    syntax = trailers.TrailerSyntax.from_config([("difftool.vimdiff.cmd", "vimdiff")])
+    assert syntax.configured == ()
+    assert ours(message, syntax) == oracle(message, "difftool.vimdiff.cmd=vimdiff")
 
 
 def test_syntax_from_a_real_repository(repo: GitRepo) -> None:

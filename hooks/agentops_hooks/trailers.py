@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 import re
-from collections.abc import Iterable
 from collections.abc import Sequence
 
 
@@ -373,20 +372,6 @@ def _plain_block(message: str, syntax: TrailerSyntax) -> list[tuple[str, str]] |
             token = _canonical_key(token, syntax)
         trailers.append((token, _strip(line[sep + 1:])))
     return trailers
-
-
-def render_parse(trailers: Iterable[tuple[str, str]], separators: str = ":") -> str:
-    """Print trailers the way ``interpret-trailers --parse`` prints them."""
-    out = []
-    for key, value in trailers:
-        last = _strip(key)[-1:] if _strip(key) else ""
-        if not last:
-            continue
-        if last in separators:
-            out.append(f"{key}{value}\n")
-        else:
-            out.append(f"{key}{separators[0]} {value}\n")
-    return "".join(out)
 
 
 def values(trailers: Sequence[tuple[str, str]], key: str) -> list[str]:

@@ -15,10 +15,10 @@ Attacks tried:
 """
 from __future__ import annotations
 
-import json
 
 import pytest
 
+from conftest import json_output
 from conftest import JUDGE
 from conftest import SECRET_LINE
 from conftest import GitRepo
@@ -59,7 +59,7 @@ def make_hostile(repo: GitRepo, kind: str) -> None:
 def patch_ids(repo: GitRepo, spec: str) -> dict[str, str]:
     code, out = run_agentops(repo, "check", "--range", spec, "--format", "json")
     assert code in (0, 1), out
-    return {c["commit"]: c["patch_id"] for c in json.loads(out)["commits"]}
+    return {c["commit"]: c["patch_id"] for c in json_output(out, "check-range")["commits"]}
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ The tricks, each a variant below:
 """
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -31,6 +30,7 @@ import pytest
 from click.testing import CliRunner
 
 from agentops_hooks.commands import cli
+from conftest import json_output
 from conftest import JUDGE
 from conftest import GitRepo
 from conftest import bare_server
@@ -61,7 +61,7 @@ def agent_commit(repo: GitRepo, files: dict[str, str], subject: str) -> None:
 def check(repo: GitRepo, spec: str = "base..HEAD") -> tuple[int, dict[str, Any]]:
     result = CliRunner().invoke(cli, ["check", "--range", spec, "--format", "json"],
                                 catch_exceptions=False)
-    return result.exit_code, json.loads(result.output)
+    return result.exit_code, json_output(result.output, "check-range")
 
 
 def merge_result(report: dict[str, Any], subject: str = "Merge side") -> dict[str, Any]:
@@ -230,7 +230,7 @@ def test_verdict_merges_true_judges_every_merge_as_a_whole(repo: GitRepo) -> Non
     result = CliRunner().invoke(cli, ["check", "--range", "base..HEAD", "--format", "json",
                                       "--policy", "worktree"], catch_exceptions=False)
     assert result.exit_code == 1
-    merge = merge_result(json.loads(result.output))
+    merge = merge_result(json_output(result.output, "check-range"))
     assert [f["rule"] for f in merge["findings"]] == ["verdict-missing"]
     assert "beyond its parents" not in merge["findings"][0]["message"]
 

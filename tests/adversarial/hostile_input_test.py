@@ -19,6 +19,7 @@ from agentops_hooks.places import commit as hook
 from agentops_hooks.change import StagedChange
 from agentops_hooks.commands import cli
 from agentops_hooks.git import Repo
+from conftest import json_output
 from conftest import CLAUDE_TRAILER
 from conftest import JUDGE
 from conftest import GitRepo
@@ -217,6 +218,8 @@ def test_octopus_merge_in_a_range(based: GitRepo) -> None:
         code, out = invoke("check", "--range", "base..HEAD", "--format", fmt, "--verbose")
         assert code == 0, out
         assert "Octopus" in clean(out) and "three work" in out
+        if fmt == "json":
+            json_output(out, "check-range")
 
 
 def test_detached_head_range(based: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:

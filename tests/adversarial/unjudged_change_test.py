@@ -24,6 +24,7 @@ import pytest
 
 from agentops_hooks.authorship import Identity
 from agentops_hooks.evidence import signatures
+from conftest import json_output
 from conftest import GitRepo
 from conftest import agent_commit
 from conftest import agent_message
@@ -55,7 +56,7 @@ def guarded(server: tuple, keys: dict[str, Path]) -> tuple[Path, GitRepo, str]:
 
 def patch_id(repo: GitRepo, commit: str) -> str:
     _, out = run_agentops(repo, "check", "--commit", commit, "--format", "json")
-    return str(json.loads(out)["patch_id"])
+    return str(json_output(out, "check")["patch_id"])
 
 
 def refused_everywhere(bare: Path, repo: GitRepo, base: str, commit: str, rule: str) -> None:

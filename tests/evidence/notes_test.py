@@ -16,6 +16,7 @@ from agentops_hooks.git import Repo
 from agentops_hooks.evidence.notes import VERDICTS_REF
 from agentops_hooks.evidence.notes import VerdictRecord
 from agentops_hooks.evidence.notes import json_schema
+from conftest import json_output
 from conftest import JUDGE
 from conftest import GitRepo
 from conftest import agent_message
@@ -178,6 +179,7 @@ def test_corrupt_note_lines_never_count_and_never_crash(history: GitRepo) -> Non
     assert "verdict-missing" in out
     code, out = invoke("review", "--format", "json")
     assert code == 0
+    json_output(out, "review")
     code, out = invoke("notes", "verify")
     assert code == 0
     assert "unreadable line" in out
@@ -212,7 +214,7 @@ def test_review_table_and_json(history: GitRepo) -> None:
     assert "human" in base and "not required" in base
     assert "Claude Code" in out
     code, out = invoke("review", "HEAD~1..HEAD", "--format", "json")
-    rows = json.loads(out)
+    rows = json_output(out, "review")
     assert [r["subject"] for r in rows] == ["Stale verdict"]
     assert rows[0]["verdicts"][0]["bound"] is False
     assert rows[0]["agent"] is True and "Claude Code" in rows[0]["why"]
@@ -309,5 +311,5 @@ def test_review_says_why_a_signature_is_invalid(repo: GitRepo) -> None:
     repo.commit(agent_message("Work", f'Verdict: PASS judge="{JUDGE}" patch={PATCH}',
                               "Verdict-Signature: U1NIU0lHbm90cmVhbGx5"))
     code, out = invoke("review", "-n", "1", "--format", "json")
-    [row] = json.loads(out)
+    [row] = json_output(out, "review")
     assert row["verdicts"][0]["signed"].startswith("invalid: its signature does not verify")

@@ -69,6 +69,31 @@ def test_key_not_listed_is_refused(signed_repo: GitRepo, keys: dict[str, Path], 
     assert "verdict-signature-invalid" in out
 
 
+@pytest.mark.parametrize("char", ["", "*", "?", "!", ","])
+def test_a_judge_email_that_is_a_pattern_is_refused(
+    repo: GitRepo, keys: dict[str, Path], capsys: pytest.CaptureFixture[str], char: str,
+) -> None:
+    """A key listed for `*@example.com` verifies any email there, `ri*ley@example.com`
+    too; an email holding a pattern character names no one judge, so it is refused
+    ("" is the control: the same verdict for an ordinary email passes)."""
+    repo.stage(SIGNERS, signer_line("*@example.com", keys["riley"]))
+    repo.stage(".agentops.toml", CONFIG)
+    repo.commit("policy: the review team's key")
+    repo.stage("app.py", "x = 1\n")
+    patch = StagedChange.from_message_file(Repo(), None).patch_id
+    judge = Identity.parse(f"Riley Reviewer <ri{char}ley@example.com>")
+    assert judge is not None and judge.email == f"ri{char}ley@example.com"
+    signature = signatures.sign(signatures.payload("PASS", judge, patch), keys["riley"])
+    message = agent_message("Add", f'Verdict: PASS judge="{judge}" patch={patch}',
+                            f"Verdict-Signature: {signature}")
+    code, out = run_hook(repo, message, capsys)
+    if not char:
+        assert code == 0, out
+        return
+    assert code == 1
+    assert "verdict-signature-invalid" in out and "the judge's email holds a pattern character" in out
+
+
 def test_tampered_payload_is_refused(signed_repo: GitRepo, keys: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     patch = StagedChange.from_message_file(Repo(), None).patch_id
     judge = Identity.parse(JUDGE)

@@ -7,8 +7,10 @@ be wrong: one line, exit 2, nothing written.
 """
 from __future__ import annotations
 
+import base64
 import os
 import signal
+import struct
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -203,3 +205,38 @@ def test_public_keys_are_read_as_ssh_keygen_reads_them(keys: dict[str, Path]) ->
     fingerprint = subprocess.run(["ssh-keygen", "-l", "-f", str(keys["riley"]) + ".pub"],
                                  capture_output=True, text=True, check=True).stdout.split()[1]
     assert from_private.fingerprint == fingerprint
+
+
+def test_a_private_key_alone_gives_its_public_half(keys: dict[str, Path], tmp_path: Path) -> None:
+    """Without the .pub beside it, the public half is read from the private key file."""
+    alone = tmp_path / "alone"
+    alone.write_bytes(keys["riley"].read_bytes())
+    public = (keys["riley"].parent / "riley.pub").read_text()
+    found = signing.public_key_of(signing.SigningKey(str(alone)))
+    assert found is not None and str(found) == " ".join(public.split()[:2])
+
+
+def _blob(*strings: bytes) -> str:
+    """SSH wire-format strings, base64: what a public key line carries."""
+    return base64.b64encode(b"".join(struct.pack(">I", len(s)) + s for s in strings)).decode()
+
+
+@pytest.mark.parametrize(("line", "read"), [
+    ("{kind} {blob}", True),
+    ("{kind} {blob} riley@example.com", True),
+    ("{kind}", False),
+    ("{kind} @{blob}", False),                                  # not strict base64
+    ("ssh-rsa {blob}", False),                                  # the blob is of another type
+    ("{kind} " + _blob(b"ssh-rsa", b"k" * 32), False),
+    ("{kind} AAA=", False),                                     # shorter than a length
+    ("{kind} " + base64.b64encode(struct.pack(">I", 40) + b"ssh-ed25519").decode(), False),  # cut short
+])
+def test_a_public_key_line_counts_only_when_its_blob_names_its_type(
+    keys: dict[str, Path], line: str, read: bool,
+) -> None:
+    kind, blob = (keys["riley"].parent / "riley.pub").read_text().split()[:2]
+    text = line.format(kind=kind, blob=blob)
+    found = signing.read_blob(text)
+    assert (found is not None) is read
+    if read:
+        assert found is not None and (found.kind, str(found)) == (kind, f"{kind} {blob}")

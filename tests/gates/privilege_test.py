@@ -147,6 +147,18 @@ def test_secret_is_never_shown_in_range_reports(repo: GitRepo) -> None:
         assert secret not in rendered
 
 
+def test_a_secret_beside_bytes_that_are_not_utf8_is_found(repo: GitRepo) -> None:
+    """A Latin-1 line in the same patch is read as a replacement character, not an error."""
+    secret, text = SECRETS["GitHub token: ghp"]()
+    repo.stage("README.md", "# x\n")
+    repo.commit("base")
+    repo.stage("deploy.sh", b"# caf\xe9\n" + text.encode())
+    repo.commit(agent_message("Deploy script"))
+    report = check_range(Repo(), Config(), ["HEAD~1..HEAD"], "HEAD~1..HEAD", ["privilege"])
+    assert [f.rule for f in report.findings] == ["privilege-secret"]
+    assert "deploy.sh:2 (GitHub token)" in render_text(report)
+
+
 @pytest.mark.parametrize("line", [
     'api_key = "<your-key>"',
     "API_KEY=${API_KEY}",
@@ -423,6 +435,7 @@ def test_default_protected_globs(path: str, protected: bool) -> None:
 @pytest.mark.parametrize(("pattern", "path", "matches"), [
     ("/CODEOWNERS", "CODEOWNERS", True),
     ("/CODEOWNERS", "docs/CODEOWNERS", False),
+    ("X11/conf.d/*", "X11/conf.d/a.conf", True),  # only a leading "/" is dropped, no other character
     ("ci/*.yml", "ci/a.yml", True),
     ("ci/*.yml", "ci/x/a.yml", False),
     ("ci/**/*.yml", "ci/x/y/a.yml", True),

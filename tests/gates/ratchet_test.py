@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from agentops_hooks.commands import cli
 from agentops_hooks.ratchet.baselines import RatchetRecord
 from agentops_hooks.ratchet.baselines import json_schema
+from conftest import json_output
 from conftest import run_agentops
 from conftest import GitRepo
 from conftest import run_hook
@@ -148,7 +149,7 @@ def test_new_lint_warning_is_refused(project: GitRepo) -> None:
     measure_with_real_tools(project)
     code, out = invoke("ratchet", "check", "--format", "json")
     assert code == 1
-    lint = next(r for r in json.loads(out)["results"] if r["name"] == "lint")
+    lint = next(r for r in json_output(out, "ratchet-check")["results"] if r["name"] == "lint")
     assert (lint["baseline"], lint["now"], lint["verdict"]) == (0, 1, "regressed")
 
 
@@ -213,7 +214,7 @@ def test_concurrent_records_fold_to_the_better_value(project: GitRepo) -> None:
     project.git("notes", "--ref=agentops/ratchet", "add", "-f", "-m",
                 existing + "\n" + worse.to_line(), "HEAD")
     code, out = invoke("ratchet", "show", "--format", "json")
-    values = json.loads(out)["values"]
+    values = json_output(out, "ratchet-show")["values"]
     assert values == {"tests": 3.0, "coverage": 100.0, "lint": 0.0}
 
 
@@ -230,7 +231,7 @@ def test_history_json_and_svg(project: GitRepo, tmp_path: Path) -> None:
     svg = tmp_path / "trend.svg"
     code, out = invoke("ratchet", "history", "--format", "json", "--svg", str(svg))
     assert code == 0
-    rows = json.loads(out)
+    rows = json_output(out, "ratchet-history")
     assert rows[0]["metrics"]["tests"] == 3
     text = svg.read_text()
     assert text.startswith("<svg") and "<polyline" in text or "<circle" in text
@@ -294,7 +295,7 @@ def test_tolerance_does_not_let_the_baseline_slide(repo: GitRepo) -> None:
             assert code == 0, out
     assert code == 1  # 89.2 is more than 0.5 below the kept level of 90
     code, out = invoke("ratchet", "show", "--format", "json")
-    assert json.loads(out)["values"]["cov"] == 90.0
+    assert json_output(out, "ratchet-show")["values"]["cov"] == 90.0
 
 
 def test_a_reversal_on_a_merged_branch_counts_after_the_merge(repo: GitRepo) -> None:

@@ -12,6 +12,7 @@ from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
 from agentops_hooks.commands import cli
 from agentops_hooks.git import Repo
+from conftest import json_output
 from conftest import JUDGE
 from conftest import GitRepo
 from conftest import agent_message
@@ -85,7 +86,7 @@ def test_bad_range_is_exit_2(branch: GitRepo, spec: str) -> None:
 def test_json_format(branch: GitRepo) -> None:
     invoke("verdict", "pass", "--judge", JUDGE, "--commit", "base")
     code, out = invoke("check", "--range", "base..HEAD", "--format", "json")
-    data = json.loads(out)
+    data = json_output(out, "check-range")
     assert data["passed"] is False
     assert [c["subject"] for c in data["commits"]] == ["Judged agent work", "Human work", "Unjudged agent work"]
     assert [bool(c["findings"]) for c in data["commits"]] == [False, False, True]
@@ -125,14 +126,14 @@ def test_merges_are_judged_only_when_policy_says(branch: GitRepo) -> None:
     branch.git("merge", "-q", "--no-ff", "--no-verify", "-m", agent_message("Merge side"), "side")
     code, out = invoke("check", "--range", "base..HEAD", "--format", "json")
     assert code == 0, out
-    merge = json.loads(out)["commits"][-1]
+    merge = json_output(out, "check-range")["commits"][-1]
     assert merge["subject"] == "Merge side"
     assert any("merge commit" in s for s in merge["skipped"])
     branch.write(".agentops.toml", "[verdict]\nmerges = true\n")
     invoke("verdict", "pass", "--judge", JUDGE, "--commit", "base")
     code, out = invoke("check", "--range", "base..HEAD", "--format", "json", "--policy", "worktree")
     assert code == 1
-    assert json.loads(out)["commits"][-1]["findings"][0]["rule"] == "verdict-missing"
+    assert json_output(out, "check-range")["commits"][-1]["findings"][0]["rule"] == "verdict-missing"
 
 
 def test_notes_not_fetched_are_named_once(branch: GitRepo, tmp_path: Path) -> None:
@@ -197,7 +198,7 @@ def test_triple_dot_means_since_the_merge_base(branch: GitRepo) -> None:
     branch.stage("o.py", "o = 1\n")
     branch.git("commit", "-q", "--no-verify", "-m", agent_message("Work on the base branch"))
     code, out = invoke("check", "--range", "main...other", "--format", "json")
-    subjects = [c["subject"] for c in json.loads(out)["commits"]]
+    subjects = [c["subject"] for c in json_output(out, "check-range")["commits"]]
     assert subjects == ["Work on the base branch"]
 
 
@@ -260,6 +261,6 @@ def test_json_is_written_as_the_commits_are_judged(branch: GitRepo) -> None:
     assert first is False  # the oldest commit was out before the newest was judged
     out = "".join(text for text, _ in written)
     assert out == json.dumps(json.loads(out), indent=2) + "\n"
-    data = json.loads(out)
+    data = json_output(out, "check-range")
     assert data["passed"] is False and len(data["commits"]) == 3
     assert data["commits"][-1]["findings"][0]["rule"] == "verdict-missing"

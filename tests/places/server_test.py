@@ -113,6 +113,24 @@ def test_rewriting_or_deleting_verdict_notes_is_refused(server: tuple[Path, GitR
     assert remote(bare, "refs/notes/agentops/verdicts") == ledger
 
 
+def test_a_verdict_in_a_refused_notes_update_does_not_count(server: tuple[Path, GitRepo]) -> None:
+    """The verdicts of a notes update the push refuses are not read for its commits:
+    the agent commit is reported unjudged, not admitted by evidence that was refused."""
+    bare, repo = server
+    agentops(repo, "verdict", "fail", "--judge", JUDGE, "--commit", "HEAD")
+    assert push(repo, "refs/notes/agentops/verdicts").returncode == 0
+    repo.stage("b.py", "b = 1\n")
+    repo.git("commit", "-q", "--no-verify", "-m", agent_message("Agent work, judged in a rewrite"))
+    agentops(repo, "verdict", "pass", "--judge", JUDGE, "--commit", "HEAD")
+    tree = repo.out("rev-parse", "refs/notes/agentops/verdicts^{tree}")
+    repo.git("update-ref", "refs/notes/agentops/verdicts", repo.out("commit-tree", "-m", "rewrite", tree))
+    proc = push(repo, "main", "refs/notes/agentops/verdicts", force=True)
+    assert proc.returncode != 0
+    out = text(proc)
+    assert "rewriting the ledger is refused" in out
+    assert "Agent work, judged in a rewrite" in out and "verdict-missing" in out
+
+
 def test_appending_notes_is_accepted(server: tuple[Path, GitRepo]) -> None:
     bare, repo = server
     agentops(repo, "verdict", "fail", "--judge", JUDGE, "--commit", "HEAD")

@@ -21,6 +21,7 @@ from agentops_hooks.report.fitness import build_report
 from agentops_hooks.report.pages import render_html
 from agentops_hooks.report.pages import render_json
 from agentops_hooks.report.pages import render_markdown
+from conftest import json_output
 from conftest import JUDGE
 from conftest import GitRepo
 from conftest import agent_message
@@ -155,7 +156,7 @@ def test_without_metrics_there_is_no_ratchet_section(repo: GitRepo) -> None:
     r = report_of()
     assert r.ratchet is None
     assert "ratchet" not in render_markdown(r)
-    assert json.loads(render_json(r))["ratchet"] is None
+    assert json_output(render_json(r), "report")["ratchet"] is None
     assert "no verdict notes" in r.notices[1]
     assert r.verdict_share == 0.0 and r.first_pass_yield is None
 
@@ -283,7 +284,8 @@ def test_command_defaults_to_markdown_of_the_last_commits(history: GitRepo) -> N
 def test_command_json_and_range(history: GitRepo) -> None:
     code, out = invoke("HEAD~2..HEAD", "--format", "json")
     assert code == 0, out
-    assert json.loads(out)["commits"] == 2 and json.loads(out)["label"] == "HEAD~2..HEAD"
+    data = json_output(out, "report")
+    assert data["commits"] == 2 and data["label"] == "HEAD~2..HEAD"
 
 
 def test_command_writes_html_to_a_file(history: GitRepo, tmp_path: Path) -> None:

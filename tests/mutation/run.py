@@ -1,0 +1,117 @@
+"""Mutation testing of the modules that decide admission, with mutmut (docs/testing.md).
+
+    pip install -e '.[test,mutation]'
+    python tests/mutation/run.py [MODULE ...] [--work DIR] [--max-children N] [--resume]
+
+MODULE is a path under hooks/agentops_hooks/ as tests/mutation/modules.toml names
+it (default: every module there). For each one, the checkout's tracked files are
+copied to WORK/<module>/ with hooks/ renamed src/ (the layout mutmut names modules
+by); mutmut mutates that module alone and runs only the module's tests against
+each mutant. PYTHONPATH points at mutmut's mutated copy, so the CLI that tests
+start as a subprocess, and the git hooks they install, run the mutant too.
+Prints one line per module (killed, survived, no tests, timeouts) and writes the
+survivors to WORK/<module>/survivors.txt.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULES = Path(__file__).with_name("modules.toml")
+# mutmut's stats run records which tests reach which function, in its own
+# processes only (they run in WORK): a process a test starts elsewhere (the CLI in
+# a test's repository) runs the plain code instead of recording nowhere.
+SITE = '''import os
+if os.environ.get("MUTANT_UNDER_TEST") == "stats" and not os.getcwd().startswith({work!r}):
+    del os.environ["MUTANT_UNDER_TEST"]
+'''
+
+
+def tracked_files() -> list[str]:
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    return [p for p in out.decode().split("\0") if p]
+
+
+def stage(work: Path, module: str, tests: list[str]) -> None:
+    """The checkout at `work`, hooks/ as src/, with mutmut set to mutate `module`."""
+    if work.exists():
+        shutil.rmtree(work)
+    for name in tracked_files():
+        target = work / ("src/" + name[len("hooks/"):] if name.startswith("hooks/") else name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    also = sorted({name.split("/")[0] for name in tracked_files()} - {"hooks", "tests", "pyproject.toml"})
+    config = (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["src/"]\n'
+        f'only_mutate = ["src/agentops_hooks/{module}"]\n'
+        f"also_copy = {json.dumps(also)}\n"
+        'pytest_add_cli_args = ["-n0", "-p", "no:cacheprovider"]\n'
+        "timeout_multiplier = 5.0\n"  # a mutant that loops is stopped at 5 times the tests' time
+        # Tests leave git processes behind in the process that ran them; forked from a
+        # server, they are not the children mutmut waits for.
+        'process_isolation = "forkserver"\n'
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+    )
+    with open(work / "pyproject.toml", "a", encoding="utf-8") as f:
+        f.write(config)
+    (work / "_site").mkdir()
+    # On PYTHONPATH before mutmut writes it: a directory missing when Python starts is never searched.
+    (work / "mutants" / "src").mkdir(parents=True)
+    (work / "_site" / "sitecustomize.py").write_text(SITE.format(work=str(work)))
+
+
+def measure(work: Path, max_children: int) -> dict[str, int]:
+    env = {**os.environ, "PYTHONPATH": f"{work / 'mutants' / 'src'}{os.pathsep}{work / '_site'}",
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    mutmut = [sys.executable, "-m", "mutmut"]
+    log = work / "mutmut.log"
+    with open(log, "wb") as out:
+        subprocess.run([*mutmut, "run", "--max-children", str(max_children)], cwd=work, env=env,
+                       stdout=out, stderr=subprocess.STDOUT, check=True)
+    subprocess.run([*mutmut, "export-cicd-stats"], cwd=work, env=env, capture_output=True, check=True)
+    results = subprocess.run([*mutmut, "results"], cwd=work, env=env, capture_output=True, text=True,
+                             check=True).stdout
+    (work / "survivors.txt").write_text(results)
+    stats: dict[str, int] = json.loads((work / "mutants" / "mutmut-cicd-stats.json").read_text())
+    return stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("modules", nargs="*", metavar="MODULE")
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "mutation")
+    parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--resume", action="store_true",
+                        help="keep WORK/<module> as an interrupted run left it: mutants already run are not run again")
+    args = parser.parse_args(argv)
+    mapping = tomllib.loads(MODULES.read_text())["modules"]
+    unknown = [m for m in args.modules if m not in mapping]
+    if unknown:
+        parser.error(f"not in {MODULES.name}: {', '.join(unknown)}")
+    for module in args.modules or list(mapping):
+        work = args.work.resolve() / module.replace("/", "-").removesuffix(".py")
+        if not (args.resume and work.exists()):
+            stage(work, module, mapping[module]["tests"])
+        s = measure(work, args.max_children)
+        checked = s["killed"] + s["survived"] + s["timeout"] + s["suspicious"]
+        print(f"{module}: {s['total']} mutants, {s['killed']} killed, {s['survived']} survived, "
+              f"{s['no_tests']} no tests, {s['timeout']} timeout, {s['suspicious']} suspicious "
+              f"({s['killed'] / checked:.1%} of those run killed); survivors: {work / 'survivors.txt'}",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
