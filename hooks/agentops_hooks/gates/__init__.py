@@ -70,6 +70,8 @@ class Evidence:
         self._patches_of: tuple[int, frozenset[str]] | None = None
         self.require_signature = False
         """Signatures required whatever the policy says (the enforcement point says so)."""
+        self.kept_words: tuple[bytes, ...] = ()
+        """The words the range's patch stream keeps patches for (see git.PatchStream)."""
 
     @cached_property
     def ai_notes(self) -> dict[str, bytes | str]:

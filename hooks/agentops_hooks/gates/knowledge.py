@@ -37,6 +37,10 @@ from typing import TYPE_CHECKING
 from agentops_hooks.config import Audience
 from agentops_hooks.config import Severity
 from agentops_hooks.findings import Finding
+from agentops_hooks.gates import _constraints as constraint_rules
+from agentops_hooks.gates._constraints import Constraint
+from agentops_hooks.gates._constraints import ConstraintError
+from agentops_hooks.gates._constraints import Fired
 from agentops_hooks.gates._learning_entries import Entry
 from agentops_hooks.gates._learning_entries import citation_key
 from agentops_hooks.gates._learning_entries import Learnings
@@ -46,6 +50,7 @@ from agentops_hooks.trailers import parse
 from agentops_hooks.trailers import values
 from agentops_hooks.gates.context import ContextConfig
 from agentops_hooks.gates.learnings import LearningsConfig
+from agentops_hooks.gates.learnings import quote
 
 if TYPE_CHECKING:
     from agentops_hooks.change import Change
@@ -67,6 +72,8 @@ class KnowledgeConfig(NamedTuple):
     """Entries older than this with no `Cites:` in later commits are stale."""
     stale_severity: Severity = "warning"
     """How stale entries are reported."""
+    constraints_required_for: Audience = "agents"
+    """Whose changes the promoted constraints (.agents/constraints/*.toml) judge: "agents" or "everyone"."""
 
 
 SETTINGS = KnowledgeConfig
@@ -169,6 +176,8 @@ class Snapshots:
         self.blobs: dict[str, bytes] = {}
         self.parsed: dict[tuple[str, str, str], Learnings] = {}
         self.cites: dict[tuple[str, ...], History] = {}
+        self.constraint_sets: dict[tuple[tuple[str, str], ...], list[Constraint]] = {}
+        """The constraints of each set of constraint files ((path, blob id), ...)."""
         self.batch: dict[int, str] | None = None
         """id() -> commit of the range's changes (None until a range change asks)."""
 
@@ -181,8 +190,9 @@ class Snapshots:
     def text(self, oid: str) -> str:
         return self.blobs.get(oid, b"").decode("utf-8", "replace")
 
-    def read_commits(self, commits: Sequence[str], places: Places) -> None:
-        """Find our files in each commit's tree, walking only the directories that can hold one."""
+    def read_commits(self, commits: Sequence[str], patterns: Sequence[tuple[str, ...]]) -> None:
+        """Find the files matching `patterns` in each commit's tree, walking only the
+        directories that can hold one."""
         todo = [c for c in dict.fromkeys(commits) if c not in self.files]
         if not todo:
             return
@@ -190,7 +200,7 @@ class Snapshots:
         waiting: dict[str, set[tuple[str, str, tuple[str, ...]]]] = {}
         for commit in todo:
             self.files[commit] = {}
-            for pattern in places.every:
+            for pattern in patterns:
                 lead = 0
                 while lead < len(pattern) - 1 and not _GLOB & set(pattern[lead]) and pattern[lead] != "**":
                     lead += 1
@@ -305,7 +315,7 @@ def files_left_by(change: Change, ctx: Context, places: Places) -> dict[str, str
     commits = [change.commit]
     if change.commit not in snapshots.files and snapshots.in_batch(change, ctx.store.batch):
         commits += [c.commit for c in ctx.store.batch if c.commit and places.touched_by(c)]
-    snapshots.read_commits(commits, places)
+    snapshots.read_commits(commits, places.every)
     return snapshots.files[change.commit]
 
 
@@ -378,13 +388,21 @@ def _malformed_fix(where: str, places: Places, problem: str) -> str:
 
 
 def check(change: Change, ctx: Context) -> list[Finding]:
-    """Findings for gate X; none when the change leaves the learnings sound, or touches none."""
+    """Findings for gate X: the promoted constraints the change breaks, and what is wrong
+    with the learnings and constraints it leaves (none when it touches neither)."""
     config = ctx.config.section(KnowledgeConfig)
+    findings = check_constraints(change, ctx) if ctx.applies(config.constraints_required_for) else []
     if not ctx.applies(config.required_for):
-        return []
+        return findings
     places = Places.of(ctx.config)
-    if not places.touched_by(change):
-        return []
+    touches_constraints = any(_is_constraint_file(p) for c in change.paths
+                              for p in (c.path, c.old_path) if p)
+    if not places.touched_by(change) and not touches_constraints:
+        return findings
+    return findings + _learnings_findings(change, ctx, places)
+
+
+def _learnings_findings(change: Change, ctx: Context, places: Places) -> list[Finding]:
     files = files_left_by(change, ctx, places)
     snapshots = _snapshots(ctx)
     findings: list[Finding] = []
@@ -434,6 +452,7 @@ def check(change: Change, ctx: Context) -> list[Finding]:
                     "`Cites: <title>` trailer.`",
                 ))
 
+    findings.extend(_constraint_problems(change, ctx, entries))
     findings.extend(_stale(change, ctx, entries))
     return findings
 
@@ -468,3 +487,170 @@ def _stale(change: Change, ctx: Context, entries: Sequence[Entry]) -> list[Findi
             severity,
         ))
     return findings
+
+
+# --- constraints: learnings that carry a check (gates/_constraints.py) ----------------
+
+def _is_constraint_file(path: str) -> bool:
+    return matches(constraint_rules.PATTERN, path)
+
+
+def _constraint_snapshots(ctx: Context) -> Snapshots:
+    found = getattr(ctx.store, "_constraints", None)
+    if not isinstance(found, Snapshots):
+        found = Snapshots(ctx.store.repo)
+        setattr(ctx.store, "_constraints", found)  # noqa: B010 - an attribute Evidence does not declare
+    return found
+
+
+def constraints_of(ctx: Context, commit: str | None) -> list[Constraint]:
+    """The constraints committed in `commit` (none on an unborn branch); in a range check,
+    the first call reads those of every commit's parent, and of the trusted commit, at once."""
+    if commit is None:
+        return []
+    store = _constraint_snapshots(ctx)
+    if commit not in store.files:
+        wanted = [commit]
+        if ctx.store.batch:
+            wanted += [c.base for c in ctx.store.batch if c.base]
+            wanted += [ctx.store.trust_commit] if ctx.store.trust_commit else []
+        store.read_commits(wanted, (constraint_rules.PATTERN,))
+    return _constraint_set(store, store.files[commit])
+
+
+def _constraint_set(store: Snapshots, files: dict[str, str]) -> list[Constraint]:
+    key = tuple(sorted(files.items()))
+    if key not in store.constraint_sets:
+        store.constraint_sets[key] = constraint_rules.read_all(
+            {path: store.blobs.get(oid, b"") for path, oid in key})
+    return store.constraint_sets[key]
+
+
+def in_effect(change: Change, ctx: Context) -> list[Constraint]:
+    """The promoted constraints that judge a change: those of the trusted commit (the
+    range's base, the ref's old tip; at commit time HEAD), and the pattern constraints
+    its parent adds (a change can only be held to more by its own range, never to less;
+    a command runs only if a trusted tree holds it)."""
+    trusted = constraints_of(ctx, ctx.trust_base)
+    if change.base == ctx.trust_base:
+        return trusted
+    known = set(trusted)
+    return trusted + [c for c in constraints_of(ctx, change.base)
+                      if c.kind != "command" and c not in known]
+
+
+def constraint_words(repo: Repo, commit: str | None) -> tuple[bytes, ...]:
+    """What the range's patch stream keeps patches for, so that gate X reads only the
+    patches its forbid patterns can match: each one's literal (b"": one has none)."""
+    if commit is None:
+        return ()
+    store = Snapshots(repo)
+    store.read_commits([commit], (constraint_rules.PATTERN,))
+    found = _constraint_set(store, store.files[commit])
+    return tuple(dict.fromkeys(c.literal.encode() for c in found if c.kind == "forbid"))
+
+
+def _patch_for_constraints(change: Change, ctx: Context, forbid: Sequence[Constraint]) -> bytes:
+    kept = change.kept_patch()
+    words = ctx.store.kept_words
+    if kept is not None and (b"" in words or all(c.literal.encode() in words for c in forbid)):
+        return kept
+    return change.diff
+
+
+def check_constraints(change: Change, ctx: Context) -> list[Finding]:
+    """The promoted constraints this change breaks, each named with its learning and reason."""
+    constraints = in_effect(change, ctx)
+    if not constraints:
+        return []
+    touched = [p.path for p in change.paths if p.status != "D"]
+    relevant = [c for c in constraints if any(c.applies_to(p) for p in touched)]
+    if not relevant:
+        return []
+    fired: list[Fired] = []
+    forbid = [c for c in relevant if c.kind == "forbid"]
+    try:
+        with constraint_rules.budget(constraint_rules.BUDGET_SECONDS):
+            if forbid:
+                fired += constraint_rules.forbidden(forbid, _patch_for_constraints(change, ctx, forbid))
+            for c in relevant:
+                if c.kind == "require":
+                    for path in touched:
+                        if c.applies_to(path) and not c.keeps(
+                                (change.file_after(path) or b"").decode("utf-8", "replace")):
+                            fired.append(Fired(c, path, f"no longer matches {c.check!r}"))
+    except constraint_rules.OutOfTime:
+        return [_finding(
+            change, "knowledge-constraint-slow",
+            f"matching the constraints ({', '.join(c.id for c in forbid)} ...) against this change "
+            f"took more than {constraint_rules.BUDGET_SECONDS:g} s, so it could not be checked: "
+            "a pattern backtracks badly on one of its lines.",
+            "a human rewrites the slow pattern in .agents/constraints/ (agentops knowledge verify "
+            "times each); until then, the change cannot pass",
+        )]
+    for c in relevant:
+        if c.kind == "command":
+            files = {p: change.file_after(p) or b"" for p in touched if c.applies_to(p)}
+            found = constraint_rules.run_command(c, files)
+            if found is not None:
+                fired.append(found)
+    return [_fired_finding(change, f) for f in fired]
+
+
+def _fired_finding(change: Change, fired: Fired) -> Finding:
+    c = fired.constraint
+    shown = quote(fired.text, 80)
+    return _finding(
+        change, "knowledge-constraint",
+        f"{fired.where}: {shown} breaks constraint `{c.id}` ({c.where}), from the learning "
+        f"`{c.learning}`: {c.reason}",
+        f"change {fired.where} so that it keeps the learning `{c.learning}`, then {change.retry} "
+        f"(the constraint is promoted: changing {c.where} needs a human verdict, gate IV)",
+    )
+
+
+def constraints_left_by(change: Change, ctx: Context) -> dict[str, bytes]:
+    """{path: content} of the constraint files as the change leaves them."""
+    store = _constraint_snapshots(ctx)
+    files: dict[str, bytes] = {}
+    if change.base is not None:
+        constraints_of(ctx, change.base)
+        files = {p: store.blobs.get(o, b"") for p, o in store.files[change.base].items()}
+    for c in change.paths:
+        for path in (c.old_path, c.path):
+            if path and _is_constraint_file(path):
+                content = change.file_after(path)
+                if content is None:
+                    files.pop(path, None)
+                else:
+                    files[path] = content
+    return files
+
+
+def constraint_problem(constraints: Sequence[Constraint], entries: Sequence[Entry]) -> str | None:
+    """What is wrong with constraints that parse: a learning they name that is not there,
+    or a pattern that misses its own witness (commands' witnesses: `knowledge verify`)."""
+    names = {n for e in entries for n in e.names}
+    for c in constraints:
+        if citation_key(c.learning) not in names:
+            return f"{c.label}: the learning `{c.learning}` is not in the learnings"
+        if c.kind != "command" and not constraint_rules.witness_fires(c):
+            return f"{c.label}: its {c.kind} pattern does not catch its own witness"
+    return None
+
+
+def _constraint_problems(change: Change, ctx: Context, entries: Sequence[Entry]) -> list[Finding]:
+    files = constraints_left_by(change, ctx)
+    if not files:
+        return []
+    try:
+        problem = constraint_problem(constraint_rules.read_all(files), entries)
+    except ConstraintError as e:
+        problem = str(e)
+    if problem is None:
+        return []
+    return [_finding(
+        change, "knowledge-constraint-malformed", problem + ".",
+        "fix the constraint (docs/constraints.md has the format; agentops knowledge verify "
+        "checks every one)",
+    )]
