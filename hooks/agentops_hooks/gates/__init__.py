@@ -72,6 +72,8 @@ class Evidence:
         """Signatures required whatever the policy says (the enforcement point says so)."""
         self.kept_words: tuple[bytes, ...] = ()
         """The words the range's patch stream keeps patches for (see git.PatchStream)."""
+        self.fired: list[Any] = []
+        """The constraints gate X found broken (gates._constraints.Fired), for the place to count."""
 
     @cached_property
     def ai_notes(self) -> dict[str, bytes | str]:

@@ -340,11 +340,11 @@ def forbidden(constraints: Sequence[Constraint], patch: bytes) -> list[Fired]:
 
 
 def run_command(constraint: Constraint, files: dict[str, bytes]) -> Fired | None:
-    """Run a command constraint on these files ({path: content}) in a temporary directory."""
+    """Run a command constraint on these files ({path: content}) in a temporary directory;
+    raises CommandFailed (ratchet.metrics) when it cannot run or runs out of time."""
     import tempfile
     from pathlib import Path
 
-    from agentops_hooks.ratchet.metrics import CommandFailed
     from agentops_hooks.ratchet.metrics import run_shell
 
     with tempfile.TemporaryDirectory(prefix="agentops-constraint-") as tmp:
@@ -353,10 +353,7 @@ def run_command(constraint: Constraint, files: dict[str, bytes]) -> Fired | None
             target = root / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
-        try:
-            code, out, err = run_shell(constraint.check, constraint.timeout, root, tuple(files))
-        except CommandFailed as e:
-            return Fired(constraint, ", ".join(files) or constraint.check, str(e))
+        code, out, err = run_shell(constraint.check, constraint.timeout, root, tuple(files))
     if code == 0:
         return None
     said = (err or out).strip().splitlines()

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from agentops_hooks.config import Audience
 from agentops_hooks.config import Severity
+from agentops_hooks.errors import FatalError
 from agentops_hooks.findings import Finding
 from agentops_hooks.gates import _constraints as constraint_rules
 from agentops_hooks.gates._constraints import Constraint
@@ -53,6 +54,8 @@ from agentops_hooks.gates.learnings import LearningsConfig
 from agentops_hooks.gates.learnings import quote
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from agentops_hooks.change import Change
     from agentops_hooks.config import Config
     from agentops_hooks.gates import Context
@@ -466,7 +469,7 @@ def _stale(change: Change, ctx: Context, entries: Sequence[Entry]) -> list[Findi
         return []  # history is read only when some entry could be stale
     cites = history(ctx, change)
     now = cites.made.get(change.commit, today) if change.commit else today
-    own = History()
+    own = fired_history(ctx)
     if change.commit is None:
         own.add(change.trailers, today)  # the message being committed cites too
     severity = "warning" if config.stale_severity == "warning" else "error"
@@ -591,9 +594,13 @@ def check_constraints(change: Change, ctx: Context) -> list[Finding]:
     for c in relevant:
         if c.kind == "command":
             files = {p: change.file_after(p) or b"" for p in touched if c.applies_to(p)}
-            found = constraint_rules.run_command(c, files)
+            try:
+                found = constraint_rules.run_command(c, files)
+            except FatalError as e:  # it could not say: the change is not passed
+                found = Fired(c, ", ".join(files), str(e))
             if found is not None:
                 fired.append(found)
+    ctx.store.fired.extend(fired)
     return [_fired_finding(change, f) for f in fired]
 
 
@@ -654,3 +661,40 @@ def _constraint_problems(change: Change, ctx: Context, entries: Sequence[Entry])
         "fix the constraint (docs/constraints.md has the format; agentops knowledge verify "
         "checks every one)",
     )]
+
+
+def learnings_in(root: Path, places: Places) -> list[Entry]:
+    """The entries of the learnings file and directory in the work tree at `root`."""
+    entries: list[Entry] = []
+    if places.file and (root / places.file).is_file():
+        entries += parse_learnings_file(places.file, (root / places.file).read_text("utf-8", "replace")).entries
+    if places.directory and (root / places.directory).is_dir():
+        for path in sorted((root / places.directory).glob("*.md")):
+            where = f"{places.directory}/{path.name}"
+            entries += parse_learning_file(where, path.read_text("utf-8", "replace")).entries
+    return entries
+
+
+def fired_history(ctx: Context) -> History:
+    """The days each learning's constraints fired (refs/notes/agentops/constraints): a
+    firing is a citation, so a learning whose constraint keeps firing never goes stale."""
+    import json
+
+    from agentops_hooks.evidence.notes import NotesRef
+    from agentops_hooks.evidence.refs import CONSTRAINTS_REF
+
+    kept = getattr(ctx.store, "_fired_history", None)
+    if isinstance(kept, History):  # read once per check, however many changes ask
+        return History(dict(kept.cited), dict(kept.made))
+    found = History()
+    for note in NotesRef(ctx.store.repo, CONSTRAINTS_REF).read_all().values():
+        for line in note.decode("utf-8", "replace").splitlines():
+            try:
+                record = json.loads(line)
+                day = dt.date.fromisoformat(str(record["day"]))
+                key = citation_key(str(record["learning"]))
+            except (ValueError, KeyError, TypeError):
+                continue  # a line this version cannot read cites nothing
+            found.cited.setdefault(key, []).append(day)
+    setattr(ctx.store, "_fired_history", found)  # noqa: B010 - an attribute Evidence does not declare
+    return History(dict(found.cited), dict(found.made))
