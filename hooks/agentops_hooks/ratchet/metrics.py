@@ -167,7 +167,7 @@ def _tolerance(baseline: float, tolerance: float | str) -> float:
 # --- commands -----------------------------------------------------------------
 
 
-class CommandFailed(_Problem):
+class CommandFailed(FatalError):
     """A command that could not be run, or did not finish in time: the one-line reason."""
 
 
@@ -197,7 +197,10 @@ def run_shell(command: str, timeout: float, cwd: Path, args: tuple[str, ...] = (
 
 
 def _run(command: str, timeout: float, root: Path) -> float:
-    code, out, err = run_shell(command, timeout, root)
+    try:
+        code, out, err = run_shell(command, timeout, root)
+    except CommandFailed as e:
+        raise _Problem(str(e)) from None
     shown = _show(command)
     if code != 0:
         if code < 0:
