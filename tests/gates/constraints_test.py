@@ -135,6 +135,27 @@ def test_a_constraint_added_in_a_range_holds_the_later_commits_of_that_range(rep
     assert "breaks constraint `requests-timeout`" in out
 
 
+def test_a_command_or_a_broken_constraint_an_agent_adds_in_a_range_is_not_run(
+        repo: GitRepo, tmp_path: Path) -> None:
+    ran = tmp_path / "ran"
+    repo.stage(".agentops.toml", POLICY)
+    repo.stage("learnings.md", LEARNINGS)
+    repo.commit("base")
+    base = repo.head()
+    repo.stage(FILE, CONSTRAINT.replace(
+        "forbid = 'requests\\.(get|post|put|delete)\\((?![^)]*timeout)'", f"command = 'touch {ran}; false'"))
+    repo.stage(".agents/constraints/broken.toml", "[[constraint]\n")
+    repo.commit(agent_message("Add checks"), "--no-verify", env=AGENT)
+    repo.stage("src/app.py", "feed = 1\n")
+    repo.commit(agent_message("Fetch"), "--no-verify", env=AGENT)
+    code, out = run_agentops(repo, "check", "--range", f"{base}..HEAD", "--gate", "knowledge",
+                             "--gate", "privilege")
+    assert code == 1, out
+    assert not ran.exists()
+    assert "knowledge-constraint-malformed" in out and "broken.toml: not valid TOML" in out
+    assert "privilege-protected-path" in out
+
+
 def write_constraint(repo: GitRepo, body: str) -> None:
     repo.write("learnings.md", LEARNINGS)
     repo.write(FILE, body)

@@ -538,8 +538,11 @@ def in_effect(change: Change, ctx: Context) -> list[Constraint]:
     if change.base == ctx.trust_base:
         return trusted
     known = set(trusted)
-    return trusted + [c for c in constraints_of(ctx, change.base)
-                      if c.kind != "command" and c not in known]
+    try:
+        added = constraints_of(ctx, change.base)
+    except ConstraintError:
+        return trusted  # gate X refuses the commit that brought it; it judges nothing
+    return trusted + [c for c in added if c.kind != "command" and c not in known]
 
 
 def constraint_words(repo: Repo, commit: str | None) -> tuple[bytes, ...]:
@@ -685,9 +688,11 @@ def fired_history(ctx: Context) -> History:
 
     kept = getattr(ctx.store, "_fired_history", None)
     if isinstance(kept, History):  # read once per check, however many changes ask
-        return History(dict(kept.cited), dict(kept.made))
+        return History({k: list(v) for k, v in kept.cited.items()})
     found = History()
-    for note in NotesRef(ctx.store.repo, CONSTRAINTS_REF).read_all().values():
+    notes = NotesRef(ctx.store.repo, CONSTRAINTS_REF).read_all() \
+        if ctx.store.repo.has_ref(CONSTRAINTS_REF) else {}
+    for note in notes.values():
         for line in note.decode("utf-8", "replace").splitlines():
             try:
                 record = json.loads(line)
@@ -697,4 +702,4 @@ def fired_history(ctx: Context) -> History:
                 continue  # a line this version cannot read cites nothing
             found.cited.setdefault(key, []).append(day)
     setattr(ctx.store, "_fired_history", found)  # noqa: B010 - an attribute Evidence does not declare
-    return History(dict(found.cited), dict(found.made))
+    return History({k: list(v) for k, v in found.cited.items()})
