@@ -83,6 +83,11 @@ def test_a_promoted_constraint_refuses_a_breaking_change_at_commit_time_in_ci_an
     # The firing is a citation of its learning, kept in the notes.
     assert "requests-timeout" in repo.out("notes", "--ref=agentops/constraints", "show", promotion)
 
+    code, out = run_agentops(repo, "report", "HEAD")
+    assert code == 0, out
+    assert "### Constraints fired" in out
+    assert f"| requests-timeout | {LEARNING} | 1 |" in out
+
     # The same change with the hooks skipped: CI and the server refuse it.
     assert agent_commits(repo, "Fetch the feed", "--no-verify").returncode == 0
     code, out = run_agentops(repo, "check", "--range", f"{promotion}..HEAD")
