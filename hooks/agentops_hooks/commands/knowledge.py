@@ -1,11 +1,16 @@
 """`agentops knowledge verify`: every constraint catches its own witness, in time."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from agentops_hooks import gates as gate_runner
 from agentops_hooks.commands.options import open_repo
 from agentops_hooks.errors import FatalError
+
+if TYPE_CHECKING:
+    from agentops_hooks.gates._constraints import Constraint
 
 
 @click.group()
@@ -43,7 +48,7 @@ def verify() -> None:
     for c in constraints:
         if citation_key(c.learning) not in names:
             raise FatalError(f"{c.label}: the learning `{c.learning}` is not in the learnings")
-        if not _fires(c, rules):
+        if not _fires(c):
             refused.append(c)
             click.echo(f"agentops: refused {c.label}: its witness does not trigger it, so it "
                        "is a check that cannot fail")
@@ -53,10 +58,10 @@ def verify() -> None:
         raise SystemExit(1)
 
 
-def _fires(c: object, rules: object) -> bool:
+def _fires(c: Constraint) -> bool:
+    """Does the constraint catch its witness? FatalError when it cannot say, or not in time."""
     from agentops_hooks.gates import _constraints
 
-    assert isinstance(c, _constraints.Constraint)
     if c.kind == "command":
         try:
             return _constraints.witness_fires(c)
@@ -68,7 +73,7 @@ def _fires(c: object, rules: object) -> bool:
     probes = [line * (_constraints.WINDOW // len(line)) for line in lines]
     probes += [ch * _constraints.WINDOW for ch in sorted(set(c.witness) - {"\n"})]
     try:
-        with _constraints.budget(_constraints.BUDGET_SECONDS):
+        with _constraints.Budget(_constraints.BUDGET_SECONDS):
             fires = _constraints.witness_fires(c)
             for probe in probes:
                 c.fires_on_line(probe)

@@ -24,11 +24,13 @@ standard library is imported here until a constraint file is validated.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import NamedTuple
-from typing import TYPE_CHECKING
 from typing import Any
+from typing import TYPE_CHECKING
 
 from agentops_hooks.errors import FatalError
 
@@ -37,7 +39,6 @@ if TYPE_CHECKING:
 
 DIRECTORY = ".agents/constraints"
 """Where constraint files live; always a protected path (gate IV)."""
-PATTERN = (".agents", "constraints", "*.toml")
 KINDS = ("forbid", "require", "command")
 WINDOW = 1000
 """Characters of a line matched at once (see the module's docstring)."""
@@ -71,9 +72,6 @@ class Constraint(NamedTuple):
     timeout: float
     where: str
     """`.agents/constraints/http.toml` (the file it is read from)."""
-    matcher: re.Pattern[str]
-    """`paths`, read as gate IV reads protected paths."""
-    compiled: re.Pattern[str] | None
     literal: str
     """Text every match holds (lower case; "" when none could be found): a prefilter."""
 
@@ -82,21 +80,32 @@ class Constraint(NamedTuple):
         return f"{self.where} constraint `{self.id}`"
 
     def applies_to(self, path: str) -> bool:
-        return self.matcher.match(path) is not None
+        return paths_matcher(self.paths).match(path) is not None
 
     def fires_on_line(self, line: str) -> bool:
         """Does a forbid pattern match this added line (in windows, if it is long)?"""
-        assert self.compiled is not None
+        search = _compiled(self.check).search
         if len(line) <= WINDOW:
-            return self.compiled.search(line) is not None
+            return search(line) is not None
         step = WINDOW // 2
-        return any(self.compiled.search(line, i, i + WINDOW) is not None
-                   for i in range(0, len(line) - step, step))
+        return any(search(line, i, i + WINDOW) is not None for i in range(0, len(line) - step, step))
 
     def keeps(self, text: str) -> bool:
         """Does a file's text still match a require pattern?"""
-        assert self.compiled is not None
         return any(self.fires_on_line(line) for line in text.split("\n"))
+
+
+# Compiled on first use, once per process: a commit whose added lines hold none of
+# the literals compiles no pattern at all.
+_compiled = lru_cache(maxsize=None)(re.compile)
+
+
+@lru_cache(maxsize=None)
+def paths_matcher(paths: tuple[str, ...]) -> re.Pattern[str]:
+    """`paths`, read as gate IV reads protected paths."""
+    from agentops_hooks.gates.privilege import glob_matcher
+
+    return glob_matcher(paths)
 
 
 # --- reading -----------------------------------------------------------------------
@@ -150,12 +159,11 @@ def _schema_problem(data: dict[str, Any]) -> tuple[int | None, str] | None:
 def _constraint(where: str, table: dict[str, Any]) -> Constraint:
     kind = next(k for k in KINDS if k in table)
     check = str(table[kind])
-    compiled = None
     literal = ""
     label = f"{where} constraint `{table['id']}`"
     if kind != "command":
         try:
-            compiled = re.compile(check)
+            _compiled(check)
         except re.error as e:
             raise ConstraintError(f"{label}: {kind} {check!r} is not a regular expression: {e}") from None
         unsafe = _slow_part(check)
@@ -163,13 +171,11 @@ def _constraint(where: str, table: dict[str, Any]) -> Constraint:
             raise ConstraintError(f"{label}: {kind} {check!r} {unsafe}, which can take exponential "
                                   "time on one line: write it without")
         literal = required_literal(check)
-    from agentops_hooks.gates.privilege import glob_matcher
-
     paths = tuple(table["paths"])
     return Constraint(
         table["id"], table["learning"], table["reason"], paths, kind, check,
         table["witness"], table.get("witness_file") or _witness_file(paths[0]),
-        float(table.get("timeout", COMMAND_TIMEOUT)), where, glob_matcher(paths), compiled, literal,
+        float(table.get("timeout", COMMAND_TIMEOUT)), where, literal,
     )
 
 
@@ -189,6 +195,69 @@ def read_all(files: dict[str, bytes]) -> list[Constraint]:
             seen[constraint.id] = where
             found.append(constraint)
     return found
+
+
+def read_kept(tree: str, files: Callable[[], dict[str, bytes]], cache_dir: Path | None) -> list[Constraint]:
+    """`read_all` of a tree's constraint files ({path: content} from `files()`), kept in
+    `cache_dir` by the tree's id (which names their exact bytes): checked against the
+    schema once, not on every commit. The tree "" holds none."""
+    if not tree:
+        return []
+    if tree in _KEPT:
+        return _KEPT[tree]
+    import os
+    import pickle  # here: a repository without constraints never needs it
+
+    from agentops_hooks import __version__
+
+    stat = os.stat(__file__)
+    key = (__version__, stat.st_mtime_ns, stat.st_size, tree)
+    cache = cache_dir / f"constraints-{tree}.pickle" if cache_dir is not None else None
+    if cache is not None:
+        try:  # the git directory is written only by whoever may write the repository's hooks
+            stored_key, stored = pickle.loads(cache.read_bytes())
+            if stored_key == key and isinstance(stored, list):
+                _KEPT[tree] = stored
+                return stored
+        except Exception:  # noqa: BLE001 - a missing or unreadable cache is only a miss
+            pass
+    found = read_all(files())
+    if cache is not None:
+        try:
+            from agentops_hooks.messages import write_atomic
+
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(cache, pickle.dumps((key, found)))
+        except OSError:
+            pass  # a read-only repository: check again next time
+    _KEPT[tree] = found
+    return found
+
+
+_KEPT: dict[str, list[Constraint]] = {}
+
+
+class Effect(NamedTuple):
+    """The constraints that judge a change, grouped by their paths (few distinct)."""
+
+    constraints: tuple[Constraint, ...]
+    groups: tuple[tuple[tuple[str, ...], tuple[Constraint, ...]], ...]
+
+    @classmethod
+    def of(cls, constraints: Sequence[Constraint]) -> Effect:
+        groups: dict[tuple[str, ...], list[Constraint]] = {}
+        for c in constraints:
+            groups.setdefault(c.paths, []).append(c)
+        return cls(tuple(constraints), tuple((k, tuple(v)) for k, v in groups.items()))
+
+    def relevant(self, paths: Sequence[str]) -> list[Constraint]:
+        """Those whose paths one of `paths` matches."""
+        found: list[Constraint] = []
+        for globs, constraints in self.groups:
+            match = paths_matcher(globs).match
+            if any(match(p) for p in paths):
+                found.extend(constraints)
+        return found
 
 
 # --- what a pattern costs ----------------------------------------------------------
@@ -321,21 +390,24 @@ _HUNK = re.compile(rb"@@ -\d+(?:,\d+)? \+(\d+)")
 
 
 def forbidden(constraints: Sequence[Constraint], patch: bytes) -> list[Fired]:
-    """The forbid constraints the patch's added lines break (first line of each)."""
+    """The forbid constraints the patch's added lines break (first line of each); OutOfTime
+    when matching takes more than BUDGET_SECONDS."""
     found: dict[str, Fired] = {}
+    forbid = [c for c in constraints if c.kind == "forbid"]
     lowered = patch.lower()
-    todo = [c for c in constraints if c.kind == "forbid"
-            and (not c.literal or c.literal.encode() in lowered)]
+    present = {w for w in dict.fromkeys(c.literal for c in forbid if c.literal) if w.encode() in lowered}
+    todo = [c for c in forbid if not c.literal or c.literal in present]
     if not todo:
-        return []
+        return []  # most patches: no pattern runs, and no time budget is set
     by_path: dict[str, list[Constraint]] = {}
-    for path, number, line in added_lines(patch):
-        here = by_path.get(path)
-        if here is None:
-            here = by_path[path] = [c for c in todo if c.applies_to(path)]
-        for constraint in here:
-            if constraint.id not in found and constraint.fires_on_line(line):
-                found[constraint.id] = Fired(constraint, f"{path}:{number}", line)
+    with Budget(BUDGET_SECONDS):
+        for path, number, line in added_lines(patch):
+            here = by_path.get(path)
+            if here is None:
+                here = by_path[path] = [c for c in todo if c.applies_to(path)]
+            for constraint in here:
+                if constraint.id not in found and constraint.fires_on_line(line):
+                    found[constraint.id] = Fired(constraint, f"{path}:{number}", line)
     return list(found.values())
 
 
@@ -360,34 +432,37 @@ def run_command(constraint: Constraint, files: dict[str, bytes]) -> Fired | None
     return Fired(constraint, ", ".join(files), f"exit {code}" + (f": {said[-1][:200]}" if said else ""))
 
 
-def budget(seconds: float) -> Any:
-    """A context manager: OutOfTime is raised in the block once `seconds` have passed
-    (main thread on POSIX only; elsewhere the static checks are the bound)."""
-    import contextlib
-    import signal
-    import threading
+class Budget:
+    """A time budget: OutOfTime is raised inside the `with` block once `seconds` have
+    passed (SIGALRM, main thread on POSIX only; elsewhere the static checks are the bound)."""
 
-    @contextlib.contextmanager
-    def bounded() -> Iterator[None]:
-        if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-            yield
-            return
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.previous: Any = None
 
-        def expired(signum: int, frame: object) -> None:
-            raise OutOfTime
+    def __enter__(self) -> Budget:
+        import signal
+        import threading
 
-        previous = signal.signal(signal.SIGALRM, expired)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        try:
-            yield
-        finally:
+        if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGALRM, _expired)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            import signal
+
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            signal.signal(signal.SIGALRM, self.previous)
+            self.previous = None
 
-    return bounded()
+
+def _expired(signum: int, frame: object) -> None:
+    raise OutOfTime
 
 
-def witness_fires(constraint: Constraint, root: Path | None = None) -> bool:
+def witness_fires(constraint: Constraint) -> bool:
     """Does the constraint catch its own witness?"""
     if constraint.kind == "forbid":
         return any(constraint.fires_on_line(line) for line in constraint.witness.split("\n"))

@@ -179,8 +179,14 @@ class Snapshots:
         self.blobs: dict[str, bytes] = {}
         self.parsed: dict[tuple[str, str, str], Learnings] = {}
         self.cites: dict[tuple[str, ...], History] = {}
-        self.constraint_sets: dict[tuple[tuple[str, str], ...], list[Constraint]] = {}
-        """The constraints of each set of constraint files ((path, blob id), ...)."""
+        self.trees: dict[str, str] = {}
+        """{commit: the tree of its .agents/constraints/ ("": none)}."""
+        self.tree_files: dict[str, dict[str, str]] = {}
+        """{tree: {path: blob id}} of the constraint files, once a tree's are read."""
+        self.constraint_sets: dict[str, list[Constraint]] = {}
+        """The constraints of each such tree."""
+        self.effects: dict[tuple[int, int], constraint_rules.Effect] = {}
+        """In effect for a (trusted, parent) pair of constraint lists (see in_effect)."""
         self.batch: dict[int, str] | None = None
         """id() -> commit of the range's changes (None until a range change asks)."""
 
@@ -302,11 +308,13 @@ def _tree_entries(raw: bytes, hash_len: int) -> Iterator[tuple[str, str, str]]:
         pos = nul + 1 + hash_len
 
 
-def _snapshots(ctx: Context) -> Snapshots:
-    found = getattr(ctx.store, "_knowledge", None)
+def _snapshots(ctx: Context, name: str = "_knowledge") -> Snapshots:
+    """The Snapshots kept on the check's Evidence under `name` (the learnings', or the
+    constraints': their files are not the same)."""
+    found = getattr(ctx.store, name, None)
     if not isinstance(found, Snapshots):
         found = Snapshots(ctx.store.repo)
-        setattr(ctx.store, "_knowledge", found)  # noqa: B010 - an attribute Evidence does not declare
+        setattr(ctx.store, name, found)
     return found
 
 
@@ -495,54 +503,81 @@ def _stale(change: Change, ctx: Context, entries: Sequence[Entry]) -> list[Findi
 # --- constraints: learnings that carry a check (gates/_constraints.py) ----------------
 
 def _is_constraint_file(path: str) -> bool:
-    return matches(constraint_rules.PATTERN, path)
+    directory, _, name = path.rpartition("/")
+    return directory == constraint_rules.DIRECTORY and name.endswith(".toml")
 
 
 def _constraint_snapshots(ctx: Context) -> Snapshots:
-    found = getattr(ctx.store, "_constraints", None)
-    if not isinstance(found, Snapshots):
-        found = Snapshots(ctx.store.repo)
-        setattr(ctx.store, "_constraints", found)  # noqa: B010 - an attribute Evidence does not declare
-    return found
+    return _snapshots(ctx, "_constraints")
 
 
 def constraints_of(ctx: Context, commit: str | None) -> list[Constraint]:
     """The constraints committed in `commit` (none on an unborn branch); in a range check,
-    the first call reads those of every commit's parent, and of the trusted commit, at once."""
+    the first call finds those of every commit's parent, and of the trusted commit, at once."""
     if commit is None:
         return []
     store = _constraint_snapshots(ctx)
-    if commit not in store.files:
+    if commit not in store.trees:
         wanted = [commit]
         if ctx.store.batch:
             wanted += [c.base for c in ctx.store.batch if c.base]
             wanted += [ctx.store.trust_commit] if ctx.store.trust_commit else []
-        store.read_commits(wanted, (constraint_rules.PATTERN,))
-    return _constraint_set(store, store.files[commit])
+        _find_constraint_trees(store, wanted)
+    return _constraint_set(store, store.trees[commit])
 
 
-def _constraint_set(store: Snapshots, files: dict[str, str]) -> list[Constraint]:
-    key = tuple(sorted(files.items()))
-    if key not in store.constraint_sets:
-        store.constraint_sets[key] = constraint_rules.read_all(
-            {path: store.blobs.get(oid, b"") for path, oid in key})
-    return store.constraint_sets[key]
+def _find_constraint_trees(store: Snapshots, commits: Sequence[str]) -> None:
+    """Which tree each commit's .agents/constraints/ is ("": none), from one `cat-file
+    --batch-check` however many commits: they mostly share one, read and checked once."""
+    todo = [c for c in dict.fromkeys(commits) if c not in store.trees]
+    if not todo:
+        return
+    specs = "".join(f"{c}:{constraint_rules.DIRECTORY}\n" for c in todo)
+    out = store.repo.git("cat-file", "--batch-check", "--buffer", input=specs.encode()).decode()
+    for commit, line in zip(todo, out.splitlines()):
+        oid, _, kind = line.partition(" ")
+        store.trees[commit] = oid if kind.startswith("tree ") else ""
 
 
-def in_effect(change: Change, ctx: Context) -> list[Constraint]:
+def _tree_files(store: Snapshots, tree: str) -> dict[str, str]:
+    """{path: blob id} of the constraint files in a tree of .agents/constraints/, contents read."""
+    if not tree:
+        return {}
+    if tree not in store.tree_files:
+        raw = _cat_batch(store.repo, [tree]).get(tree, ("", b""))[1]
+        hash_len = 32 if store.repo.object_format == "sha256" else 20
+        store.tree_files[tree] = {f"{constraint_rules.DIRECTORY}/{name}": blob
+                                  for mode, name, blob in _tree_entries(raw, hash_len)
+                                  if mode in _REGULAR and name.endswith(".toml")}
+        store._read_blobs(list(store.tree_files[tree].values()))
+    return store.tree_files[tree]
+
+
+def _constraint_set(store: Snapshots, tree: str) -> list[Constraint]:
+    if tree not in store.constraint_sets:
+        store.constraint_sets[tree] = constraint_rules.read_kept(
+            tree, lambda: {p: store.blobs.get(o, b"") for p, o in _tree_files(store, tree).items()},
+            store.repo.cache_dir)
+    return store.constraint_sets[tree]
+
+
+def in_effect(change: Change, ctx: Context) -> constraint_rules.Effect:
     """The promoted constraints that judge a change: those of the trusted commit (the
     range's base, the ref's old tip; at commit time HEAD), and the pattern constraints
     its parent adds (a change can only be held to more by its own range, never to less;
     a command runs only if a trusted tree holds it)."""
     trusted = constraints_of(ctx, ctx.trust_base)
-    if change.base == ctx.trust_base:
-        return trusted
-    known = set(trusted)
     try:
-        added = constraints_of(ctx, change.base)
+        added = constraints_of(ctx, change.base) if change.base != ctx.trust_base else trusted
     except ConstraintError:
-        return trusted  # gate X refuses the commit that brought it; it judges nothing
-    return trusted + [c for c in added if c.kind != "command" and c not in known]
+        added = trusted  # gate X refuses the commit that brought it; it judges nothing
+    store = _constraint_snapshots(ctx)
+    key = (id(trusted), id(added))  # both lists are kept by the store for its life
+    if key not in store.effects:
+        known = set(trusted)
+        store.effects[key] = constraint_rules.Effect.of(
+            trusted + [c for c in added if c.kind != "command" and c not in known])
+    return store.effects[key]
 
 
 def constraint_words(repo: Repo, commit: str | None) -> tuple[bytes, ...]:
@@ -551,8 +586,8 @@ def constraint_words(repo: Repo, commit: str | None) -> tuple[bytes, ...]:
     if commit is None:
         return ()
     store = Snapshots(repo)
-    store.read_commits([commit], (constraint_rules.PATTERN,))
-    found = _constraint_set(store, store.files[commit])
+    _find_constraint_trees(store, [commit])
+    found = _constraint_set(store, store.trees[commit])
     return tuple(dict.fromkeys(c.literal.encode() for c in found if c.kind == "forbid"))
 
 
@@ -566,21 +601,22 @@ def _patch_for_constraints(change: Change, ctx: Context, forbid: Sequence[Constr
 
 def check_constraints(change: Change, ctx: Context) -> list[Finding]:
     """The promoted constraints this change breaks, each named with its learning and reason."""
-    constraints = in_effect(change, ctx)
-    if not constraints:
+    effect = in_effect(change, ctx)
+    if not effect.constraints:
         return []
     touched = [p.path for p in change.paths if p.status != "D"]
-    relevant = [c for c in constraints if any(c.applies_to(p) for p in touched)]
+    relevant = effect.relevant(touched)
     if not relevant:
         return []
     fired: list[Fired] = []
     forbid = [c for c in relevant if c.kind == "forbid"]
+    require = [c for c in relevant if c.kind == "require"]
     try:
-        with constraint_rules.budget(constraint_rules.BUDGET_SECONDS):
-            if forbid:
-                fired += constraint_rules.forbidden(forbid, _patch_for_constraints(change, ctx, forbid))
-            for c in relevant:
-                if c.kind == "require":
+        if forbid:
+            fired += constraint_rules.forbidden(forbid, _patch_for_constraints(change, ctx, forbid))
+        if require:
+            with constraint_rules.Budget(constraint_rules.BUDGET_SECONDS):
+                for c in require:
                     for path in touched:
                         if c.applies_to(path) and not c.keeps(
                                 (change.file_after(path) or b"").decode("utf-8", "replace")):
@@ -588,7 +624,7 @@ def check_constraints(change: Change, ctx: Context) -> list[Finding]:
     except constraint_rules.OutOfTime:
         return [_finding(
             change, "knowledge-constraint-slow",
-            f"matching the constraints ({', '.join(c.id for c in forbid)} ...) against this change "
+            f"matching the constraints ({', '.join(c.id for c in forbid + require)}) against this change "
             f"took more than {constraint_rules.BUDGET_SECONDS:g} s, so it could not be checked: "
             "a pattern backtracks badly on one of its lines.",
             "a human rewrites the slow pattern in .agents/constraints/ (agentops knowledge verify "
@@ -625,7 +661,8 @@ def constraints_left_by(change: Change, ctx: Context) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     if change.base is not None:
         constraints_of(ctx, change.base)
-        files = {p: store.blobs.get(o, b"") for p, o in store.files[change.base].items()}
+        files = {p: store.blobs.get(o, b"")
+                 for p, o in _tree_files(store, store.trees[change.base]).items()}
     for c in change.paths:
         for path in (c.old_path, c.path):
             if path and _is_constraint_file(path):

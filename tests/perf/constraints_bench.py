@@ -1,0 +1,151 @@
+"""What 100 promoted pattern constraints cost, measured side by side in one run.
+
+    python tests/perf/constraints_bench.py            # 8,000 commits; prints markdown rows
+
+Two repositories from the same generator (tests/perf/generate.py
+`generate_history`, history shaped like a real project's), the second with
+100 forbid constraints (and their learning) in its first commit, so that every
+commit of the range is judged by them: the range check with the default gates,
+with gate X added, and with gate X and the constraints. Then the commit-msg
+check (`agentops-hook`, the entry pre-commit runs) on one agent commit, in two
+small repositories alike but for the constraints. Runs are taken in turn and
+their medians compared. These are measurements, not tests.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench import _env  # noqa: E402
+from bench import side_by_side  # noqa: E402
+from bench import tool  # noqa: E402
+from generate import generate_history  # noqa: E402
+
+LEARNING = "Old APIs stay out of src"
+LEARNINGS = f"# Learnings\n\n## {LEARNING} (2026-12-01)\n\n- Each of these calls was removed once and came back.\n"
+REAL = [  # (pattern, witness): what teams forbid in Python
+    (r"requests\.(get|post|put|delete)\((?![^)]*timeout)", "requests.get(url)"),
+    (r"\beval\(", "eval(text)"), (r"\bexec\(", "exec(code)"), (r"os\.system\(", "os.system(cmd)"),
+    (r"pickle\.loads\(", "pickle.loads(b)"), (r"yaml\.load\((?![^)]*Loader)", "yaml.load(f)"),
+    (r"subprocess\.\w+\([^)]*shell=True", "subprocess.run(c, shell=True)"),
+    (r"\bbreakpoint\(\)", "breakpoint()"), (r"import pdb", "import pdb"),
+    (r"datetime\.utcnow\(\)", "datetime.utcnow()"), (r"time\.sleep\(\d{2,}", "time.sleep(30)"),
+    (r"except\s*:\s*pass", "except: pass"), (r"assert\s+\w+\s*,\s*\"", 'assert x, "y"'),
+    (r"token = os\.environ\[", 'token = os.environ["T"]'),
+    (r"ITEMS_\d+ = \[\]", "ITEMS_3 = []"),  # its literal is in a fifth of the generated lines
+    (r"def step_\d+\(\):", "def step_4():"),  # and this one's in another fifth
+]
+GATES = ("verdict", "learnings", "privilege", "supervise")
+
+
+def constraints(count: int = 100) -> str:
+    """`count` forbid constraints: the real ones, then calls into retired modules."""
+    tables = []
+    for i in range(count):
+        if i < len(REAL):
+            pattern, witness = REAL[i]
+        else:
+            pattern, witness = rf"legacy_{i}\.(fetch|store)\(", f"legacy_{i}.fetch(x)"
+        tables.append(f'[[constraint]]\nid = "c{i}"\nlearning = "{LEARNING}"\nreason = "it came back"\n'
+                      f'paths = ["src/**/*.py"]\nforbid = \'{pattern}\'\nwitness = \'{witness}\'\n')
+    return "\n".join(tables)
+
+
+def _git(root: Path, *args: str, input: bytes | None = None) -> str:
+    return subprocess.run(("git", *args), cwd=root, env=_env(), input=input, capture_output=True,
+                          check=True).stdout.decode().strip()
+
+
+def gate_args(knowledge: bool) -> list[str]:
+    return [a for g in (*GATES, *(("knowledge",) if knowledge else ())) for a in ("--gate", g)]
+
+
+def _runs_as_asked(commands: list[str]) -> None:
+    """Each command judges (exit 0 or 1) rather than failing to run: else its time means nothing."""
+    for command in commands:
+        proc = subprocess.run(command, shell=True, env=_env(), capture_output=True, text=True)
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"{command} could not run (exit {proc.returncode}):\n{proc.stderr}")
+
+
+def bench_range(work: Path, commits: int, runs: int) -> list[tuple[str, str]]:
+    plain, held = work / "plain", work / "constrained"
+    generate_history(plain, commits)
+    generate_history(held, commits, root_files={".agents/constraints/bench.toml": constraints(),
+                                                "learnings.md": LEARNINGS})
+    rng = {r: f"{_git(r, 'rev-list', '--max-parents=0', 'HEAD').split()[0]}..HEAD" for r in (plain, held)}
+    check = f"{tool('agentops')} check --range"
+    commands = [f"cd {plain} && {check} {rng[plain]} {' '.join(gate_args(False))}",
+                f"cd {plain} && {check} {rng[plain]} {' '.join(gate_args(True))}",
+                f"cd {held} && {check} {rng[held]} {' '.join(gate_args(True))}"]
+    _runs_as_asked(commands)
+    (base, _), (with_x, _), (held_s, _) = side_by_side(runs, [(c, True) for c in commands], work)
+    count = int(_git(held, "rev-list", "--count", rng[held]))
+    return [
+        ("commits in the range", f"{count:,}"),
+        ("`agentops check --range` with the default gates (median)", f"{base:.2f} s"),
+        ("the same with gate X, no constraints", f"{with_x:.2f} s ({with_x / base:.2f}×)"),
+        ("the same with gate X and 100 promoted forbid constraints (target at most 1.10×)",
+         f"{held_s:.2f} s ({held_s / base:.2f}× the default gates, {held_s / with_x:.2f}× gate X alone)"),
+    ]
+
+
+def _small_repo(root: Path, with_constraints: bool) -> Path:
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "config", "user.name", "Ada")
+    _git(root, "config", "user.email", "ada@example.com")
+    (root / "src").mkdir()
+    (root / "src" / "app.py").write_text("x = 1\n")
+    (root / "learnings.md").write_text(LEARNINGS)
+    if with_constraints:
+        (root / ".agents" / "constraints").mkdir(parents=True)
+        (root / ".agents" / "constraints" / "bench.toml").write_text(constraints())
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "base")
+    (root / "src" / "app.py").write_text("x = 2\nvalue = compute(x)\n")
+    _git(root, "add", "-A")
+    msg = root / ".git" / "MSG"
+    msg.write_text("Bump x to two\n\nCo-authored-by: Claude <noreply@anthropic.com>\n")
+    return msg
+
+
+def bench_commit_msg(work: Path, runs: int) -> list[tuple[str, str]]:
+    plain, held = work / "msg-plain", work / "msg-held"
+    msg_plain, msg_held = _small_repo(plain, False), _small_repo(held, True)
+    hook = tool("agentops-hook")
+    commands = [f"cd {plain} && {hook} {' '.join(gate_args(False))} {msg_plain}",
+                f"cd {plain} && {hook} {' '.join(gate_args(True))} {msg_plain}",
+                f"cd {held} && {hook} {' '.join(gate_args(True))} {msg_held}"]
+    _runs_as_asked(commands)
+    (base, _), (with_x, _), (held_s, _) = side_by_side(runs, [(c, True) for c in commands], work)
+    return [
+        ("`agentops-hook MSG` with the default gates (median)", f"{base * 1000:.0f} ms"),
+        ("the same with gate X, no constraints", f"{with_x * 1000:.0f} ms (+{(with_x - base) * 1000:.0f} ms)"),
+        ("the same with gate X and 100 promoted forbid constraints (target at most +15 ms)",
+         f"{held_s * 1000:.0f} ms (+{(held_s - base) * 1000:.0f} ms over the default gates, "
+         f"+{(held_s - with_x) * 1000:.0f} ms over gate X alone)"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--commits", type=int, default=8000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--msg-runs", type=int, default=21)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="agentops-bench-constraints-") as tmp:
+        work = Path(tmp)
+        rows = bench_range(work, args.commits, args.runs) + bench_commit_msg(work, args.msg_runs)
+    print("| what | result |\n|---|---|")
+    for what, value in rows:
+        print(f"| {what} | {value} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
