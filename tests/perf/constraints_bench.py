@@ -36,18 +36,21 @@ REAL = [  # (pattern, witness): what teams forbid in Python
     (r"datetime\.utcnow\(\)", "datetime.utcnow()"), (r"time\.sleep\(\d{2,}", "time.sleep(30)"),
     (r"except\s*:\s*pass", "except: pass"), (r"assert\s+\w+\s*,\s*\"", 'assert x, "y"'),
     (r"token = os\.environ\[", 'token = os.environ["T"]'),
-    (r"ITEMS_\d+ = \[\]", "ITEMS_3 = []"),  # its literal is in a fifth of the generated lines
-    (r"def step_\d+\(\):", "def step_4():"),  # and this one's in another fifth
+]
+COMMON = [  # the worst case: literals in about two fifths of the generated lines
+    (r"ITEMS_\d+ = \[\]", "ITEMS_3 = []"), (r"def step_\d+\(\):", "def step_4():"),
 ]
 GATES = ("verdict", "learnings", "privilege", "supervise")
 
 
-def constraints(count: int = 100) -> str:
-    """`count` forbid constraints: the real ones, then calls into retired modules."""
+def constraints(count: int = 100, common: bool = False) -> str:
+    """`count` forbid constraints: the real ones (with `common`, two whose literals most
+    patches hold), then calls into retired modules."""
     tables = []
+    real = [*COMMON, *REAL] if common else REAL
     for i in range(count):
-        if i < len(REAL):
-            pattern, witness = REAL[i]
+        if i < len(real):
+            pattern, witness = real[i]
         else:
             pattern, witness = rf"legacy_{i}\.(fetch|store)\(", f"legacy_{i}.fetch(x)"
         tables.append(f'[[constraint]]\nid = "c{i}"\nlearning = "{LEARNING}"\nreason = "it came back"\n'
@@ -73,24 +76,31 @@ def _runs_as_asked(commands: list[str]) -> None:
 
 
 def bench_range(work: Path, commits: int, runs: int) -> list[tuple[str, str]]:
-    plain, held = work / "plain", work / "constrained"
-    generate_history(plain, commits)
-    generate_history(held, commits, root_files={".agents/constraints/bench.toml": constraints(),
-                                                "learnings.md": LEARNINGS})
-    rng = {r: f"{_git(r, 'rev-list', '--max-parents=0', 'HEAD').split()[0]}..HEAD" for r in (plain, held)}
+    repos = {"plain": work / "plain", "held": work / "held", "common": work / "common"}
+    generate_history(repos["plain"], commits)
+    for name, common in (("held", False), ("common", True)):
+        generate_history(repos[name], commits, root_files={
+            ".agents/constraints/bench.toml": constraints(common=common), "learnings.md": LEARNINGS})
+        _runs_as_asked([f"cd {repos[name]} && {tool('agentops')} knowledge verify"])
+    rng = {k: f"{_git(r, 'rev-list', '--max-parents=0', 'HEAD').split()[0]}..HEAD" for k, r in repos.items()}
     check = f"{tool('agentops')} check --range"
-    commands = [f"cd {plain} && {check} {rng[plain]} {' '.join(gate_args(False))}",
-                f"cd {plain} && {check} {rng[plain]} {' '.join(gate_args(True))}",
-                f"cd {held} && {check} {rng[held]} {' '.join(gate_args(True))}"]
+    commands = [f"cd {repos['plain']} && {check} {rng['plain']} {' '.join(gate_args(False))}",
+                f"cd {repos['plain']} && {check} {rng['plain']} {' '.join(gate_args(True))}",
+                f"cd {repos['held']} && {check} {rng['held']} {' '.join(gate_args(True))}",
+                f"cd {repos['common']} && {check} {rng['common']} {' '.join(gate_args(True))}"]
     _runs_as_asked(commands)
-    (base, _), (with_x, _), (held_s, _) = side_by_side(runs, [(c, True) for c in commands], work)
-    count = int(_git(held, "rev-list", "--count", rng[held]))
+    (base, _), (with_x, _), (held, _), (common, _) = side_by_side(runs, [(c, True) for c in commands], work)
+    count = int(_git(repos["held"], "rev-list", "--count", rng["held"]))
+    mb = len(subprocess.run(["git", "log", "-p", rng["held"]], cwd=repos["held"], env=_env(),
+                            capture_output=True, check=True).stdout) / 1e6
     return [
-        ("commits in the range", f"{count:,}"),
+        ("commits in the range", f"{count:,} ({mb:.0f} MB of `git log -p`)"),
         ("`agentops check --range` with the default gates (median)", f"{base:.2f} s"),
         ("the same with gate X, no constraints", f"{with_x:.2f} s ({with_x / base:.2f}×)"),
-        ("the same with gate X and 100 promoted forbid constraints (target at most 1.10×)",
-         f"{held_s:.2f} s ({held_s / base:.2f}× the default gates, {held_s / with_x:.2f}× gate X alone)"),
+        ("gate X and 100 promoted forbid constraints (target: at most 1.10× gate X alone)",
+         f"{held:.2f} s ({held / with_x:.2f}× gate X alone, {held / base:.2f}× the default gates)"),
+        ("the same, two of them with literals in two fifths of all lines (the worst case)",
+         f"{common:.2f} s ({common / with_x:.2f}× gate X alone, {common / base:.2f}× the default gates)"),
     ]
 
 
@@ -126,7 +136,7 @@ def bench_commit_msg(work: Path, runs: int) -> list[tuple[str, str]]:
     return [
         ("`agentops-hook MSG` with the default gates (median)", f"{base * 1000:.0f} ms"),
         ("the same with gate X, no constraints", f"{with_x * 1000:.0f} ms (+{(with_x - base) * 1000:.0f} ms)"),
-        ("the same with gate X and 100 promoted forbid constraints (target at most +15 ms)",
+        ("gate X and 100 promoted forbid constraints (target at most +15 ms)",
          f"{held_s * 1000:.0f} ms (+{(held_s - base) * 1000:.0f} ms over the default gates, "
          f"+{(held_s - with_x) * 1000:.0f} ms over gate X alone)"),
     ]

@@ -323,7 +323,7 @@ def required_literal(pattern: str) -> str:
     what the range check's patch stream looks for to keep a commit's patch."""
     parser = _parser()
     best = max(_runs(parser.parse(pattern), parser), key=len, default="")
-    if len(best) < 3 or not best.isascii():
+    if len(best) < 3 or not best.isascii() or "\n" in best:
         return ""
     return best.lower()[:_LITERAL_MAX]
 

@@ -185,6 +185,8 @@ class Snapshots:
         """{tree: {path: blob id}} of the constraint files, once a tree's are read."""
         self.constraint_sets: dict[str, list[Constraint]] = {}
         """The constraints of each such tree."""
+        self.kept_literals: tuple[frozenset[str], bool] | None = None
+        """The literals the range's patch stream looked for, and whether it kept every patch."""
         self.effects: dict[tuple[int, int], constraint_rules.Effect] = {}
         """In effect for a (trusted, parent) pair of constraint lists (see in_effect)."""
         self.batch: dict[int, str] | None = None
@@ -593,10 +595,16 @@ def constraint_words(repo: Repo, commit: str | None) -> tuple[bytes, ...]:
 
 def _patch_for_constraints(change: Change, ctx: Context, forbid: Sequence[Constraint]) -> bytes:
     kept = change.kept_patch()
-    words = ctx.store.kept_words
-    if kept is not None and (b"" in words or all(c.literal.encode() in words for c in forbid)):
+    if kept is None:
+        return change.diff
+    store = _constraint_snapshots(ctx)
+    if store.kept_literals is None:
+        words = ctx.store.kept_words
+        store.kept_literals = (frozenset(w.decode() for w in words), b"" in words)
+    literals, everything = store.kept_literals
+    if everything or all(c.literal in literals for c in forbid):
         return kept
-    return change.diff
+    return change.diff  # a constraint the stream did not look for (one its range adds)
 
 
 def check_constraints(change: Change, ctx: Context) -> list[Finding]:
