@@ -166,9 +166,10 @@ def _record_fired(repo: git.Repo, base: str, fired: Sequence[object]) -> None:
     from agentops_hooks.evidence.refs import CONSTRAINTS_REF
     from agentops_hooks.gates._constraints import Fired
 
-    day = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     lines = [json.dumps({"v": 1, "constraint": f.constraint.id, "learning": f.constraint.learning,
-                         "where": f.where, "day": day}, sort_keys=True)
+                         "where": f.where, "day": now.date().isoformat(),
+                         "at": now.isoformat().replace("+00:00", "Z")}, sort_keys=True)
              for f in fired if isinstance(f, Fired)]
     NotesRef(repo, CONSTRAINTS_REF).append({base: lines}, "agentops: constraints fired")
 
