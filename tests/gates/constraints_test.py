@@ -161,6 +161,20 @@ def test_a_command_or_a_broken_constraint_an_agent_adds_in_a_range_is_not_run(
     assert "privilege-protected-path" in out
 
 
+def test_constraints_can_hold_everyone_in_a_range(repo: GitRepo) -> None:
+    repo.stage(".agentops.toml", POLICY + '[knowledge]\nrequired_for = "agents"\n'
+               'constraints_required_for = "everyone"\n')
+    repo.stage("learnings.md", LEARNINGS)
+    repo.stage(FILE, CONSTRAINT)
+    repo.commit("base")
+    base = repo.head()
+    repo.stage("src/app.py", "feed = requests.get(URL)\n")
+    repo.commit("A person's change")
+    code, out = run_agentops(repo, "check", "--range", f"{base}..HEAD")
+    assert code == 1, out
+    assert "breaks constraint `requests-timeout`" in out
+
+
 def write_constraint(repo: GitRepo, body: str) -> None:
     repo.write("learnings.md", LEARNINGS)
     repo.write(FILE, body)

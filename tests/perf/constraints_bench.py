@@ -14,6 +14,8 @@ their medians compared. These are measurements, not tests.
 from __future__ import annotations
 
 import argparse
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -133,13 +135,36 @@ def bench_commit_msg(work: Path, runs: int) -> list[tuple[str, str]]:
                 f"cd {held} && {hook} {' '.join(gate_args(True))} {msg_held}"]
     _runs_as_asked(commands)
     (base, _), (with_x, _), (held_s, _) = side_by_side(runs, [(c, True) for c in commands], work)
-    return [
+    counted = [instructions(d, [*gate_args(x), str(m)])
+               for d, x, m in ((plain, False, msg_plain), (plain, True, msg_plain), (held, True, msg_held))]
+    rows = []
+    if None not in counted:
+        a, b, c = (n or 0 for n in counted)
+        rows = [("instructions of the commit-msg check's process (valgrind --tool=callgrind): default "
+                 "gates / gate X / gate X and the 100 constraints",
+                 f"{a / 1e6:.0f} M / {b / 1e6:.0f} M / {c / 1e6:.0f} M (the constraints: "
+                 f"+{(c - b) / 1e6:.1f} M, {c / b - 1:+.1%})")]
+    return rows + [
         ("`agentops-hook MSG` with the default gates (median)", f"{base * 1000:.0f} ms"),
         ("the same with gate X, no constraints", f"{with_x * 1000:.0f} ms (+{(with_x - base) * 1000:.0f} ms)"),
         ("gate X and 100 promoted forbid constraints (target at most +15 ms)",
          f"{held_s * 1000:.0f} ms (+{(held_s - base) * 1000:.0f} ms over the default gates, "
          f"+{(held_s - with_x) * 1000:.0f} ms over gate X alone)"),
     ]
+
+
+def instructions(cwd: Path, args: list[str]) -> int | None:
+    """Instructions the commit-msg check's own process runs (not the git processes it
+    starts), counted by callgrind: the machine's load does not change them. None
+    without valgrind. Run twice: the first run checks and keeps the constraints."""
+    if shutil.which("valgrind") is None:
+        return None
+    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+            "-m", "agentops_hooks.places.commit", *args]
+    for _ in range(2):
+        err = subprocess.run(argv, cwd=cwd, env=_env(), capture_output=True, text=True).stderr
+    found = re.search(r"Collected : (\d+)", err)
+    return int(found.group(1)) if found else None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -234,7 +234,10 @@ def applies(ctx: Context, gate: str) -> bool:
     """Does the gate judge this change? Its section's `required_for` says whose
     changes it judges: "agents" (theirs only) or "everyone". Every gate's
     check() begins with this question; callers ask it to plan (what to diff)."""
-    return ctx.applies(getattr(settings(ctx.config, gate), "required_for", "everyone"))
+    section = settings(ctx.config, gate)
+    # A section with rules for two audiences says whose changes any of them judges.
+    audience = getattr(section, "audience", None) or getattr(section, "required_for", "everyone")
+    return ctx.applies(str(audience))
 
 
 def settings(config: Config, gate: str) -> Any:

@@ -78,6 +78,11 @@ class KnowledgeConfig(NamedTuple):
     constraints_required_for: Audience = "agents"
     """Whose changes the promoted constraints (.agents/constraints/*.toml) judge: "agents" or "everyone"."""
 
+    @property
+    def audience(self) -> Audience:
+        """Whose changes the gate judges at all: those of either setting."""
+        return "everyone" if "everyone" in (self.required_for, self.constraints_required_for) else "agents"
+
 
 SETTINGS = KnowledgeConfig
 CITES_KEY = "Cites"
