@@ -126,6 +126,33 @@ def test_an_agent_cannot_delete_or_weaken_a_promoted_constraint(repo: GitRepo, w
     assert repo.head() == promotion
 
 
+def _based(repo: GitRepo) -> None:
+    """A person committed the policy, the learning and the constraint; the hook is installed."""
+    repo.stage(".agentops.toml", POLICY)
+    repo.stage("learnings.md", LEARNINGS)
+    repo.stage(FILE, CONSTRAINT)
+    repo.stage("src/old.py", "import requests\n")
+    repo.commit("base")
+    repo.install_agentops_hook()
+
+
+@pytest.mark.parametrize("sneak", [
+    lambda r: r.stage("src/caf\u00e9/\u00fcber.py", "x = requests.get(URL)\n"),  # a C-quoted path
+    lambda r: (r.git("mv", "src/old.py", "src/new.py"),
+               r.stage("src/new.py", "import requests\nx = requests.post(URL, data)\n")),
+    lambda r: r.stage("src/app.py", "x = requests.get(URL)\r\n"),
+    lambda r: r.stage("src/app.py", "\tx = requests.delete(\n\tURL)\n"),
+    lambda r: r.stage("src/deep/er/app.py", "x = 1; y = requests.put(URL)  # timeout later\n"),
+])
+def test_the_variants_an_agent_would_try_are_caught(repo: GitRepo, sneak: object) -> None:
+    _based(repo)
+    assert callable(sneak)
+    sneak(repo)
+    proc = agent_commits(repo)
+    assert proc.returncode == 1, text(proc)
+    assert "breaks constraint `requests-timeout`" in text(proc), text(proc)
+
+
 def test_a_constraint_added_in_a_range_holds_the_later_commits_of_that_range(repo: GitRepo) -> None:
     repo.stage(".agentops.toml", POLICY)
     repo.stage("learnings.md", LEARNINGS)

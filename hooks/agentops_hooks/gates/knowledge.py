@@ -26,6 +26,7 @@ trailers with one `git log`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -637,7 +638,7 @@ def check_constraints(change: Change, ctx: Context) -> list[Finding]:
     except constraint_rules.OutOfTime:
         return [_finding(
             change, "knowledge-constraint-slow",
-            f"matching the constraints ({', '.join(c.id for c in forbid + require)}) against this change "
+            f"matching the constraints ({_some(c.id for c in forbid + require)}) against this change "
             f"took more than {constraint_rules.BUDGET_SECONDS:g} s, so it could not be checked: "
             "a pattern backtracks badly on one of its lines.",
             "a human rewrites the slow pattern in .agents/constraints/ (agentops knowledge verify "
@@ -654,6 +655,12 @@ def check_constraints(change: Change, ctx: Context) -> list[Finding]:
                 fired.append(found)
     ctx.store.fired.extend(fired)
     return [_fired_finding(change, f) for f in fired]
+
+
+def _some(names: Iterable[str], shown: int = 5) -> str:
+    listed = list(names)
+    more = f" and {len(listed) - shown} more" if len(listed) > shown else ""
+    return ", ".join(listed[:shown]) + more
 
 
 def _fired_finding(change: Change, fired: Fired) -> Finding:
