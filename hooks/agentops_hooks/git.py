@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from bisect import bisect_left
 import subprocess
 import time
 import weakref
@@ -1084,7 +1085,7 @@ class PatchStream:
         """Each part's paths and line count; its patch too when it holds a hint word."""
         if not parts:
             return
-        hinted = self._hinted(buf, parts[0][1], parts[-1][2])  # most stretches hold none
+        hits = self._added_hints(buf, parts[0][1], parts[-1][2])  # most stretches hold none
         commits, counts, paths = self.commits, self.counts, self.paths
         kept: dict[str, bytes] = {}
         for k, start, end in parts:
@@ -1097,49 +1098,50 @@ class PatchStream:
                 body = line_end + 1
             paths[commit] = files
             counts[commit] = count_changed_lines(buf, body, end)
-            if hinted and self._hinted(buf, start, end):
-                patch = self._hinted_files(buf, body, end)
-                if patch:
-                    kept[commit] = patch
+            if _any_between(hits, body, end):
+                kept[commit] = self._hinted_files(buf, body, end, hits)
         with self._changed:
             self.kept.update(kept)
             self._kept_bytes += sum(map(len, kept.values()))
             self._read_upto = parts[-1][0]
             self._changed.notify_all()
 
-    def _hinted_files(self, buf: bytearray, start: int, end: int) -> bytes:
+    def _hinted_files(self, buf: bytearray, start: int, end: int, hits: list[int]) -> bytes:
         """The files of buf[start:end] (one commit's patch) whose added lines hold
         a hint word: a secret is looked for in added lines that hold one, so the
         other files (and a commit whose hint is only in context) need no reading."""
         heads = [m.start() for m in _FILE_START.finditer(buf, start, end)]
-        kept = [buf[a:b] for a, b in zip(heads, [*heads[1:], end]) if self._added_hint(buf, a, b)]
-        return b"".join(kept)
+        return b"".join(buf[a:b] for a, b in zip(heads, [*heads[1:], end]) if _any_between(hits, a, b))
 
-    def _added_hint(self, buf: bytearray, start: int, end: int) -> bool:
-        """Does an added line of buf[start:end] (or a `+++` header: read too, which is
-        harmless) hold a hint word, in any case (ASCII folding, as _hinted reads them)?
-        The words are found by one alternation of literals, which re scans fast, and
-        each is then placed on its line: one pattern with a line prefix before the
-        words would try every word at every character of every added line."""
-        assert self._hint is not None
-        part = bytes(buf[start:end]).lower()
-        for match in self._hint.finditer(part):
-            line = part.rfind(b"\n", 0, match.start()) + 1
-            if part[line:line + 1] == b"+" and line > 0:
-                return True
-        return False
+    def _added_hints(self, buf: bytearray, start: int, end: int) -> list[int]:
+        """Where buf[start:end] holds a hint word (in any case, ASCII folding) on an
+        added line (or a `+++` header: read too, which is harmless), in order.
 
-    def _hinted(self, buf: bytearray, start: int, end: int) -> bool:
-        """Does buf[start:end] hold a hint word (in any case)? Read a window at a
-        time, so a huge patch is never copied whole."""
+        One pass, a window at a time (a huge patch is never copied whole): the
+        words are found by one expression of literals, which re scans fast, and
+        each is then placed on its line; one pattern with a line prefix before
+        the words would try every word at every character of every added line."""
         hint = self._hint
         if hint is None:
-            return False
+            return []
+        found: list[int] = []
         step = 1 << 16
         for pos in range(start, end, step):
-            if hint.search(buf[pos:min(end, pos + step + _LONGEST_HINT)].lower()):
-                return True
-        return False
+            window = buf[pos:min(end, pos + step + _LONGEST_HINT)].lower()
+            for match in hint.finditer(window):
+                if match.start() >= step:
+                    break  # the next window finds it whole
+                at = pos + match.start()
+                line = buf.rfind(b"\n", start, at) + 1
+                if line > 0 and buf[line] == 43:  # "+"
+                    found.append(at)
+        return found
+
+
+def _any_between(hits: list[int], start: int, end: int) -> bool:
+    """Is one of the (sorted) positions in [start, end)?"""
+    i = bisect_left(hits, start)
+    return i < len(hits) and hits[i] < end
 
 
 def _raw_entry(line: bytes) -> tuple[str, str, str | None]:

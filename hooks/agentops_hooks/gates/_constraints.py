@@ -237,27 +237,43 @@ def read_kept(tree: str, files: Callable[[], dict[str, bytes]], cache_dir: Path 
 _KEPT: dict[str, list[Constraint]] = {}
 
 
-class Effect(NamedTuple):
-    """The constraints that judge a change, grouped by their paths (few distinct)."""
+class Relevant(NamedTuple):
+    """The constraints some of a change's paths fall under, by kind, worked out once per
+    set of path groups (a range asks the same few again and again)."""
 
-    constraints: tuple[Constraint, ...]
-    groups: tuple[tuple[tuple[str, ...], tuple[Constraint, ...]], ...]
+    forbid: tuple[Constraint, ...]
+    require: tuple[Constraint, ...]
+    command: tuple[Constraint, ...]
+    literals: tuple[str, ...]
+    """The forbid patterns' literals, each once."""
 
     @classmethod
-    def of(cls, constraints: Sequence[Constraint]) -> Effect:
+    def of(cls, constraints: Sequence[Constraint]) -> Relevant:
+        kinds = {k: tuple(c for c in constraints if c.kind == k) for k in KINDS}
+        literals = tuple(dict.fromkeys(c.literal for c in kinds["forbid"] if c.literal))
+        return cls(kinds["forbid"], kinds["require"], kinds["command"], literals)
+
+
+class Effect:
+    """The constraints that judge a change, grouped by their paths (few distinct)."""
+
+    def __init__(self, constraints: Sequence[Constraint]) -> None:
+        self.constraints = tuple(constraints)
         groups: dict[tuple[str, ...], list[Constraint]] = {}
         for c in constraints:
             groups.setdefault(c.paths, []).append(c)
-        return cls(tuple(constraints), tuple((k, tuple(v)) for k, v in groups.items()))
+        self.groups = tuple((k, tuple(v)) for k, v in groups.items())
+        self._relevant: dict[tuple[int, ...], Relevant] = {}
 
-    def relevant(self, paths: Sequence[str]) -> list[Constraint]:
-        """Those whose paths one of `paths` matches."""
-        found: list[Constraint] = []
-        for globs, constraints in self.groups:
-            match = paths_matcher(globs).match
-            if any(match(p) for p in paths):
-                found.extend(constraints)
-        return found
+    def relevant(self, paths: Sequence[str]) -> Relevant | None:
+        """Those whose paths one of `paths` matches (None: none)."""
+        hit = tuple(i for i, (globs, _) in enumerate(self.groups)
+                    if any(paths_matcher(globs).match(p) for p in paths))
+        if not hit:
+            return None
+        if hit not in self._relevant:
+            self._relevant[hit] = Relevant.of([c for i in hit for c in self.groups[i][1]])
+        return self._relevant[hit]
 
 
 # --- what a pattern costs ----------------------------------------------------------
@@ -389,14 +405,17 @@ def added_lines(patch: bytes) -> Iterator[tuple[str, int, str]]:
 _HUNK = re.compile(rb"@@ -\d+(?:,\d+)? \+(\d+)")
 
 
-def forbidden(constraints: Sequence[Constraint], patch: bytes) -> list[Fired]:
+def forbidden(relevant: Relevant, patch: bytes) -> list[Fired]:
     """The forbid constraints the patch's added lines break (first line of each); OutOfTime
     when matching takes more than BUDGET_SECONDS."""
     found: dict[str, Fired] = {}
-    forbid = [c for c in constraints if c.kind == "forbid"]
+    literals = relevant.literals
     lowered = patch.lower()
-    present = {w for w in dict.fromkeys(c.literal for c in forbid if c.literal) if w.encode() in lowered}
-    todo = [c for c in forbid if not c.literal or c.literal in present]
+    # One pass of one expression says whether any literal is there (most patches: none);
+    # only then is each looked for.
+    present = {w for w in literals if w.encode() in lowered} \
+        if literals and _any_literal(literals).search(lowered) else set()
+    todo = [c for c in relevant.forbid if not c.literal or c.literal in present]
     if not todo:
         return []  # most patches: no pattern runs, and no time budget is set
     by_path: dict[str, list[Constraint]] = {}
@@ -409,6 +428,13 @@ def forbidden(constraints: Sequence[Constraint], patch: bytes) -> list[Fired]:
                 if constraint.id not in found and constraint.fires_on_line(line):
                     found[constraint.id] = Fired(constraint, f"{path}:{number}", line)
     return list(found.values())
+
+
+@lru_cache(maxsize=8)
+def _any_literal(literals: tuple[str, ...]) -> re.Pattern[bytes]:
+    from agentops_hooks.git import any_of
+
+    return re.compile(any_of([w.encode() for w in literals]))
 
 
 def run_command(constraint: Constraint, files: dict[str, bytes]) -> Fired | None:

@@ -191,8 +191,8 @@ class Snapshots:
         """{tree: {path: blob id}} of the constraint files, once a tree's are read."""
         self.constraint_sets: dict[str, list[Constraint]] = {}
         """The constraints of each such tree."""
-        self.kept_literals: tuple[frozenset[str], bool] | None = None
-        """The literals the range's patch stream looked for, and whether it kept every patch."""
+        self.covered: dict[tuple[str, ...], bool] = {}
+        """Did the range's patch stream look for every one of these literals?"""
         self.effects: dict[tuple[int, int], constraint_rules.Effect] = {}
         """In effect for a (trusted, parent) pair of constraint lists (see in_effect)."""
         self.batch: dict[int, str] | None = None
@@ -583,7 +583,7 @@ def in_effect(change: Change, ctx: Context) -> constraint_rules.Effect:
     key = (id(trusted), id(added))  # both lists are kept by the store for its life
     if key not in store.effects:
         known = set(trusted)
-        store.effects[key] = constraint_rules.Effect.of(
+        store.effects[key] = constraint_rules.Effect(
             trusted + [c for c in added if c.kind != "command" and c not in known])
     return store.effects[key]
 
@@ -599,16 +599,16 @@ def constraint_words(repo: Repo, commit: str | None) -> tuple[bytes, ...]:
     return tuple(dict.fromkeys(c.literal.encode() for c in found if c.kind == "forbid"))
 
 
-def _patch_for_constraints(change: Change, ctx: Context, forbid: Sequence[Constraint]) -> bytes:
+def _patch_for_constraints(change: Change, ctx: Context, relevant: constraint_rules.Relevant) -> bytes:
     kept = change.kept_patch()
     if kept is None:
         return change.diff
     store = _constraint_snapshots(ctx)
-    if store.kept_literals is None:
-        words = ctx.store.kept_words
-        store.kept_literals = (frozenset(w.decode() for w in words), b"" in words)
-    literals, everything = store.kept_literals
-    if everything or all(c.literal in literals for c in forbid):
+    if relevant.literals not in store.covered:
+        words = set(ctx.store.kept_words)
+        store.covered[relevant.literals] = b"" in words or all(
+            c.literal.encode() in words for c in relevant.forbid)
+    if store.covered[relevant.literals]:
         return kept
     return change.diff  # a constraint the stream did not look for (one its range adds)
 
@@ -620,14 +620,13 @@ def check_constraints(change: Change, ctx: Context) -> list[Finding]:
         return []
     touched = [p.path for p in change.paths if p.status != "D"]
     relevant = effect.relevant(touched)
-    if not relevant:
+    if relevant is None:
         return []
     fired: list[Fired] = []
-    forbid = [c for c in relevant if c.kind == "forbid"]
-    require = [c for c in relevant if c.kind == "require"]
+    forbid, require = relevant.forbid, relevant.require
     try:
         if forbid:
-            fired += constraint_rules.forbidden(forbid, _patch_for_constraints(change, ctx, forbid))
+            fired += constraint_rules.forbidden(relevant, _patch_for_constraints(change, ctx, relevant))
         if require:
             with constraint_rules.Budget(constraint_rules.BUDGET_SECONDS):
                 for c in require:
@@ -638,21 +637,20 @@ def check_constraints(change: Change, ctx: Context) -> list[Finding]:
     except constraint_rules.OutOfTime:
         return [_finding(
             change, "knowledge-constraint-slow",
-            f"matching the constraints ({_some(c.id for c in forbid + require)}) against this change "
+            f"matching the constraints ({_some(c.id for c in (*forbid, *require))}) against this change "
             f"took more than {constraint_rules.BUDGET_SECONDS:g} s, so it could not be checked: "
             "a pattern backtracks badly on one of its lines.",
             "a human rewrites the slow pattern in .agents/constraints/ (agentops knowledge verify "
             "times each); until then, the change cannot pass",
         )]
-    for c in relevant:
-        if c.kind == "command":
-            files = {p: change.file_after(p) or b"" for p in touched if c.applies_to(p)}
-            try:
-                found = constraint_rules.run_command(c, files)
-            except FatalError as e:  # it could not say: the change is not passed
-                found = Fired(c, ", ".join(files), str(e))
-            if found is not None:
-                fired.append(found)
+    for c in relevant.command:
+        files = {p: change.file_after(p) or b"" for p in touched if c.applies_to(p)}
+        try:
+            found = constraint_rules.run_command(c, files)
+        except FatalError as e:  # it could not say: the change is not passed
+            found = Fired(c, ", ".join(files), str(e))
+        if found is not None:
+            fired.append(found)
     ctx.store.fired.extend(fired)
     return [_fired_finding(change, f) for f in fired]
 
