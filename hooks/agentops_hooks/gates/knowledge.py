@@ -15,8 +15,12 @@ the commit's tree):
 - every context file that exists names the learnings file or directory, so the
   next session is told to read them (`knowledge-not-linked`);
 - an entry older than `knowledge.stale_days` is cited by title in a `Cites:`
-  trailer of some commit since its date (`knowledge-stale`, reported with
-  `knowledge.stale_severity`).
+  trailer of some commit since its date, or its constraint fired since
+  (`knowledge-stale`, reported with `knowledge.stale_severity`);
+- the change breaks no promoted constraint, a learning with a check kept in
+  `.agents/constraints/` (`knowledge-constraint`; docs/constraints.md), and the
+  constraints it leaves parse, name learnings that exist and catch their own
+  witnesses (`knowledge-constraint-malformed`).
 
 Patterns are paths from the top of the repository: `*` stays inside one
 directory, `**` spans any number. A range check reads the files of all its
@@ -207,9 +211,8 @@ class Snapshots:
     def text(self, oid: str) -> str:
         return self.blobs.get(oid, b"").decode("utf-8", "replace")
 
-    def read_commits(self, commits: Sequence[str], patterns: Sequence[tuple[str, ...]]) -> None:
-        """Find the files matching `patterns` in each commit's tree, walking only the
-        directories that can hold one."""
+    def read_commits(self, commits: Sequence[str], places: Places) -> None:
+        """Find our files in each commit's tree, walking only the directories that can hold one."""
         todo = [c for c in dict.fromkeys(commits) if c not in self.files]
         if not todo:
             return
@@ -217,7 +220,7 @@ class Snapshots:
         waiting: dict[str, set[tuple[str, str, tuple[str, ...]]]] = {}
         for commit in todo:
             self.files[commit] = {}
-            for pattern in patterns:
+            for pattern in places.every:
                 lead = 0
                 while lead < len(pattern) - 1 and not _GLOB & set(pattern[lead]) and pattern[lead] != "**":
                     lead += 1
@@ -334,7 +337,7 @@ def files_left_by(change: Change, ctx: Context, places: Places) -> dict[str, str
     commits = [change.commit]
     if change.commit not in snapshots.files and snapshots.in_batch(change, ctx.store.batch):
         commits += [c.commit for c in ctx.store.batch if c.commit and places.touched_by(c)]
-    snapshots.read_commits(commits, places.every)
+    snapshots.read_commits(commits, places)
     return snapshots.files[change.commit]
 
 
