@@ -125,12 +125,12 @@ def test_an_agent_cannot_delete_or_weaken_a_promoted_constraint(repo: GitRepo, w
     assert repo.head() == promotion
 
 
-def _based(repo: GitRepo) -> None:
+def _based(repo: GitRepo, constraint: str = CONSTRAINT, app: str = "import requests\n") -> None:
     """A person committed the policy, the learning and the constraint; the hook is installed."""
     repo.stage(".agentops.toml", POLICY)
     repo.stage("learnings.md", LEARNINGS)
-    repo.stage(FILE, CONSTRAINT)
-    repo.stage("src/old.py", "import requests\n")
+    repo.stage(FILE, constraint)
+    repo.stage("src/old.py", app)
     repo.commit("base")
     repo.install_agentops_hook()
 
@@ -304,16 +304,11 @@ def test_require_keeps_a_pattern_in_every_changed_file(repo: GitRepo) -> None:
         "forbid = 'requests\\.(get|post|put|delete)\\((?![^)]*timeout)'",
         "require = '^# SPDX-License-Identifier: MIT$'").replace(
         'witness = "r = requests.get(url)"', 'witness = "print(1)"')
-    repo.stage(".agentops.toml", POLICY)
-    repo.stage("learnings.md", LEARNINGS)
-    repo.stage(FILE, header)
-    repo.stage("src/app.py", "# SPDX-License-Identifier: MIT\nx = 1\n")
-    repo.commit("base")
-    repo.install_agentops_hook()
-    repo.stage("src/app.py", "x = 2\n")
+    _based(repo, header, "# SPDX-License-Identifier: MIT\nx = 1\n")
+    repo.stage("src/old.py", "x = 2\n")
     proc = agent_commits(repo)
-    assert "src/app.py: \"no longer matches" in text(proc), text(proc)
-    repo.stage("src/app.py", "# SPDX-License-Identifier: MIT\nx = 2\n")
+    assert "src/old.py: \"no longer matches" in text(proc), text(proc)
+    repo.stage("src/old.py", "# SPDX-License-Identifier: MIT\nx = 2\n")
     assert "knowledge-constraint" not in text(agent_commits(repo))
 
 

@@ -206,31 +206,14 @@ def read_kept(tree: str, files: Callable[[], dict[str, bytes]], cache_dir: Path 
     if tree in _KEPT:
         return _KEPT[tree]
     import os
-    import pickle  # here: a repository without constraints never needs it
 
     from agentops_hooks import __version__
+    from agentops_hooks.config import kept
 
     stat = os.stat(__file__)
     key = (__version__, stat.st_mtime_ns, stat.st_size, tree)
     cache = cache_dir / f"constraints-{tree}.pickle" if cache_dir is not None else None
-    if cache is not None:
-        try:  # the git directory is written only by whoever may write the repository's hooks
-            stored_key, stored = pickle.loads(cache.read_bytes())
-            if stored_key == key and isinstance(stored, list):
-                _KEPT[tree] = stored
-                return stored
-        except Exception:  # noqa: BLE001 - a missing or unreadable cache is only a miss
-            pass
-    found = read_all(files())
-    if cache is not None:
-        try:
-            from agentops_hooks.messages import write_atomic
-
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(cache, pickle.dumps((key, found)))
-        except OSError:
-            pass  # a read-only repository: check again next time
-    _KEPT[tree] = found
+    _KEPT[tree] = found = kept(cache, key, list, lambda: read_all(files()))
     return found
 
 
