@@ -386,6 +386,7 @@ def added_lines(patch: bytes) -> Iterator[tuple[str, int, str]]:
 
 
 _HUNK = re.compile(rb"@@ -\d+(?:,\d+)? \+(\d+)")
+_SMALL_PATCH = 1 << 16
 
 
 def forbidden(relevant: Relevant, patch: bytes) -> list[Fired]:
@@ -394,10 +395,12 @@ def forbidden(relevant: Relevant, patch: bytes) -> list[Fired]:
     found: dict[str, Fired] = {}
     literals = relevant.literals
     lowered = patch.lower()
-    # One pass of one expression says whether any literal is there (most patches: none);
-    # only then is each looked for.
-    present = {w for w in literals if w.encode() in lowered} \
-        if literals and _any_literal(literals).search(lowered) else set()
+    # In a large patch one pass of one expression says whether any literal is there
+    # (most patches: none), and only then is each looked for; a small one (a commit's,
+    # mostly) is quicker to search a literal at a time than the expression to compile.
+    if len(lowered) > _SMALL_PATCH and literals and not _any_literal(literals).search(lowered):
+        literals = ()
+    present = {w for w in literals if w.encode() in lowered}
     todo = [c for c in relevant.forbid if not c.literal or c.literal in present]
     if not todo:
         return []  # most patches: no pattern runs, and no time budget is set
