@@ -1,6 +1,6 @@
 """What 100 promoted pattern constraints cost, measured side by side in one run.
 
-    python tests/perf/constraints_bench.py            # 8,000 commits; prints markdown rows
+    python tests/perf/constraints_bench.py     # 8,000 commits; into docs/performance.md
 
 Two repositories from the same generator (tests/perf/generate.py
 `generate_history`, history shaped like a real project's), the second with
@@ -22,6 +22,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from bench import CONSTRAINTS_TITLE  # noqa: E402
+from bench import ROOT  # noqa: E402
 from bench import _env  # noqa: E402
 from bench import side_by_side  # noqa: E402
 from bench import tool  # noqa: E402
@@ -172,14 +174,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commits", type=int, default=8000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--msg-runs", type=int, default=21)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md",
+                        help="the report whose Constraints section is replaced")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="agentops-bench-constraints-") as tmp:
         work = Path(tmp)
         rows = bench_range(work, args.commits, args.runs) + bench_commit_msg(work, args.msg_runs)
-    print("| what | result |\n|---|---|")
-    for what, value in rows:
-        print(f"| {what} | {value} |")
+    rows.insert(0, ("measured by", f"`python tests/perf/constraints_bench.py --commits {args.commits} "
+                                   f"--runs {args.runs} --msg-runs {args.msg_runs}`, side by side in one run"))
+    table = [f"## {CONSTRAINTS_TITLE}", "", "| what | result |", "|---|---|",
+             *(f"| {what} | {value} |" for what, value in rows), ""]
+    print("\n".join(table))
+    write_section(args.out, table)
     return 0
+
+
+def write_section(path: Path, table: list[str]) -> None:
+    """Put the section in the report, in place of the last one, or before `## How`."""
+    lines = path.read_text().splitlines()
+    title = table[0]
+    if title in lines:
+        start = lines.index(title)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        lines[start:end] = table
+    else:
+        at = lines.index("## How") if "## How" in lines else len(lines)
+        lines[at:at] = table
+    path.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
