@@ -353,13 +353,4 @@ def test_learning_fix_offers_only_options_that_exist(repo: GitRepo, monkeypatch:
     assert "--staged" not in out.split("fix:", 1)[1]
     msg = repo.message_file("Add\n")
     code, out = invoke("check", "--message-file", str(msg), "--gate", "learnings")
-    assert f'agentops trailer add Learning "<lesson>" --message-file .git/COMMIT_EDITMSG' in out
-
-
-def test_factors_md_shows_the_real_refusals(repo: GitRepo) -> None:
-    documented = (Path(__file__).parents[1] / "docs" / "factors.md").read_text(encoding="utf-8")
-    msg = repo.message_file("Fix the parser\n")
-    for args in (["learn", "x"], ["trailer", "add", "Learning", "cache bug", "--message-file", str(msg)]):
-        proc = agentops(repo, *args)
-        assert proc.returncode == 2
-        assert proc.stderr.strip() in documented, proc.stderr
+    assert 'agentops trailer add Learning "<lesson>" --message-file .git/COMMIT_EDITMSG' in out

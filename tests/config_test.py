@@ -8,6 +8,7 @@ import jsonschema
 import pytest
 
 from agentops_hooks import config
+from agentops_hooks.config import ConfigError
 from agentops_hooks.gates import policy
 from agentops_hooks.gates import SECTIONS
 from agentops_hooks.gates.learnings import LearningsConfig
@@ -49,6 +50,20 @@ file = "docs/LEARNINGS.md"
 directory = "notes/learnings"
 exempt_docs_only = false
 docs_patterns = ["*.md"]
+[judge]
+identity = "CI Judge <ci-judge@example.com>"
+at_least = 1
+admits = ["verdict", "privilege"]
+[[judge.judges]]
+name = "tests"
+command = "python -m pytest -q"
+timeout = 120
+env = ["CI"]
+[[judge.judges]]
+name = "review"
+kind = "reviewer"
+command = "review-bot"
+required = false
 """
 
 
@@ -61,6 +76,9 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     assert loaded.section(LearningsConfig).file == "docs/LEARNINGS.md"
     assert loaded.section(LearningsConfig).min_words == 5
     assert loaded.source and loaded.source.endswith(".agentops.toml")
+    assert [(j.name, j.kind, j.timeout, j.required) for j in loaded.judge.judges] == [
+        ("tests", "check", 120.0, True), ("review", "reviewer", 600.0, False)]
+    assert loaded.judge.at_least == 1 and loaded.judge.admits == ("verdict", "privilege")
 
 
 def test_full_example_validates_against_the_schema(tmp_path: Path) -> None:
@@ -121,3 +139,20 @@ def test_bad_config_exits_2_from_the_cli(repo: GitRepo) -> None:
     assert result.exit_code == 2
     assert "verdict.judgez: unknown key" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("table", "says"), [
+    ('[[judge.judges]]\nname = "a"\ncommand = "x"\n[[judge.judges]]\nname = "a"\ncommand = "y"\n',
+     "judge.judges[0].name: 'a' names two judges"),
+    ('[judge]\nat_least = 2\n[[judge.judges]]\nname = "a"\ncommand = "x"\n',
+     "judge.at_least: must be between 0 and the number of judges (1)"),
+    ('[judge]\nidentity = "no email"\n', 'judge.identity: must be "Name <email>"'),
+    ('[judge]\nadmits = ["verdikt"]\n', "judge.admits: unknown gate 'verdikt'"),
+    ('[[judge.judges]]\nname = "a b"\ncommand = "x"\n', "judge.judges[0].name: must be one word"),
+    ('[[judge.judges]]\nname = "a"\ncommand = "x"\nkind = "oracle"\n', "judge.judges[0].kind"),
+])
+def test_a_bad_judge_table_names_the_key(tmp_path: Path, table: str, says: str) -> None:
+    (tmp_path / ".agentops.toml").write_text(table)
+    with pytest.raises(ConfigError) as e:
+        policy(tmp_path)
+    assert says in str(e.value) and ".agentops.toml" in str(e.value)

@@ -17,6 +17,11 @@ SECRET_LINE = 'GITHUB_TOKEN = "ghp_' + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5" + 
 """An added line gate IV reports as a GitHub token."""
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update", action="store_true",
+                     help="rewrite the docs' samples from real runs (tests/docs_samples_test.py)")
+
+
 class GitRepo:
     """A repository in a tmp dir, driven by the real git command."""
 

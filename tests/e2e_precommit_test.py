@@ -280,10 +280,51 @@ def test_push_hook_checks_every_pushed_commit(tmp_path: Path, hook_repo: tuple[P
     assert refused.returncode != 0
     text = output(refused)
     assert "agentops push (every gate on every pushed commit)" in text
-    assert "Add a feature" in text and "A human follows up" in text
+    # Both commits are checked; only the refused one is listed.
+    assert "checking " in text and ": 2 commit(s)" in text
+    assert "FAIL  " in text and "Add a feature" in text and "A human follows up" not in text
     repo.git("fetch", "-q", "origin")
     # a new branch: only the commits no remote-tracking ref has yet are checked
     new_branch = repo.git("push", "-q", "origin", "HEAD:refs/heads/topic", check=False)
     assert new_branch.returncode != 0
     assert "Add a feature" in output(new_branch)
     assert "Initial commit by a human" not in output(new_branch)
+
+
+def test_agentops_init_is_the_whole_adoption(tmp_path: Path, hook_repo: tuple[Path, str, Path]) -> None:
+    """A fresh repository, `agentops init`, and the hooks it installed judge every commit."""
+    snapshot, rev, pc_home = hook_repo
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\tname = Hana Human\n\temail = hana@example.com\n"
+                                     "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n")
+    env = {**isolated_env(home), "PRE_COMMIT_HOME": str(pc_home), "PRE_COMMIT_COLOR": "never"}
+    (tmp_path / "project").mkdir()
+    repo = GitRepo(tmp_path / "project", env)
+    repo.git("init", "-q")
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    repo.git("remote", "add", "origin", str(bare))
+    init = subprocess.run(
+        [sys.executable, "-m", "agentops_hooks.commands", "init", "--hook-repo", str(snapshot),
+         "--rev", rev, "--no-signing"], cwd=repo.root, env=env, capture_output=True, text=True)
+    assert init.returncode == 0, init.stdout + init.stderr
+    assert init.stdout.startswith(f"agentops: .pre-commit-config.yaml: created with hooks agentops, "
+                                  f"agentops-record, agentops-push ({snapshot} at {rev})\n")
+    repo.git("add", ".pre-commit-config.yaml")
+    first = repo.commit("Adopt agentops", check=False)
+    assert first.returncode == 0, output(first)
+
+    repo.stage("app.py", "x = 1\n")
+    refused = repo.commit(AGENT, check=False)
+    assert refused.returncode != 0
+    assert "agentops (all enabled gates)" in output(refused) and "verdict-missing" in output(refused)
+    accepted = repo.commit(AGENT + staged_verdict(repo) + "\n", check=False)
+    assert accepted.returncode == 0, output(accepted)
+    assert '"source": "trailer"' in repo.out("log", "-1", "--notes=agentops/verdicts")  # post-commit
+
+    assert repo.git("push", "-q", "origin", "HEAD:refs/heads/main", check=False).returncode == 0
+    repo.stage("app.py", "x = 2\n")
+    repo.git("commit", "-q", "--no-verify", "-m", AGENT)
+    pushed = repo.git("push", "-q", "origin", "HEAD:refs/heads/main", check=False)
+    assert pushed.returncode != 0 and "agentops push (every gate on every pushed commit)" in output(pushed)

@@ -109,18 +109,18 @@ def test_parse_reads_what_ssh_keygen_accepts(keys: dict[str, Path]) -> None:
 
 
 def test_init_without_git_signing_says_how_and_still_requires_signatures(repo: GitRepo) -> None:
-    code, out = run_agentops(repo, "init")
+    code, out = run_agentops(repo, "init", "--no-hooks")
     assert code == 0, out
     assert "git config --global gpg.format ssh" in out and "agentops judges add" in out
     verdict = policy(repo.root).section(VerdictConfig)
     assert verdict.require_signature and verdict.allowed_signers == SIGNERS
     assert trust.parse((repo.root / SIGNERS).read_bytes(), SIGNERS) == []
-    code, again = run_agentops(repo, "init")
+    code, again = run_agentops(repo, "init", "--no-hooks")
     assert code == 0 and "require_signature = true already" in again
 
 
 def test_init_no_signing_leaves_the_policy(repo: GitRepo) -> None:
-    code, out = run_agentops(repo, "init", "--no-signing")
+    code, out = run_agentops(repo, "init", "--no-signing", "--no-hooks")
     assert code == 0, out
     assert not (repo.root / ".agentops.toml").exists()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parents[1] / "hooks" / "agentops_hooks"
-LAYERS = {"core": 0, "evidence": 1, "ratchet": 2, "gates": 3, "places": 4, "report": 4,
+LAYERS = {"core": 0, "evidence": 1, "ratchet": 2, "judge": 2, "gates": 3, "places": 4, "report": 4,
           "commands": 5, "entry": 6}
 """A folder's modules may import modules of a lower layer and their own folder."""
 

@@ -64,7 +64,7 @@ def test_readme_first_screen_has_the_two_commands() -> None:
     first_screen = "\n".join((ROOT / "README.md").read_text().splitlines()[:60])
     assert "agentops demo" in first_screen
     assert "pytest" in first_screen
-    assert "pre-commit install --hook-type commit-msg" in first_screen
+    assert "pipx install" in first_screen and "\nagentops init\n" in first_screen
     assert (ROOT / ".ci" / "run").read_text().count("pytest") >= 1
 
 
@@ -72,11 +72,17 @@ def test_readme_rev_is_this_versions_tag_and_the_license_is_shipped() -> None:
     import re
 
     from agentops_hooks import __version__
+    from agentops_hooks.commands.init import HOOK_REPO
+    from agentops_hooks.commands.init import HOOK_REV
+    from agentops_hooks.commands.init import with_hooks
 
     readme = (ROOT / "README.md").read_text()
     revs = re.findall(r"^\s*rev:\s*(\S+)", readme, re.M)
-    assert revs == [f"v{__version__}"]
+    assert revs == [f"v{__version__}"] == [HOOK_REV]
     assert f"git tag -a v{__version__} " in readme  # the tagging step names the same tag
+    # The config shown is the one `agentops init` writes; the CLI installed is the same version.
+    assert f"```yaml\n{with_hooks(None, HOOK_REPO, HOOK_REV).text}```" in readme
+    assert f'pipx install "git+{HOOK_REPO}@{HOOK_REV}"' in readme
     license_text = (ROOT / "LICENSE").read_text()
     assert license_text.startswith("MIT License")
     assert 'license = { text = "MIT" }' in (ROOT / "pyproject.toml").read_text()

@@ -54,7 +54,7 @@ def test_a_commit_whose_blob_is_missing_is_refused_by_name(repo: GitRepo, histor
     lines = out.splitlines()
     agent2 = next(line for line in lines if "agent 2" in line)
     assert agent2.startswith("FAIL")
-    unreadable = [line for line in lines if "commit-unreadable" in line]
+    unreadable = [line for line in lines if "] commit-unreadable:" in line]
     # Agent 2 added the blob, agent 3 replaced it (its diff reads it too): both named.
     assert len(unreadable) == 2
     assert history["agent 2"][:12] in unreadable[0] and blob in unreadable[0]
@@ -112,7 +112,7 @@ def test_a_partial_clone_cut_off_from_its_server(repo: GitRepo, history: dict[st
     code, out = run_agentops(clone, "check", "--range", "base..HEAD")
     assert code == 1, out
     assert "Traceback" not in out
-    refused = [line for line in out.splitlines() if "commit-unreadable" in line]
+    refused = [line for line in out.splitlines() if "] commit-unreadable:" in line]
     assert len(refused) == 3  # every agent commit: none of their blobs is here
     assert all("promisor remote" in line for line in refused)
     shutil.move(str(tmp_path / "gone.git"), str(server))  # back: git fetches what it lacks

@@ -30,7 +30,7 @@ def pull_request(server: tuple, keys: dict[str, Path]) -> tuple[Path, GitRepo, s
     """Signed verdicts required (init by the judge, committed by a human); a PR
     `feature` of two agent commits, judged as a whole with a signed verdict."""
     bare, repo = server
-    code, out = run_agentops(repo, "init", env=judge_env(keys["riley"]))
+    code, out = run_agentops(repo, "init", "--no-hooks", env=judge_env(keys["riley"]))
     assert code == 0, out
     repo.git("add", ".")
     repo.commit("Signed verdicts: Riley judges")

@@ -197,6 +197,10 @@ class Change:
         """A file as this change leaves it (None: it is not there)."""
         raise NotImplementedError
 
+    def paths_since(self, tree: str) -> list[str]:
+        """The paths that differ between `tree` (a tree or commit) and what this change leaves."""
+        raise NotImplementedError
+
     @property
     def selector(self) -> str:
         """The `agentops` options that pick this change again, for fix commands."""
@@ -299,6 +303,9 @@ class StagedChange(Change):
     def file_after(self, path: str) -> bytes | None:
         return self.repo.read_file(f":{path}", env=self._index_env)
 
+    def paths_since(self, tree: str) -> list[str]:
+        return self.repo.paths_between(tree, None, self._index_env)
+
     def prefetch(self) -> None:
         """Start git on the diff now (it is wanted): Python goes on meanwhile."""
         if self._staged is None and "diff" not in self.__dict__:
@@ -354,6 +361,10 @@ class CommitChange(Change):
 
     def file_after(self, path: str) -> bytes | None:
         return self.repo.read_file(f"{self.commit}:{path}")
+
+    def paths_since(self, tree: str) -> list[str]:
+        assert self.commit is not None
+        return self.repo.paths_between(tree, self.commit)
 
     def _diff(self) -> bytes:
         assert self.commit is not None

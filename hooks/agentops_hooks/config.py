@@ -103,6 +103,48 @@ class AgentsConfig(NamedTuple):
     """Trailer keys whose presence marks an agent's change."""
 
 
+class JudgeSpec(NamedTuple):
+    """One judge `agentops judge` runs on a change (docs/judges.md)."""
+
+    name: str
+    """What the verdict's evidence calls it, e.g. "tests" or "claude-review"."""
+    command: str
+    """Run by `sh -c` in a fresh worktree of the change, with the change's files and
+    variables (docs/judges.md); e.g. "python -m pytest -q"."""
+    kind: Literal["check", "reviewer"] = "check"
+    """"check": its exit code is the verdict (0 PASS, else FAIL). "reviewer": it prints
+    a JSON verdict (schemas/judge-output.schema.json); anything else is NOT_PROVEN."""
+    timeout: float = 600.0
+    """Seconds it may run; past them it is stopped and the judge is NOT_PROVEN."""
+    required: bool = True
+    """With `at_least`: this judge must PASS whatever the others say."""
+    env: tuple[str, ...] = ()
+    """Variables passed on to it from the environment `agentops judge` runs in (an API key
+    a reviewer needs); nothing else is."""
+
+
+class JudgeConfig(NamedTuple):
+    """`agentops judge`: the automated judges, how they combine, and who signs."""
+
+    judges: tuple[JudgeSpec, ...] = ()
+    """The judges ([[judge.judges]]), run in this order."""
+    at_least: int = 0
+    """The council rule: PASS needs this many judges to PASS (0: all of them), every
+    required one among them; any FAIL of a required judge is a FAIL."""
+    identity: str | None = None
+    """The judge identity its verdicts are signed as, "Name <email>"; its key's public
+    half belongs in verdict.allowed_signers."""
+    key: str | None = None
+    """The private key file that signs (else $AGENTOPS_JUDGE_KEY: a key file's path,
+    or the key itself, as a CI secret holds it)."""
+    admits: tuple[str, ...] = ("verdict",)
+    """The gates that accept the automated judge's signed verdict; a gate not listed
+    ("privilege": protected paths) still needs a human."""
+    output_limit: int = 16384
+    """The characters of each judge's output kept in the verdict record (the end of it;
+    the sha256 covers all of it)."""
+
+
 class Config(NamedTuple):
     """Everything `.agentops.toml` can say."""
 
@@ -116,6 +158,7 @@ class Config(NamedTuple):
     """Refs whose new commits `agentops pre-receive` checks (globs), besides the server's
     default branch and every tag (refs/tags/*), which are always protected."""
     agents: AgentsConfig = AgentsConfig()
+    judge: JudgeConfig = JudgeConfig()
     sections: tuple[Any, ...] = ()
     """The gate sections the file states (not a key of the file); `section()` gives
     any gate's, with its defaults where the file says nothing."""
@@ -134,7 +177,7 @@ class Config(NamedTuple):
 
 
 _DEFAULTS: dict[type, Any] = {}
-_CORE_KEYS = ("gates", "protected", "agents")
+_CORE_KEYS = ("gates", "protected", "agents", "judge")
 
 
 def parse_toml(raw: bytes, where: str) -> dict[str, Any]:
@@ -342,6 +385,8 @@ def _check_core(config: Config, classes: dict[str, type], where: str, prefix: st
     for i, entry in enumerate(config.agents.env):
         if not entry.split("=", 1)[0]:
             raise ConfigError(f"{where}: {prefix}agents.env[{i}]: empty variable name")
+    for key, problem in _judge_problems(config.judge, classes):
+        raise ConfigError(f"{where}: {prefix}judge.{key}: {problem}")
     for i, pattern in enumerate(config.protected):
         if not pattern.startswith("refs/") or any(c in pattern for c in " ~^:\\"):
             raise ConfigError(
@@ -350,8 +395,37 @@ def _check_core(config: Config, classes: dict[str, type], where: str, prefix: st
             )
 
 
-def set_gates(root: Path, gates: tuple[str, ...], sections: Sections) -> Path:
-    """Write `gates = [...]` into .agentops.toml (created if needed), keeping the rest."""
+def _judge_problems(judge: JudgeConfig, classes: dict[str, type]) -> list[tuple[str, str]]:
+    """What pydantic's types cannot say about `[judge]`: (key, problem) pairs."""
+    from agentops_hooks.authorship import Identity
+
+    found = []
+    names = [j.name for j in judge.judges]
+    for i, spec in enumerate(judge.judges):
+        if not spec.name.strip() or any(ch.isspace() for ch in spec.name):
+            found.append((f"judges[{i}].name", "must be one word"))
+        if names.count(spec.name) > 1:
+            found.append((f"judges[{i}].name", f"{spec.name!r} names two judges"))
+        if not spec.command.strip():
+            found.append((f"judges[{i}].command", "is empty"))
+        if not spec.timeout > 0:
+            found.append((f"judges[{i}].timeout", "must be more than 0 seconds"))
+    if judge.at_least < 0 or judge.at_least > len(judge.judges):
+        found.append(("at_least", f"must be between 0 and the number of judges ({len(names)})"))
+    ident = Identity.parse(judge.identity) if judge.identity is not None else None
+    if judge.identity is not None and (ident is None or not ident.name or "@" not in ident.email):
+        found.append(("identity", 'must be "Name <email>"'))
+    for gate in judge.admits:
+        if gate not in classes:
+            found.append(("admits", f"unknown gate {gate!r}"))
+    if judge.output_limit < 0:
+        found.append(("output_limit", "must be 0 or more"))
+    return found
+
+
+def set_gates(root: Path, gates: tuple[str, ...], sections: Sections, *, dry: bool = False) -> Path:
+    """Write `gates = [...]` into .agentops.toml (created if needed), keeping the rest
+    (`dry`: only check that it could)."""
     import json as _json
 
     own = root / CONFIG_FILE
@@ -386,15 +460,17 @@ def set_gates(root: Path, gates: tuple[str, ...], sections: Sections) -> Path:
         out.append(line)
     new = "".join(out)
     validate(parse_toml(new.encode("utf-8"), str(own)), sections, where=str(own))
-    from agentops_hooks.messages import write_atomic
+    if not dry:
+        from agentops_hooks.messages import write_atomic
 
-    write_atomic(own, new.encode("utf-8"))
+        write_atomic(own, new.encode("utf-8"))
     return own
 
 
-def set_in_table(root: Path, table: str, values: dict[str, str | bool], sections: Sections) -> Path:
+def set_in_table(root: Path, table: str, values: dict[str, str | bool], sections: Sections,
+                 *, dry: bool = False) -> Path:
     """Write `key = value` lines into `[table]` of .agentops.toml (created if needed),
-    replacing those keys' lines there and keeping the rest."""
+    replacing those keys' lines there and keeping the rest (`dry`: only check that it could)."""
     import json as _json
 
     own = root / CONFIG_FILE
@@ -423,9 +499,10 @@ def set_in_table(root: Path, table: str, values: dict[str, str | bool], sections
         out += ["\n" if out else "", f"[{table}]\n", *lines.values()]
     new = "".join(out)
     validate(parse_toml(new.encode("utf-8"), str(own)), sections, where=str(own))
-    from agentops_hooks.messages import write_atomic
+    if not dry:
+        from agentops_hooks.messages import write_atomic
 
-    write_atomic(own, new.encode("utf-8"))
+        write_atomic(own, new.encode("utf-8"))
     return own
 
 

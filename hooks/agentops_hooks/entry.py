@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-_VALUE_OPTIONS = ("--message-file", "--gate")
+_VALUE_OPTIONS = ("--message-file", "--gate", "--color")
 
 
 def staged_check_args(argv: Sequence[str]) -> list[str] | None:
@@ -28,8 +28,8 @@ def staged_check_args(argv: Sequence[str]) -> list[str] | None:
                 if not rest:
                     return None
                 value = rest.pop(0)
-            if name == "--gate":
-                out += ["--gate", value]
+            if name in ("--gate", "--color"):
+                out += [name, value]
             else:
                 message = value
         elif arg == "--staged":

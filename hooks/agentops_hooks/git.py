@@ -389,6 +389,15 @@ class Repo:
         target = (parent, commit) if parent else ("--root", commit)
         return self._run(*_PINNED_CONFIG, "diff-tree", *PINNED_DIFF, *target, "--")
 
+    def paths_between(self, old: str, new: str | None, index_env: Mapping[str, str] | None = None) -> list[str]:
+        """The paths that differ from tree-ish `old` to `new` (None: the index)."""
+        names = ("--name-only", "--no-renames", "-z", "--no-ext-diff")
+        if new is None:
+            out = self._run("diff-index", "--cached", "-r", *names, old, "--", env=index_env)
+        else:
+            out = self._run("diff-tree", "-r", *names, old, new, "--")
+        return [name for name in out.decode("utf-8", "replace").split("\0") if name]
+
     def read_blobs(self, ids: Sequence[str]) -> dict[str, bytes]:
         """The content of many objects in one `git cat-file --batch`."""
         if not ids:
@@ -636,6 +645,36 @@ class Repo:
             raise
         first = out.split(b" ", 1)[0].decode().strip()
         return first or self.empty_patch_id
+
+    def commit_tree(self, tree: str, parent: str | None, message: str) -> str:
+        """A commit object of `tree` (on `parent`), written but on no ref: what a fresh
+        worktree checks out to judge a staged change."""
+        env = scrubbed_env()
+        for role in ("AUTHOR", "COMMITTER"):
+            env[f"GIT_{role}_NAME"] = "agentops judge"
+            env[f"GIT_{role}_EMAIL"] = "agentops@localhost"
+        parents = ("-p", parent) if parent else ()
+        return self._run("commit-tree", tree, *parents, "-m", message, env=env).decode().strip()
+
+    def materialise(self, commit: str, dest: Path) -> None:
+        """A new repository at `dest` that reads this one's objects (an alternate, as
+        `git clone --shared` sets up) and has `commit` checked out, detached: a fresh
+        worktree with no ref, index or file of this repository in it, and no hook.
+
+        GitError, one line, when the commit's tree cannot be checked out (a missing object)."""
+        no_hooks = ("-c", f"core.hooksPath={os.devnull}", "-c", "advice.detachedHead=false")
+        run(*no_hooks, "init", "--quiet", "--template=", str(dest))
+        alternates = dest / ".git" / "objects" / "info" / "alternates"
+        alternates.write_text(f"{self.common_dir / 'objects'}\n", encoding="utf-8")
+        proc = subprocess.run(("git", *no_hooks, "checkout", "--quiet", "--detach", commit),
+                              cwd=dest, env=scrubbed_env(), capture_output=True, check=False)
+        said = [line for line in proc.stderr.decode("utf-8", "replace").splitlines()
+                if line.startswith(("error:", "fatal:"))]
+        if proc.returncode or said:  # a missing blob is an "error:", and exit 0 all the same
+            last = said[-1] if said else f"git checkout exited with {proc.returncode}"
+            raise GitError(f"cannot check out {commit[:12]} in a fresh worktree ({last}): "
+                           "an object it needs is missing; fetch it (git fetch --refetch "
+                           "origin; git fsck names it)")
 
     def index_env(self, env: Mapping[str, str]) -> dict[str, str]:
         """A git environment that reads the index the hook was given.

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -61,14 +63,33 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def add_trailers_to_file(repo: Repo, path: Path, pairs: Sequence[tuple[str, str]]) -> bytes:
-    """Add trailers to a message file in place; the rest of the file is kept byte for byte."""
+Doomed = Callable[[Sequence[tuple[str, str]]], Iterable[int]]
+"""Given a message's trailers, the positions of those to take out."""
+
+
+def drop_trailers(repo: Repo, message: bytes, doomed: Doomed) -> bytes:
+    """The message without the trailers `doomed` picks (their continuation lines too);
+    every other byte kept."""
+    text = message.decode("utf-8", "surrogateescape")
+    block = find_block(text, repo.trailer_syntax)
+    for i in sorted(set(doomed(block.trailers)), reverse=True):
+        start, end = block.spans[i]
+        text = text[:start] + text[end:]
+    return text.encode("utf-8", "surrogateescape")
+
+
+def add_trailers_to_file(repo: Repo, path: Path, pairs: Sequence[tuple[str, str]],
+                         replace: Doomed | None = None) -> bytes:
+    """Add trailers to a message file in place (first taking out those `replace`
+    picks); the rest of the file is kept byte for byte."""
     try:
         original = path.read_bytes()
     except FileNotFoundError:
         raise FatalError(f"message file not found: {path}") from None
     except OSError as e:
         raise FatalError(f"cannot read message file {path}: {e.strerror}") from None
+    if replace is not None:
+        original = drop_trailers(repo, original, replace)
     updated = add_trailers(repo, original, pairs)
     try:
         write_atomic(path, updated)

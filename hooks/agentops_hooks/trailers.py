@@ -69,6 +69,8 @@ class TrailerBlock(NamedTuple):
     end: int
     trailers: tuple[tuple[str, str], ...]
     blank_line_before: bool
+    spans: tuple[tuple[int, int], ...] = ()
+    """Where each trailer's lines (continuations too) are in the message."""
 
 
 def _is_space(c: str) -> bool:
@@ -288,6 +290,7 @@ def find_block(
     start = _trailer_start(message, end, syntax)
 
     lines: list[list[str]] = []
+    line_starts: list[int] = []
     has_separator: list[bool] = []
     pos = start
     while pos < end:
@@ -298,11 +301,13 @@ def find_block(
             lines[-1].append(line)
         else:
             lines.append([line])
+            line_starts.append(pos)
             has_separator.append(_find_separator(line, 0, syntax.separators) >= 1)
         pos = stop
 
     trailers: list[tuple[str, str]] = []
-    for parts in lines:
+    spans: list[tuple[int, int]] = []
+    for parts, at in zip(lines, line_starts):
         line = "".join(parts)
         if line.startswith(syntax.comment_char):
             continue
@@ -310,11 +315,13 @@ def find_block(
         if sep >= 1:
             token = _canonical_key(_strip(line[:sep]), syntax)
             trailers.append((token, _unfold(_strip(line[sep + 1 :]))))
+            spans.append((at, at + len(line)))
     return TrailerBlock(
         start=start,
         end=end,
         trailers=tuple(trailers),
         blank_line_before=_ends_with_blank_line(message, start),
+        spans=tuple(spans),
     )
 
 

@@ -322,7 +322,7 @@ def test_notes_rewritten_to_delete_a_fail_are_caught_by_verify(repo: GitRepo) ->
     repo.commit(agent_message("Agent work"), "--no-verify")
     assert invoke("verdict", "fail", "--judge", JUDGE, "--commit", "HEAD")[0] == 0
     assert invoke("verdict", "pass", "--judge", "Other Judge <other@example.com>", "--commit", "HEAD")[0] == 0
-    assert invoke("check")[1].count("verdict-conflict") == 1
+    assert invoke("check")[1].count("verdict: verdict-conflict\n") == 1
     hide_the_fail(repo)
     assert invoke("check")[0] == 0  # the forgery works on the gate alone...
     code, out = invoke("notes", "verify")

@@ -166,7 +166,8 @@ def test_empty_commit(based: GitRepo, capsys: pytest.CaptureFixture[str]) -> Non
     based.commit(message, "--allow-empty")
     based.commit(agent_message("Empty unjudged"), "--allow-empty", "--no-verify")
     before = refs(based)
-    code, out = invoke("check", "--range", "base..HEAD", "--gate", "verdict", "--gate", "learnings")
+    code, out = invoke("check", "--range", "base..HEAD", "--gate", "verdict", "--gate", "learnings",
+                       "--verbose")
     assert code == 1
     assert "2 commit(s)" in clean(out) and "Empty unjudged" in out and "Empty but judged" in out
     code, out = invoke("check", "--commit", "HEAD", "--gate", "verdict")
@@ -213,7 +214,7 @@ def test_octopus_merge_in_a_range(based: GitRepo) -> None:
     assert refs(based) == before
     assert invoke("verdict", "pass", "--judge", JUDGE, "--commit", "HEAD")[0] == 0
     for fmt in ("text", "json", "markdown"):
-        code, out = invoke("check", "--range", "base..HEAD", "--format", fmt)
+        code, out = invoke("check", "--range", "base..HEAD", "--format", fmt, "--verbose")
         assert code == 0, out
         assert "Octopus" in clean(out) and "three work" in out
 

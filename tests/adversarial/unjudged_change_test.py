@@ -42,7 +42,7 @@ SIGNERS = ".agentops/allowed_signers"
 def guarded(server: tuple, keys: dict[str, Path]) -> tuple[Path, GitRepo, str]:
     """`agentops init` by the judge, committed by a human; the agent's branch cut from it."""
     bare, repo = server
-    code, out = run_agentops(repo, "init", env=judge_env(keys["riley"]))
+    code, out = run_agentops(repo, "init", "--no-hooks", env=judge_env(keys["riley"]))
     assert code == 0, out
     assert "added you (Riley Reviewer <riley@example.com>) as a judge" in out
     repo.git("add", ".agentops.toml", SIGNERS)

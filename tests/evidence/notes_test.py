@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -17,7 +16,6 @@ from agentops_hooks.git import Repo
 from agentops_hooks.evidence.notes import VERDICTS_REF
 from agentops_hooks.evidence.notes import VerdictRecord
 from agentops_hooks.evidence.notes import json_schema
-from conftest import CLAUDE_TRAILER
 from conftest import JUDGE
 from conftest import GitRepo
 from conftest import agent_message
@@ -265,12 +263,12 @@ def test_init_makes_notes_follow_amend_and_shows_them_in_log(history: GitRepo, t
     bare = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
     history.git("remote", "add", "origin", str(bare))
-    code, out = invoke("init", "--remote", "origin", "--no-signing")
+    code, out = invoke("init", "--remote", "origin", "--no-signing", "--no-hooks")
     assert code == 0, out
     assert history.out("config", "--get-all", "notes.rewriteRef") == "refs/notes/agentops/*"
     assert "+refs/notes/agentops/*:refs/notes/remotes/origin/agentops/*" in history.out(
         "config", "--get-all", "remote.origin.fetch")
-    code, again = invoke("init", "--remote", "origin", "--no-signing")
+    code, again = invoke("init", "--remote", "origin", "--no-signing", "--no-hooks")
     assert "already" in again
     assert history.out("config", "--get-all", "notes.rewriteRef").count("\n") == 0
     invoke("verdict", "pass", "--judge", JUDGE, "--commit", "HEAD")
@@ -300,7 +298,7 @@ def test_a_verdict_in_trailer_and_note_is_one_candidate(repo: GitRepo, capsys: p
     assert code == 0
     code, out = run_hook(repo, msg.read_text(), capsys, "--gate", "verdict")
     assert code == 1
-    assert out.count("verdict-self-judged") == 1
+    assert out.count("verdict: verdict-self-judged\n") == 1  # one finding
 
 
 def test_review_says_why_a_signature_is_invalid(repo: GitRepo) -> None:

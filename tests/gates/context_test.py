@@ -381,12 +381,12 @@ def test_commits_judged_together_share_what_was_read(
 
 
 def test_a_range_is_measured_where_the_context_changes(history: list[str]) -> None:
-    result = CliRunner().invoke(cli, ["check", "--range", "start..HEAD", "--gate", "context"],
+    result = CliRunner().invoke(cli, ["check", "--range", "start..HEAD", "--gate", "context", "--verbose"],
                                 catch_exceptions=False)
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line[:4] in ("ok  ", "FAIL")]
     assert [line.startswith("FAIL") for line in lines] == [over for *_, over in RANGE_STEPS]
-    assert result.output.count("context-over-budget") == 2
+    assert result.output.count("] context-over-budget:") == 2
 
 
 def test_range_reads_do_not_grow_with_the_commits(small: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -399,7 +399,7 @@ def test_range_reads_do_not_grow_with_the_commits(small: GitRepo, monkeypatch: p
             small.stage(f"docs/{i}.md", text(5, f"@{i + 1}.md"))
             small.commit(agent_message(f"Context {i}"))
         started.clear()
-        result = CliRunner().invoke(cli, ["check", "--range", "start..HEAD", "--gate", "context"],
+        result = CliRunner().invoke(cli, ["check", "--range", "start..HEAD", "--gate", "context", "--verbose"],
                                     catch_exceptions=False)
         assert result.exit_code == 0, result.output
         assert result.output.count("ok  ") == n

@@ -342,7 +342,7 @@ def test_commit_form_finds_the_same(kept: GitRepo, capsys: pytest.CaptureFixture
     kept.stage("learnings.md", LEARNINGS + "\n## undated\n\n- x\n")
     kept.stage("CLAUDE.md", "# Project\n")
     _, out = run(kept, agent_message(), capsys)
-    staged = sorted(line.strip() for line in out.splitlines() if "knowledge-" in line)
+    staged = sorted(line.strip() for line in out.splitlines() if "knowledge: knowledge-" in line)
     kept.commit(agent_message(), "--no-verify")
     found = commit_findings()
     assert sorted(f.rule for f in found) == ["knowledge-malformed", "knowledge-not-linked"]

@@ -219,7 +219,7 @@ def test_every_secret_location_is_listed(repo: GitRepo, capsys: pytest.CaptureFi
     repo.stage("b/c.yml", "x: 1\n" + SECRETS["Slack token"]()[1])
     code, out = run(repo, agent_message(), capsys)
     assert code == 1
-    assert out.count("privilege-secret") == 1
+    assert out.count("privilege: privilege-secret\n") == 1
     for where in ("a.env:1 (OpenAI API key)", "a.env:3 (Anthropic API key)", "b/c.yml:2 (Slack token)"):
         assert where in out
 

@@ -216,7 +216,7 @@ def test_every_bad_reference_is_named(base: GitRepo, capsys: pytest.CaptureFixtu
                             "Evidence: .agents/research/known.md")
     code, out = run(base, message, capsys)
     assert code == 1
-    assert out.count("track-missing-evidence") == 2
+    assert out.count("track: track-missing-evidence\n") == 2
 
 
 # --- who it applies to ------------------------------------------------------------

@@ -43,7 +43,7 @@ def branch(repo: GitRepo) -> GitRepo:
 
 def test_range_groups_findings_by_commit(branch: GitRepo) -> None:
     invoke("verdict", "pass", "--judge", JUDGE, "--commit", "base")  # this clone has notes
-    code, out = invoke("check", "--range", "base..HEAD")
+    code, out = invoke("check", "--range", "base..HEAD", "--verbose")
     assert code == 1
     lines = out.splitlines()
     assert lines[0] == "agentops: checking base..HEAD: 3 commit(s)"
@@ -53,13 +53,19 @@ def test_range_groups_findings_by_commit(branch: GitRepo) -> None:
     assert lines[3].startswith("ok  ") and "Human work" in lines[3] and "human-authored" in lines[3]
     assert lines[4].startswith("FAIL") and "Unjudged agent work" in lines[4]
     assert "[VII verdict] verdict-missing" in lines[5]
-    assert lines[-1] == "agentops: 1 finding(s) in base..HEAD"
+    assert lines[-1] == ("agentops: 1 finding(s) in base..HEAD. Why, and how to satisfy each: "
+                         "agentops explain verdict-missing")
+    # By default only the failing commit and the outcome; --quiet drops the headline too.
+    code, default = invoke("check", "--range", "base..HEAD")
+    assert code == 1 and default.splitlines() == lines[:2] + lines[4:]
+    code, quiet = invoke("check", "--range", "base..HEAD", "--quiet")
+    assert code == 1 and quiet.splitlines() == lines[4:]
 
 
 def test_without_notes_the_unjudged_are_named_in_one_finding(branch: GitRepo) -> None:
     code, out = invoke("check", "--range", "base..HEAD")
     assert code == 1
-    assert out.count("verdict-notes-missing") == 1
+    assert out.count("] verdict-notes-missing:") == 1
     assert branch.out("rev-parse", "--short=12", "HEAD") in out.split("verdict-notes-missing")[1]
 
 
@@ -144,7 +150,7 @@ def test_notes_not_fetched_are_named_once(branch: GitRepo, tmp_path: Path) -> No
     try:
         code, out = invoke("check", "--range", "base..origin/main")
         assert code == 1
-        assert out.count("verdict-notes-missing") == 1
+        assert out.count("] verdict-notes-missing:") == 1
         assert "git fetch origin '+refs/notes/agentops/*:refs/notes/agentops/*'" in out
         subprocess.run(["git", "fetch", "-q", "origin", "+refs/notes/agentops/*:refs/notes/agentops/*"],
                        check=True, env=branch.env)

@@ -5,6 +5,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,6 +15,12 @@ from agentops_hooks.findings import refusing
 from agentops_hooks.commands.options import change_options
 from agentops_hooks.commands.options import load_change
 from agentops_hooks.commands.options import open_repo
+
+if TYPE_CHECKING:
+    from agentops_hooks.places.range_check import CommitResult
+
+PROGRESS_FROM = 100
+"""A range this long shows its progress on a terminal's stderr."""
 
 
 @click.command()
@@ -31,13 +38,23 @@ from agentops_hooks.commands.options import open_repo
               default="text", show_default=True,
               help="Output: text (colour on a terminal), json, github (workflow annotations), "
                    "markdown (also appended to $GITHUB_STEP_SUMMARY when set).")
+@click.option("--verbose", "-v", is_flag=True,
+              help="With --range, text: every commit, passing ones too (default: only those "
+                   "with something to say, and the outcome).")
+@click.option("--quiet", "-q", is_flag=True,
+              help="Print nothing when there is no finding; with --range, text: only the "
+                   "commits with findings and the outcome.")
+@click.option("--color", type=click.Choice(render.COLOR_CHOICES), default=render.color_setting,
+              show_default="$PRE_COMMIT_COLOR, else auto",
+              help="Colour: auto (on a terminal, unless NO_COLOR is set), always or never.")
 @click.option("--trust", "trust_file", metavar="FILE",
               help="With --range: the allowed-signers file (a CI secret, a file the workflow "
                    "fetches) that signed verdicts are checked against, instead of the tree's; "
                    "only signed verdicts count.")
 def check(
     staged: bool, message_file: Path | None, rev: str | None, amend: bool, range_spec: str | None,
-    gates: tuple[str, ...], policy: str, fmt: str, trust_file: str | None,
+    gates: tuple[str, ...], policy: str, fmt: str, verbose: bool, quiet: bool, color: str,
+    trust_file: str | None,
 ) -> None:
     """Run the enabled gates on one change, or on every commit of a range.
 
@@ -45,6 +62,8 @@ def check(
     --message-file for the message) for the commit about to be made, and
     --range BASE..HEAD in CI (on a pull request: base.sha..head.sha).
     """
+    if verbose and quiet:
+        raise click.UsageError("--verbose and --quiet say opposite things: give one")
     repo = open_repo()
     if range_spec is not None:
         if staged or message_file is not None or rev is not None or amend:
@@ -69,7 +88,15 @@ def check(
             outside_signers=outside, require_signature=outside is not None,
         )
         out = sys.stdout
-        writers = [range_output.WRITERS[fmt](out.write, out.isatty())]
+        painted = render.use_color(color, out)
+        main = (range_output.TextWriter(out.write, painted, verbose, quiet) if fmt == "text"
+                else range_output.WRITERS[fmt](out.write, painted))
+        writers = [main]
+        if sys.stderr.isatty() and run.count >= PROGRESS_FROM and not verbose:
+            def shows(result: CommitResult) -> bool:  # on the terminal the progress is on
+                return out.isatty() and (fmt != "text" or bool(result.findings or result.unjudged))
+
+            writers.insert(0, range_output.ProgressWriter(sys.stderr, shows))
         summary = None
         if os.environ.get("GITHUB_STEP_SUMMARY"):
             summary = range_output.spool()
@@ -97,7 +124,8 @@ def check(
             "findings": [f._asdict() for f in findings],
         }, indent=2))
     elif findings:
-        click.echo(render.findings_text(label, ctx.agent_signals, findings))
-    else:
+        click.echo(render.findings_text(label, ctx.agent_signals, findings,
+                                        render.use_color(color, sys.stdout)))
+    elif not quiet:
         click.echo(render.passed_text(label, ctx.agent_signals, selected))
     sys.exit(1 if refusing(findings) else 0)

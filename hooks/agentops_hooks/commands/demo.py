@@ -2,11 +2,13 @@
 
 A real git repository gets our commit-msg hook and a trust root naming one
 judge; an agent's commit is refused, the agent cannot write its own verdict,
-and the commit is accepted with a learning and the judge's signed verdict. Every command is
+and the commit is accepted with a learning and the judge's signed verdict; the
+next one is judged by `agentops judge`, which runs the project's tests. Every command is
 printed before it runs, so the transcript reads like a terminal session.
 """
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -44,6 +46,31 @@ class TokenBucket:
             return True
         return False
 '''
+
+
+LIMITER_TEST = '''import unittest
+
+from limiter import TokenBucket
+
+
+class TokenBucketTest(unittest.TestCase):
+    def test_a_burst_up_to_capacity(self) -> None:
+        bucket = TokenBucket(rate=0.0, capacity=3)
+        self.assertEqual([bucket.allow() for _ in range(4)], [True, True, True, False])
+'''
+
+JUDGED_MESSAGE = """Let callers ask how many tokens are left
+
+Co-authored-by: Claude <noreply@anthropic.com>
+Learning: expose state read-only (a method), so callers cannot refill a bucket by hand
+"""
+
+
+def _judge_policy() -> str:
+    """The [judge] table of the demo: the project's unittest suite, run by this Python."""
+    command = json.dumps(f"{shlex.quote(sys.executable)} -m unittest -q")
+    return ('\n[judge]\nidentity = "CI Judge <ci-judge@example.com>"\n\n[[judge.judges]]\n'
+            f'name = "tests"\ncommand = {command}\ntimeout = 120\n')
 
 
 def _hook_script() -> str:
@@ -148,6 +175,29 @@ def run_demo(keep: bool = False) -> int:
         ok &= accepted == 0
         s.say("Accepted. The signed verdict and its binding stay in history")
         s.run("git", "log", "-1", "--format=%an <%ae>%n%n%B")
+
+        s.say("A human adds an automated judge: the project's tests, signed with the CI judge's key")
+        ci_key = judge_home / "ci_judge"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ci-judge", "-f",
+                        str(ci_key)], check=True, stdin=subprocess.DEVNULL)
+        ok &= s.agentops("judges", "add", "CI Judge <ci-judge@example.com>", f"{ci_key}.pub") == 0
+        with open(root / ".agentops.toml", "a", encoding="utf-8") as policy:
+            policy.write(_judge_policy())
+        (root / "test_limiter.py").write_text(LIMITER_TEST)
+        s.run("git", "add", ".agentops.toml", ".agentops/allowed_signers", "test_limiter.py")
+        ok &= s.run("git", "commit", "-q", "-m", "Test the limiter; the CI judge runs the tests",
+                    "--author", "Hana Human <hana@example.com>") == 0
+
+        s.say("The agent's next change is judged by `agentops judge`: the tests run on exactly "
+              "the staged change, in a fresh worktree, and the verdict is signed")
+        (root / "limiter.py").write_text(LIMITER + "\n    def available(self) -> int:\n"
+                                         "        return int(self.tokens)\n")
+        (root / "MSG").write_text(JUDGED_MESSAGE)
+        s.run("git", "add", "limiter.py")
+        ok &= s.agentops("judge", "--staged", env={"AGENTOPS_JUDGE_KEY": str(ci_key)}) == 0
+        ok &= s.run("git", "commit", "-q", "-F", "MSG") == 0
+        s.say("Accepted: the CI judge's signed PASS binds the change; its evidence is in the notes")
+        ok &= s.agentops("judge", "--explain", "HEAD") == 0
 
         s.say("For its next change the agent types a verdict in the judge's name")
         (root / "limiter.py").write_text(LIMITER.replace("capacity: int", "capacity: int = 10"))

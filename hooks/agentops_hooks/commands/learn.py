@@ -8,6 +8,7 @@ import click
 
 from agentops_hooks import config as config_file
 from agentops_hooks import gates as gate_runner
+from agentops_hooks import git
 from agentops_hooks.errors import FatalError
 from agentops_hooks.commands.options import open_repo
 from agentops_hooks.gates.learnings import LearningsConfig
@@ -64,9 +65,34 @@ def learn(text: str, title: str | None, when: str | None, no_stage: bool) -> Non
     if existing and not existing.endswith("\n"):
         existing += "\n"
     entry = f"\n## {title} ({when})\n\n- {text}\n"
+    judged = [] if no_stage else _verdicts_on_staged(repo)
     path.parent.mkdir(parents=True, exist_ok=True)
     messages.write_atomic(path, (existing + entry).encode("utf-8"))
     if not no_stage:
         repo.git("add", "--", str(path))
     click.echo(f"agentops: added \"{title}\" to {config.section(LearningsConfig).file}"
                + ("" if no_stage else " (staged)"))
+    if judged:
+        click.echo(f"agentops: warning: the verdict of {', '.join(judged)} bound the staged change "
+                   "as it was; staging the learning changed it, so that verdict no longer counts: "
+                   "ask the judge to review it again (agentops verdict pass --message-file "
+                   ".git/COMMIT_EDITMSG replaces the stale trailer)", err=True)
+
+
+def _verdicts_on_staged(repo: git.Repo) -> list[str]:
+    """The judges whose verdict binds the staged change as it is now, from the
+    message file git commit will read or the notes: staging more voids them."""
+    from agentops_hooks.change import StagedChange
+    from agentops_hooks.evidence import verdicts
+    from agentops_hooks.evidence.notes import VerdictIndex
+
+    message = repo.git_dir / "COMMIT_EDITMSG"
+    change = StagedChange.from_message_file(repo, message if message.is_file() else None)
+    if not change.paths:
+        return []
+    judges = []
+    for _, found in verdicts.readable_trailers(change.trailers):
+        if found.patch_id == change.patch_id:
+            judges.append(str(found.judge))
+    judges += [item.record.judge for item in VerdictIndex.load(repo).by_patch.get(change.patch_id, [])]
+    return list(dict.fromkeys(judges))

@@ -90,8 +90,8 @@ def verdict(
         record = verdicts.Verdict(verdicts.normalise_status(status), identity, pr.patch_id,
                                   pr.covers, pr.label, evidence, refs, session)
         _warn_self_judged(identity, pr.changes)
-        signature = _signature(repo, record, sign_key) if sign or sign_key is not None else None
-        _record(repo, None, record, pr.head, f"the pull request {pr.label}", evidence, signature,
+        signature = sign_verdict(repo, record, sign_key) if sign or sign_key is not None else None
+        record_verdict(repo, None, record, pr.head, f"the pull request {pr.label}", evidence, signature,
                 no_record)
         click.echo(f"agentops: {record.status} for {pr.label}: patch {pr.patch_id}, covering "
                    f"{len(pr.covers)} commit(s)", err=True)
@@ -104,7 +104,7 @@ def verdict(
                               evidence=evidence, refs=refs, session=session)
     signature = None
     if sign or sign_key is not None:
-        signature = _signature(repo, record, sign_key)
+        signature = sign_verdict(repo, record, sign_key)
     pairs = [(verdicts.VERDICT_KEY, record.trailer_value())]
     if evidence:
         pairs.append((verdicts.EVIDENCE_KEY, evidence))
@@ -113,10 +113,25 @@ def verdict(
         pairs.append((verdicts.SIGNATURE_KEY, signature))
     _warn_self_judged(identity, [change])
     if message_file is not None:
-        messages.add_trailers_to_file(repo, message_file, pairs)
+        stale: list[str] = []
+
+        def own_stale(trailers: Sequence[tuple[str, str]]) -> list[int]:
+            """This judge's verdicts for another patch: the change as it was when judged."""
+            lines: list[int] = []
+            for group, old in verdicts.readable_trailers(trailers):
+                if (verdicts.email_key(old.judge.email) == verdicts.email_key(identity.email)
+                        and old.patch_id != change.patch_id):
+                    stale.append(old.patch_id)
+                    lines += group.lines
+            return lines
+
+        messages.add_trailers_to_file(repo, message_file, pairs, replace=own_stale)
+        for patch in stale:
+            click.echo(f"agentops: replaced your verdict for patch {patch[:12]} (the change as it "
+                       f"was when you judged it) in {message_file}", err=True)
         click.echo(f"agentops: added to {message_file}:", err=True)
-    target = change.commit or _staged_tree(repo, change)
-    _record(repo, change, record, target, change.label, evidence, signature, no_record)
+    target = change.commit or staged_tree(repo, change)
+    record_verdict(repo, change, record, target, change.label, evidence, signature, no_record)
     for key, value in pairs:
         click.echo(f"{key}: {value}")
 
@@ -155,7 +170,7 @@ def _warn_self_judged(identity: Identity, changes: Sequence[Change]) -> None:
             )
 
 
-def _record(
+def record_verdict(
     repo: git.Repo, change: Change | None, record: verdicts.Verdict, target: str, label: str,
     evidence: str | None, signature: str | None, no_record: bool,
 ) -> None:
@@ -211,15 +226,17 @@ def pull_request(repo: git.Repo, spec: str) -> PullRequest:
                        tuple(c.patch_id for c in changes), changes)
 
 
-def _staged_tree(repo: git.Repo, change: Change) -> str:
+def staged_tree(repo: git.Repo, change: Change) -> str:
     """The tree the staged change would commit: where a staged verdict's note hangs."""
     assert isinstance(change, StagedChange)
     return repo.git("write-tree", env=repo.index_env(change.env or {})).decode().strip()
 
 
-def _signature(repo: git.Repo, record: verdicts.Verdict, sign_key: Path | None) -> str:
+def sign_verdict(repo: git.Repo, record: verdicts.Verdict, sign_key: Path | None,
+                 check_trust: bool = True) -> str:
     """The verdict signed with the judge's key, checked against the trust root if
-    there is one: a signature no enforcement point would accept is not written."""
+    there is one: a signature no enforcement point would accept is not written.
+    (`check_trust=False`: the same key's signature was checked already.)"""
     from agentops_hooks.evidence import signatures
     from agentops_hooks.evidence import signing
 
@@ -231,7 +248,7 @@ def _signature(repo: git.Repo, record: verdicts.Verdict, sign_key: Path | None) 
     payload = signatures.payload(record.status, record.judge, record.patch_id,
                                  record.signed_fields())
     signature = signing.sign_with(payload, key)
-    trusted = _trust_root(repo)
+    trusted = _trust_root(repo) if check_trust else None
     if trusted is not None:
         check = signatures.verify(payload, signature, record.judge.email, trusted[0])
         if not check.ok:

@@ -23,6 +23,7 @@ from typing import Literal
 
 from agentops_hooks.errors import FatalError
 from agentops_hooks.evidence.verdicts import EvidenceRef
+from agentops_hooks.evidence.verdicts import JudgeRun
 from agentops_hooks.git import GitError
 from agentops_hooks.git import Repo
 
@@ -78,6 +79,9 @@ class VerdictRecord:
     """What the verdict rests on, by reference: a test log, a CI run URL, a review file."""
     session: str | None = None
     """The judge's session id (an automated judge's run)."""
+    judges: tuple[JudgeRun, ...] | None = None
+    """An automated verdict (`agentops judge`): what each judge ran, on which tree, how it
+    ended, and its output (the end of it) with the sha256 of all of it."""
 
     def to_line(self) -> str:
         """The record as one JSON line, keys in a fixed, legible order."""
@@ -94,7 +98,7 @@ class VerdictRecord:
             raise ValueError(f"status {data['status']!r} is not one of {', '.join(_STATUSES)}")
         if data["source"] not in ("trailer", "note"):
             raise ValueError(f"source {data['source']!r} is not trailer or note")
-        for name in known - {"v", "covers", "evidence_refs"}:
+        for name in known - {"v", "covers", "evidence_refs", "judges"}:
             value = data.get(name)
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"{name} must be a string")
@@ -105,6 +109,10 @@ class VerdictRecord:
             data["covers"] = tuple(data["covers"])
         if data.get("evidence_refs") is not None:
             data["evidence_refs"] = _evidence_refs(data["evidence_refs"])
+        if data.get("judges") is not None:
+            if not isinstance(data["judges"], list) or not data["judges"]:
+                raise ValueError("judges must be a non-empty list")
+            data["judges"] = tuple(JudgeRun.from_dict(item) for item in data["judges"])
         if not data["judge"].strip():
             raise ValueError("judge is empty")
         return cls(**data)
@@ -140,6 +148,8 @@ def record_line(record: Any) -> str:
     data = {k: v for k, v in asdict(record).items() if v is not None}
     if data.get("evidence_refs"):  # NamedTuples, which JSON would write as lists
         data["evidence_refs"] = [EvidenceRef(*ref).to_dict() for ref in data["evidence_refs"]]
+    if data.get("judges"):
+        data["judges"] = [JudgeRun(*run).to_dict() for run in data["judges"]]
     return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
 
 
@@ -404,7 +414,14 @@ def json_schema() -> dict[str, Any]:
            if k not in ("$schema", "$id")}
     ref["title"] = "EvidenceRef"
     ref["properties"]["sha256"]["anyOf"][0]["pattern"] = "^[0-9a-f]{64}$"
-    schema["$defs"] = {"EvidenceRef": ref}
+    run = {k: v for k, v in schema_of(_model(JudgeRun), "", "").items()
+           if k not in ("$schema", "$id")}
+    run["title"] = "JudgeRun"
+    run["properties"]["output_sha256"]["pattern"] = "^[0-9a-f]{64}$"
+    run["properties"]["status"]["enum"] = list(_STATUSES)
+    schema["$defs"] = {"EvidenceRef": ref, "JudgeRun": run}
+    schema["properties"]["judges"]["anyOf"][0]["items"] = {"$ref": "#/$defs/JudgeRun"}
+    schema["properties"]["judges"]["anyOf"][0]["minItems"] = 1
     schema["properties"]["evidence_refs"]["anyOf"][0]["items"] = {"$ref": "#/$defs/EvidenceRef"}
     covers = schema["properties"]["covers"]["anyOf"][0]
     covers["items"]["pattern"] = patch["pattern"]
@@ -436,6 +453,7 @@ def record_for(
         covers=verdict.covers or None,
         evidence_refs=verdict.refs or None,
         session=verdict.session,
+        judges=verdict.runs or None,
     )
 
 
@@ -448,11 +466,7 @@ def record_trailer_verdicts(change: Change) -> list[VerdictRecord]:
 
     assert change.commit is not None
     records = []
-    for group in verdicts.verdict_trailers(change.trailers):
-        try:
-            verdict = verdicts.parse(group.value)
-        except verdicts.VerdictSyntaxError:
-            continue
+    for group, verdict in verdicts.readable_trailers(change.trailers):
         records.append(record_for(
             change, verdict._replace(evidence=group.evidence, refs=group.refs), source="trailer",
             signature=group.signature,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 import re
+from collections.abc import Iterator
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -59,6 +60,73 @@ class EvidenceRef(NamedTuple):
         return cls(kind, ref, sha256)
 
 
+class JudgeRun(NamedTuple):
+    """What one automated judge did (`agentops judge`), as a verdict record keeps it:
+    enough to run it again on the same tree and compare."""
+
+    name: str
+    """The judge's name in policy ([[judge.judges]] name)."""
+    kind: str
+    """"check" (its exit code is the verdict) or "reviewer" (it printed a JSON verdict)."""
+    status: str
+    """What it said: PASS, FAIL or NOT_PROVEN."""
+    command: str
+    """The command run (by `sh -c`, in a fresh worktree of `tree`)."""
+    exit_code: int | None
+    """Its exit code (None: it was stopped at its timeout, or never started)."""
+    duration: float
+    """Seconds it ran."""
+    tree: str
+    """The tree id of the worktree it ran in."""
+    output_sha256: str
+    """The sha256 of its whole output (stdout, then stderr)."""
+    output: str = ""
+    """The end of its output, at most judge.output_limit characters."""
+    reason: str | None = None
+    """In words: a reviewer's summary, or why the judge is NOT_PROVEN."""
+
+    def to_dict(self) -> dict[str, object]:
+        """As the notes record holds it."""
+        return dict(self._asdict())
+
+    def signed(self) -> str:
+        """What the signature covers of it, on one line: every field, the kept output
+        by its sha256."""
+        import hashlib
+        import json
+
+        kept = hashlib.sha256(self.output.encode("utf-8")).hexdigest()
+        return json.dumps([self.name, self.kind, self.status, self.command, self.exit_code,
+                           self.duration, self.tree, self.output_sha256, kept, self.reason],
+                          ensure_ascii=True)
+
+    @classmethod
+    def from_dict(cls, item: object) -> JudgeRun:
+        """A record's judge run, or ValueError saying what is wrong with it."""
+        if not isinstance(item, dict) or set(item) - set(cls._fields):
+            raise ValueError(f"each of judges is an object of {', '.join(cls._fields)}")
+        for name in ("name", "kind", "status", "command", "tree", "output_sha256"):
+            if not isinstance(item.get(name), str):
+                raise ValueError(f"a judge run's {name} must be a string")
+        if item["status"] not in STATUSES:
+            raise ValueError(f"a judge run's status {item['status']!r} is not one of "
+                             f"{', '.join(STATUSES)}")
+        if not _SHA256.fullmatch(item["output_sha256"]):
+            raise ValueError("a judge run's output_sha256 is not 64 lower-case hex digits")
+        code = item.get("exit_code")
+        if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+            raise ValueError("a judge run's exit_code must be an integer or null")
+        duration = item.get("duration")
+        if isinstance(duration, bool) or not isinstance(duration, (int, float)):
+            raise ValueError("a judge run's duration must be a number")
+        for name in ("output", "reason"):
+            if item.get(name) is not None and not isinstance(item[name], str):
+                raise ValueError(f"a judge run's {name} must be a string")
+        return cls(item["name"], item["kind"], item["status"], item["command"], code,
+                   float(duration), item["tree"], item["output_sha256"], item.get("output", ""),
+                   item.get("reason"))
+
+
 def evidence_ref(value: str) -> EvidenceRef | None:
     """A `Verdict-Evidence: kind=K ref=R [sha256=H]` value as a reference; None when the
     value is free text (what the verdict rests on, in words)."""
@@ -90,6 +158,8 @@ class Verdict(NamedTuple):
     """What it rests on, by reference."""
     session: str | None = None
     """The judge's session id (an automated judge's run)."""
+    runs: tuple[JudgeRun, ...] = ()
+    """An automated verdict: what each judge did (`agentops judge`)."""
 
     @property
     def admits(self) -> bool:
@@ -107,6 +177,7 @@ class Verdict(NamedTuple):
         fields += [("evidence-ref", r.signed()) for r in self.refs]
         if self.session is not None:
             fields.append(("session", self.session))
+        fields += [("judge-run", r.signed()) for r in self.runs]
         return fields
 
     def trailer_value(self) -> str:
@@ -209,6 +280,8 @@ class TrailerVerdict(NamedTuple):
     evidence: str | None = None
     signature: str | None = None
     refs: tuple[EvidenceRef, ...] = ()
+    lines: tuple[int, ...] = ()
+    """The positions of its trailers in the list it was read from."""
 
 
 def verdict_trailers(trailers: Sequence[tuple[str, str]]) -> list[TrailerVerdict]:
@@ -216,17 +289,33 @@ def verdict_trailers(trailers: Sequence[tuple[str, str]]) -> list[TrailerVerdict
     the first free-text Verdict-Evidence, every reference (`kind=… ref=…`), the
     first Verdict-Signature."""
     groups: list[TrailerVerdict] = []
-    for key, value in trailers:
+    for i, (key, value) in enumerate(trailers):
         k = key.lower()
         if k == VERDICT_KEY.lower():
-            groups.append(TrailerVerdict(value))
-        elif groups and k == EVIDENCE_KEY.lower() and (ref := evidence_ref(value)) is not None:
-            groups[-1] = groups[-1]._replace(refs=(*groups[-1].refs, ref))
-        elif groups and k == EVIDENCE_KEY.lower() and groups[-1].evidence is None:
-            groups[-1] = groups[-1]._replace(evidence=value)
-        elif groups and k == SIGNATURE_KEY.lower() and groups[-1].signature is None:
-            groups[-1] = groups[-1]._replace(signature=value.strip())
+            groups.append(TrailerVerdict(value, lines=(i,)))
+            continue
+        last = groups[-1] if groups else None
+        if last is None:
+            continue
+        if k == EVIDENCE_KEY.lower() and (ref := evidence_ref(value)) is not None:
+            last = last._replace(refs=(*last.refs, ref))
+        elif k == EVIDENCE_KEY.lower() and last.evidence is None:
+            last = last._replace(evidence=value)
+        elif k == SIGNATURE_KEY.lower() and last.signature is None:
+            last = last._replace(signature=value.strip())
+        else:
+            continue
+        groups[-1] = last._replace(lines=(*last.lines, i))
     return groups
+
+
+def readable_trailers(trailers: Sequence[tuple[str, str]]) -> Iterator[tuple[TrailerVerdict, Verdict]]:
+    """Each Verdict trailer group that parses, with its verdict (malformed ones are skipped)."""
+    for group in verdict_trailers(trailers):
+        try:
+            yield group, parse(group.value)
+        except VerdictSyntaxError:
+            continue
 
 
 def task_of(trailers: Sequence[tuple[str, str]]) -> str | None:

@@ -270,7 +270,8 @@ def module(name: str) -> Any:
 def run(ctx: Context, gates: Sequence[str] | None = None) -> list[Finding]:
     """Run the named gates (default: those the config enables) on the context's change."""
     findings: list[Finding] = []
-    for name in gates if gates is not None else ctx.config.gates:
+    # The verdict binds the patch every other gate's fix may change: its findings come last.
+    for name in sorted(gates if gates is not None else ctx.config.gates, key=lambda g: g == "verdict"):
         found = module(name).check(ctx.change, ctx)  # each gate first asks if it applies
         if getattr(settings(ctx.config, name), "severity", "error") == "warning":
             found = [f._replace(severity="warning") for f in found]
@@ -340,9 +341,10 @@ def policy_at(repo: Repo, commit: str) -> Config:
     return config_file.load_at(repo, commit, SECTIONS)
 
 
-def gates_for_phase(phase: str) -> tuple[str, ...]:
-    """The gates of `phase` and of every phase before it, in factor order."""
+def gates_for_phase(phase: str, enabled: Sequence[str] = config_file.DEFAULT_GATES) -> tuple[str, ...]:
+    """`enabled` and the gates of `phase` and of every phase before it, in factor
+    order: a phase adds gates, it never turns one off."""
     if phase not in config_file.PHASES:
         raise config_file.ConfigError(f"unknown phase {phase!r} (one of {', '.join(config_file.PHASES)})")
     upto = config_file.PHASES[:config_file.PHASES.index(phase) + 1]
-    return tuple(name for name in names() if module(name).PHASE in upto)
+    return tuple(name for name in names() if module(name).PHASE in upto or name in enabled)

@@ -31,6 +31,7 @@ from agentops_hooks.gates.verdict import candidates
 from agentops_hooks.gates.verdict import judge_allowed
 from agentops_hooks.gates.verdict import signature_problem
 from agentops_hooks.gates.verdict import VerdictConfig
+from agentops_hooks.gates.verdict import automated_problem
 from agentops_hooks import secret_detection
 
 if TYPE_CHECKING:
@@ -268,7 +269,8 @@ def human_verdict(change: Change, ctx: Context) -> tuple[bool, list[str]]:
             reasons.append(f"{who} gave {v.status}")
         elif verdicts.email_key(v.judge.email) in people:
             reasons.append(f"{who} is the author, committer or a co-author of this change")
-        elif (problem := signature_problem(c, ctx)) is not None:
+        elif (problem := signature_problem(c, ctx) or automated_problem(c, ctx, GATE)) \
+                is not None:
             reasons.append(f"{who}: {problem}")
         else:
             admitted = True

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from agentops_hooks.config import Audience
 from agentops_hooks.config import Severity
+from agentops_hooks.errors import FatalError
 from agentops_hooks.evidence import verdicts
 from agentops_hooks.authorship import Identity
 from agentops_hooks.findings import Finding
@@ -66,8 +67,27 @@ def _finding(change: Change, rule: str, message: str, fix: str) -> Finding:
 def _ask(change: Change, what: str = "ask an independent judge to review it") -> str:
     """The fix shown to whoever made the change: what to ask for, and the judge's own
     command, never one that would admit the change if its author ran it."""
-    return (f"{what} (no agent grades its own work); the judge runs"
+    last = ("" if change.commit else "last, as the verdict binds the staged change and any "
+            "later staging (git add, agentops learn) voids it: ")
+    return (f"{last}{what} (no agent grades its own work); the judge runs"
             f": agentops verdict pass --sign {change.selector}; then {change.retry}")
+
+
+def _edited_since(verdict: verdicts.Verdict, change: Change, ctx: Context) -> str:
+    """What changed since the judge saw the staged change, from where the verdict was
+    recorded (a staged verdict's note hangs on the tree it judged). Not asked of a
+    commit: a range reads no more git processes for more commits."""
+    if change.commit is not None or not ctx.store.has_verdict_notes:
+        return ""
+    for item in ctx.store.verdicts.by_patch.get(verdict.patch_id, []):
+        try:
+            paths = change.paths_since(item.target)
+        except FatalError:  # the judged tree is not in this clone
+            continue
+        if paths:
+            shown = ", ".join(paths[:8]) + (f" and {len(paths) - 8} more" if len(paths) > 8 else "")
+            return f"{shown} changed since the judge saw it as {item.target[:12]}"
+    return ""
 
 
 def _person_keys(identities: list[Identity | None], config: VerdictConfig) -> set[str]:
@@ -122,7 +142,8 @@ def candidates(change: Change, ctx: Context) -> tuple[list[Candidate], list[Find
                 continue  # never trusted: reported by `agentops notes verify`
             r = item.record
             verdict = verdicts.Verdict(r.status, judge, r.patch_id, r.covers or (), r.range,
-                                       r.evidence, r.evidence_refs or (), r.session)
+                                       r.evidence, r.evidence_refs or (), r.session,
+                                       r.judges or ())
             where = f"note on {item.target[:12]}" + (f", PR verdict for {r.range}" if r.range else "")
             candidate = Candidate(verdict, r.signature, where)
             if _same_verdict(candidate) not in seen:  # the same verdict, recorded twice
@@ -191,6 +212,25 @@ def signature_problem(candidate: Candidate, ctx: Context) -> str | None:
     if check.ok:
         return None
     return f"its signature does not verify ({check.reason}; allowed signers: {trusted[1]})"
+
+
+def automated_problem(candidate: Candidate, ctx: Context, gate: str) -> str | None:
+    """Why a verdict by the configured automated judge (`judge.identity`) does not count
+    at `gate` (None: it does, or it is not the automated judge's). It counts only where
+    `judge.admits` names the gate, and only signed with a key the trust root lists:
+    its name alone is text any agent can type."""
+    identity = ctx.config.judge.identity
+    found = Identity.parse(identity) if identity else None
+    if found is None or verdicts.email_key(found.email) != verdicts.email_key(
+            candidate.verdict.judge.email):
+        return None
+    if gate not in ctx.config.judge.admits:
+        return (f"it is the automated judge's, and judge.admits does not name gate {gate} "
+                "(a human must judge this)")
+    if candidate.signature is None or trusted_signers(ctx) is None:
+        return ("it is the automated judge's, which counts only signed and checked against "
+                "verdict.allowed_signers (or the enforcement point's trust root)")
+    return signature_problem(candidate, ctx)
 
 
 def _merge_adds(ctx: Context, shown: int = 8) -> str:
@@ -267,11 +307,13 @@ def admission(change: Change, ctx: Context, offered: list[Candidate]) -> tuple[l
                 _ask(change, "ask someone else to judge it"),
             ))
         elif not binds(v, change):
+            edited = _edited_since(v, change, ctx)
             problems.append(_finding(
                 change, "verdict-wrong-patch",
                 f"the verdict of {v.judge} ({c.where}) is bound to patch {v.patch_id}, but this "
-                f"change is patch {change.patch_id}: it judged another change, or the change "
-                "was edited after judging.",
+                f"change is patch {change.patch_id}: "
+                + (f"it was edited after judging ({edited})." if edited else
+                   "it judged another change, or the change was edited after judging."),
                 _ask(change, "ask the judge to review the change as it is now"),
             ))
         elif missing := _outside_range(v, change, ctx):
@@ -296,6 +338,12 @@ def admission(change: Change, ctx: Context, offered: list[Candidate]) -> tuple[l
                 change, "verdict-unsigned" if c.signature is None else "verdict-signature-invalid",
                 f"the verdict of {v.judge} ({c.where}) does not count: {problem}.",
                 _ask(change, "ask the judge to sign with a key the trust root lists"),
+            ))
+        elif (problem := automated_problem(c, ctx, GATE)) is not None:
+            problems.append(_finding(
+                change, "verdict-automated-not-accepted",
+                f"the verdict of {v.judge} ({c.where}) does not count: {problem}.",
+                _ask(change, "run `agentops judge` with the judge's key, or ask a human"),
             ))
         else:
             return [], c

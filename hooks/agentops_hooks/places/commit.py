@@ -35,6 +35,9 @@ def parser() -> argparse.ArgumentParser:
                    metavar="GATE", help="run only this gate (repeatable; one of %(choices)s); "
                                         "default: the gates the config enables")
     p.add_argument("--quiet", action="store_true", help="print nothing when the change passes")
+    p.add_argument("--color", choices=render.COLOR_CHOICES, default=render.color_setting(),
+                   help="colour the refusal: auto (on a terminal, unless NO_COLOR is set), "
+                        "always or never; default: $PRE_COMMIT_COLOR, else auto")
     p.add_argument("--amend", action="store_true",
                    help="the commit will amend HEAD: judge the index against HEAD's parent")
     p.add_argument("--push", action="store_true",
@@ -74,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         selected = args.gate or list(config.gates)
         push = _push_revs(repo) if args.push or args.any_stage else None
         if push is not None or args.push:
-            return _check_push(repo, config, push, selected, args.quiet)
+            return _check_push(repo, config, push, selected, args.quiet, args.color)
         message_file = _message_file(repo, args.filenames, args.any_stage)
         change = StagedChange.from_message_file(
             repo, message_file, os.environ, amend=args.amend or None,
@@ -93,7 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     label = "the staged change" if args.as_check else "this commit"
     if findings:
-        print(render.findings_text(label, ctx.agent_signals, findings))
+        print(render.findings_text(label, ctx.agent_signals, findings,
+                                   render.use_color(args.color, sys.stdout)))
         return 1 if refusing(findings) else 0
     if not args.quiet:
         print(render.passed_text(label, ctx.agent_signals, selected))
@@ -125,7 +129,7 @@ def _push_revs(repo: git.Repo) -> Push | None:
 
 def _check_push(
     repo: git.Repo, config: config_file.Config, push: Push | None,
-    gates: Sequence[str], quiet: bool,
+    gates: Sequence[str], quiet: bool, color: str,
 ) -> int:
     from agentops_hooks.places import range_output
     from agentops_hooks.places.range_check import start_range
@@ -135,7 +139,7 @@ def _check_push(
     run = start_range(repo, config, revs, label, gates, trust_commit=trusted)
     # Held in a temporary file, not in memory: only the outcome says whether it is shown.
     text = range_output.spool()
-    range_output.write(run, [range_output.TextWriter(text.write, sys.stdout.isatty())])
+    range_output.write(run, [range_output.TextWriter(text.write, render.use_color(color, sys.stdout))])
     if not run.passed or not quiet:
         range_output.copy(text, sys.stdout.write)
     else:

@@ -24,6 +24,12 @@ from typing import Protocol
 from typing import TYPE_CHECKING
 
 from agentops_hooks.git import UnreadableCommit
+from agentops_hooks.render import BOLD_RED
+from agentops_hooks.render import BOLD_YELLOW
+from agentops_hooks.render import GREEN
+from agentops_hooks.render import RED
+from agentops_hooks.render import YELLOW
+from agentops_hooks.render import paint
 from agentops_hooks.render import who
 
 if TYPE_CHECKING:
@@ -98,44 +104,100 @@ def copy(spool: IO[str], out: Out) -> None:
 
 
 class TextWriter(Writer):
-    """Findings grouped by commit, colour on a terminal."""
+    """Findings grouped by commit, colour on a terminal.
 
-    def __init__(self, out: Out, color: bool = False) -> None:
+    By default a commit is written only when it has something to say (a
+    finding, notes missing); `verbose` writes every commit, `quiet` also drops
+    the headline and notices, and writes nothing at all for a range with no
+    finding.
+    """
+
+    def __init__(self, out: Out, color: bool = False, verbose: bool = False,
+                 quiet: bool = False) -> None:
         super().__init__(out)
         self.color = color
+        self.verbose = verbose
+        self.quiet = quiet and not verbose
+        self.shown = 0
+        self.rules: dict[str, None] = {}
+        """The rule ids reported, in order, for the closing `agentops explain` line."""
 
-    def style(self, text: str, fg: str, bold: bool = False) -> str:
-        if not self.color:
-            return text
-        import click
-
-        return click.style(text, fg=fg, bold=bold)
+    def style(self, text: str, sgr: str) -> str:
+        return paint(text, sgr, self.color)
 
     def begin(self, report: Checked) -> None:
+        if self.quiet:
+            return
         self.out(f"agentops: checking {report.label}: {report.count} commit(s)\n")
         for n in report.notices:
             self.out(f"agentops: {n}\n")
 
     def commit(self, r: CommitResult) -> None:
+        if not (r.findings or r.unjudged or self.verbose):
+            return
+        self.shown += 1
         errors = [f for f in r.findings if f.severity == "error"]
-        mark = (self.style("FAIL", "red", True) if errors
-                else self.style("warn", "yellow") if r.findings
-                else self.style("??", "yellow", True) if r.unjudged else self.style("ok", "green"))
+        mark = (self.style("FAIL", BOLD_RED) if errors
+                else self.style("warn", YELLOW) if r.findings
+                else self.style("??", BOLD_YELLOW) if r.unjudged else self.style("ok", GREEN))
         lines = [f"{mark}  {r.change.label}  {r.change.subject[:60]}  ({who(r.signals)})"]
         for f in r.findings:
             kind = "" if f.severity == "error" else "warning: "
-            lines.append(f"      [{f.factor} {f.gate}] {kind}{self.style(f.rule, 'red')}: {f.message}")
+            self.rules[f.rule] = None
+            lines.append(f"      [{f.factor} {f.gate}] {kind}{self.style(f.rule, RED)}: {f.message}")
             lines.append(f"      fix: {f.fix}")
         self.findings += len(r.findings)
         self.out("\n".join(lines) + "\n")
 
     def end(self, report: Checked) -> None:
         for f in report.range_findings:
-            self.out(f"{self.style('FAIL', 'red', True)}  [{f.factor} {f.gate}] {f.rule}: {f.message}\n")
+            self.rules[f.rule] = None
+            self.out(f"{self.style('FAIL', BOLD_RED)}  [{f.factor} {f.gate}] {f.rule}: {f.message}\n")
             self.out(f"      fix: {f.fix}\n")
         count = self.findings + len(report.range_findings)
-        self.out(f"agentops: {count} finding(s) in {report.label}\n" if count
-                 else f"agentops: {report.label} passed\n")
+        if count:
+            self.out(f"agentops: {count} finding(s) in {report.label}. Why, and how to satisfy "
+                     f"each: agentops explain {' '.join(self.rules)}\n")
+        elif not self.quiet:
+            hidden = report.count > self.shown
+            more = f" ({report.count} commit(s); --verbose lists each)" if hidden else ""
+            self.out(f"agentops: {report.label} passed{more}\n")
+
+
+class ProgressWriter(Writer):
+    """`checked N/TOTAL commits` on a terminal's stderr, redrawn at most ten times a
+    second and wiped before any other writer writes a commit (`shows`) and at the end."""
+
+    def __init__(self, stream: IO[str], shows: Callable[[CommitResult], bool]) -> None:
+        super().__init__(lambda text: (stream.write(text), stream.flush()))  # no newline to flush it
+        self.shows = shows
+        self.done = self.total = 0
+        self.drawn = 0.0
+        self.visible = False
+
+    def begin(self, report: Checked) -> None:
+        self.total = report.count
+
+    def commit(self, r: CommitResult) -> None:
+        import time
+
+        self.done += 1
+        if self.shows(r):  # drawn again at the next commit, under what is written now
+            self.wipe()
+            return
+        now = time.monotonic()
+        if now - self.drawn >= 0.1:
+            self.drawn = now
+            self.out(f"\ragentops: checked {self.done}/{self.total} commits")
+            self.visible = True
+
+    def wipe(self) -> None:
+        if self.visible:
+            self.out("\r\033[K")
+            self.visible = False
+
+    def end(self, report: Checked) -> None:
+        self.wipe()
 
 
 def _nested(value: Any, depth: int) -> str:

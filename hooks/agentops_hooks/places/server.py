@@ -251,7 +251,8 @@ def pre_receive(repo: Repo, updates: Sequence[RefUpdate]) -> tuple[bool, str]:
         refused |= not report.passed
     if refused:
         out.append("agentops: push refused. Fix the commits (or fetch and merge the notes) "
-                   "and push again; docs/ci.md explains each check.")
+                   "and push again; agentops explain RULE says why each rule refuses and how to "
+                   "satisfy it.")
     return not refused, "\n".join(out)
 
 

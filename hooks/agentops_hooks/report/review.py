@@ -26,6 +26,9 @@ class VerdictView:
     bound: bool
     signed: str
     """"verified", "invalid: why", "unsigned", or "not checked" (no allowed signers)."""
+    judges: str = ""
+    """An automated verdict: each judge's status and time (`agentops judge --explain`
+    prints their commands and output)."""
 
 
 @dataclass
@@ -71,6 +74,7 @@ def review(repo: Repo, config: Config, changes: Sequence[CommitChange]) -> list[
             row.verdicts.append(VerdictView(
                 status=c.verdict.status, judge=str(c.verdict.judge), where=c.where,
                 bound=verdict_gate.binds(c.verdict, change), signed=_signed(c, ctx),
+                judges=", ".join(f"{r.name} {r.status} {r.duration:.1f}s" for r in c.verdict.runs),
             ))
         findings = verdict_gate.check(change, ctx)
         if findings:
@@ -84,9 +88,11 @@ def review(repo: Repo, config: Config, changes: Sequence[CommitChange]) -> list[
 
 
 def table(rows: Sequence[ReviewRow]) -> str:
-    """A fixed-width table, one line per verdict (a commit without one gets one line)."""
+    """A fixed-width table, one line per verdict (a commit without one gets one line);
+    a "judges run" column when an automated verdict is among them."""
+    automated = any(v.judges for row in rows for v in row.verdicts)
     header = ("commit", "subject", "author", "verdict", "judge", "bound", "signed", "gate",
-              "admitted by")
+              "admitted by", *(("judges run",) if automated else ()))
     lines: list[tuple[str, ...]] = [header]
     for row in rows:
         author = "agent" if row.agent else "human"
@@ -103,6 +109,7 @@ def table(rows: Sequence[ReviewRow]) -> str:
                 _cut(v.signed, 40) if v else "-",
                 row.gate if first else "",
                 _cut(row.admitted_by, 60) if first else "",
+                *((_cut(v.judges, 60) if v and v.judges else "",) if automated else ()),
             ))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]
