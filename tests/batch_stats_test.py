@@ -221,14 +221,17 @@ def test_the_stream_reads_the_same_whatever_its_chunks(repo: GitRepo, chunk_size
 
 
 def test_a_hint_word_is_found_wherever_the_reading_windows_cut_it() -> None:
-    """A huge patch is searched a window at a time; a word across two windows still counts."""
+    """A huge patch is searched a window at a time; a word across two windows still
+    counts, once, and only on an added line."""
     stream = PatchStream((b"token",))
-    for at in (0, 65531, 65534, 65536, 131070, 199995):
-        buf = bytearray(b"x" * 200_000)
+    for at in (2, 65531, 65534, 65536, 131070, 199995):
+        buf = bytearray(b"\n+" + b"x" * 199_998)
         buf[at:at + 5] = b"ToKeN"
-        assert stream._hinted(buf, 0, len(buf)), at
-        assert not stream._hinted(buf, at + 1, len(buf))  # the word itself is cut off
-    assert not stream._hinted(bytearray(b"x" * 200_000), 0, 200_000)
+        assert stream._added_hints(buf, 0, len(buf)) == [at], at
+        assert not stream._added_hints(buf, at + 1, len(buf))  # the word itself is cut off
+        buf[1:2] = b" "  # a context line: its words are not the change's
+        assert not stream._added_hints(buf, 0, len(buf)), at
+    assert not stream._added_hints(bytearray(b"\n+" + b"x" * 200_000), 0, 200_002)
 
 
 def test_kept_patches_wait_for_the_gates_to_take_them(repo: GitRepo) -> None:

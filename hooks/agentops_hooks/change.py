@@ -136,14 +136,19 @@ class Change:
         """This commit's patch if a batch load kept it; b"" when the batch looked
         and it holds none of the words; None when no batch kept patches. The
         batch gives it up: it is read once."""
+        if "_kept" in self.__dict__:  # a second gate asks (IV and X both read it)
+            kept: bytes = self.__dict__["_kept"]
+            return kept
         batch = self._batch
         if batch is None or not batch.keep_words or batch.stream is None:
             return None
         batch.fill(self, "patch_id")
-        return batch.stream.take(self.commit or "")
+        self.__dict__["_kept"] = found = batch.stream.take(self.commit or "")
+        return found
 
     def judged(self) -> None:
         """Every gate has judged this commit: what a batch kept for it is let go."""
+        self.__dict__.pop("_kept", None)
         if self._batch is not None and self._batch.stream is not None:
             self._batch.stream.release(self.commit or "")
 

@@ -23,6 +23,8 @@ from typing import TypeVar
 from agentops_hooks.errors import FatalError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from agentops_hooks.git import Repo
 
 CONFIG_FILE = ".agentops.toml"
@@ -267,34 +269,45 @@ def from_toml(raw: bytes, where: str, sections: Sections, prefix: str = "",
     came from, and the next run with the same bytes (and the same agentops)
     takes it from there. A document that fails the check is never kept.
     """
-    import pickle  # here: a repository without a config file never needs it
     import zlib
 
     key = (_model_version(sections), where, prefix, raw)
     cache = cache_dir / f"config-{zlib.crc32(where.encode('utf-8', 'surrogateescape')):08x}.pickle" \
         if cache_dir is not None else None
+
+    def check() -> Config:
+        table = parse_toml(raw, where)
+        if prefix:
+            table = table.get("tool", {}).get("agentops")
+            if not isinstance(table, dict):
+                return Config()
+        return validate(table, sections, where=where, prefix=prefix)
+
+    return kept(cache, key, Config, check)
+
+
+def kept(cache: Path | None, key: object, kind: type[T], build: Callable[[], T]) -> T:
+    """`build()`, kept in the file `cache` (None: not kept) under `key`: a later run with
+    the same key takes it from there. Something that fails to build is never kept."""
+    import pickle  # here: a run that keeps nothing never needs it
+
     if cache is not None:
         try:  # the git directory is written only by whoever may write the repository's hooks
             stored_key, stored = pickle.loads(cache.read_bytes())
-            if stored_key == key and isinstance(stored, Config):
+            if stored_key == key and isinstance(stored, kind):
                 return stored
         except Exception:  # noqa: BLE001 - a missing or unreadable cache is only a miss
             pass
-    table = parse_toml(raw, where)
-    if prefix:
-        table = table.get("tool", {}).get("agentops")
-        if not isinstance(table, dict):
-            return Config()
-    config = validate(table, sections, where=where, prefix=prefix)
+    found = build()
     if cache is not None:
         try:
             from agentops_hooks.messages import write_atomic
 
             cache.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(cache, pickle.dumps((key, config)))
+            write_atomic(cache, pickle.dumps((key, found)))
         except OSError:
-            pass  # a read-only repository: check again next time
-    return config
+            pass  # a read-only repository: build it again next time
+    return found
 
 
 def _model_version(sections: Sections) -> tuple[object, ...]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from bisect import bisect_left
 import subprocess
 import time
 import weakref
@@ -881,6 +882,21 @@ def count_changed_lines(patch: bytes | bytearray, start: int = 0, end: int | Non
     return changed - 2 * patch.count(b"\n ", start, end)
 
 
+def any_of(words: Sequence[bytes]) -> bytes:
+    """A regular expression matching any of the words, as a trie (`k(?:ey|ex)`): re
+    tries each alternative at every position its first bytes allow, so a hundred words
+    in one flat alternation cost a hundred tries a byte, a trie a few."""
+    if b"" in words:
+        rest = [w for w in words if w]
+        return b"(?:" + any_of(rest) + b")?" if rest else b""
+    groups: dict[bytes, list[bytes]] = {}
+    for word in sorted(set(words)):
+        groups.setdefault(word[:1], []).append(word[1:])
+    alternatives = [re.escape(first) + (any_of(tails) if tails != [b""] else b"")
+                    for first, tails in groups.items()]
+    return alternatives[0] if len(alternatives) == 1 else b"(?:" + b"|".join(alternatives) + b")"
+
+
 class PatchStream:
     """What the range's patch stream says of each commit besides its patch-id.
 
@@ -923,12 +939,7 @@ class PatchStream:
         self.keep_limit = keep_limit
         self._kept_bytes = 0
         self._waiting = 0
-        self._hint = (re.compile(b"|".join(re.escape(w) for w in keep_words))
-                      if keep_words else None)
-        # An added line (or a `+++` header: read too, which is harmless) with a
-        # hint word in any case, as _hinted reads them (ASCII case folding).
-        self._added_hint = (re.compile(rb"\n\+[^\n]*?(?:" + b"|".join(re.escape(w) for w in keep_words)
-                                       + b")", re.IGNORECASE) if keep_words else None)
+        self._hint = re.compile(any_of(keep_words)) if keep_words else None
         if keep_words and max(map(len, keep_words)) > _LONGEST_HINT:
             raise ValueError(f"keep words are at most {_LONGEST_HINT} bytes")
         self._order: dict[str, int] = {}
@@ -1113,7 +1124,7 @@ class PatchStream:
         """Each part's paths and line count; its patch too when it holds a hint word."""
         if not parts:
             return
-        hinted = self._hinted(buf, parts[0][1], parts[-1][2])  # most stretches hold none
+        hits = self._added_hints(buf, parts[0][1], parts[-1][2])  # most stretches hold none
         commits, counts, paths = self.commits, self.counts, self.paths
         kept: dict[str, bytes] = {}
         for k, start, end in parts:
@@ -1126,37 +1137,50 @@ class PatchStream:
                 body = line_end + 1
             paths[commit] = files
             counts[commit] = count_changed_lines(buf, body, end)
-            if hinted and self._hinted(buf, start, end):
-                patch = self._hinted_files(buf, body, end)
-                if patch:
-                    kept[commit] = patch
+            if _any_between(hits, body, end):
+                kept[commit] = self._hinted_files(buf, body, end, hits)
         with self._changed:
             self.kept.update(kept)
             self._kept_bytes += sum(map(len, kept.values()))
             self._read_upto = parts[-1][0]
             self._changed.notify_all()
 
-    def _hinted_files(self, buf: bytearray, start: int, end: int) -> bytes:
+    def _hinted_files(self, buf: bytearray, start: int, end: int, hits: list[int]) -> bytes:
         """The files of buf[start:end] (one commit's patch) whose added lines hold
         a hint word: a secret is looked for in added lines that hold one, so the
         other files (and a commit whose hint is only in context) need no reading."""
-        assert self._added_hint is not None
         heads = [m.start() for m in _FILE_START.finditer(buf, start, end)]
-        kept = [buf[a:b] for a, b in zip(heads, [*heads[1:], end])
-                if self._added_hint.search(buf, a, b)]
-        return b"".join(kept)
+        return b"".join(buf[a:b] for a, b in zip(heads, [*heads[1:], end]) if _any_between(hits, a, b))
 
-    def _hinted(self, buf: bytearray, start: int, end: int) -> bool:
-        """Does buf[start:end] hold a hint word (in any case)? Read a window at a
-        time, so a huge patch is never copied whole."""
+    def _added_hints(self, buf: bytearray, start: int, end: int) -> list[int]:
+        """Where buf[start:end] holds a hint word (in any case, ASCII folding) on an
+        added line (or a `+++` header: read too, which is harmless), in order.
+
+        One pass, a window at a time (a huge patch is never copied whole): the
+        words are found by one expression of literals, which re scans fast, and
+        each is then placed on its line; one pattern with a line prefix before
+        the words would try every word at every character of every added line."""
         hint = self._hint
         if hint is None:
-            return False
+            return []
+        found: list[int] = []
         step = 1 << 16
         for pos in range(start, end, step):
-            if hint.search(buf[pos:min(end, pos + step + _LONGEST_HINT)].lower()):
-                return True
-        return False
+            window = buf[pos:min(end, pos + step + _LONGEST_HINT)].lower()
+            for match in hint.finditer(window):
+                if match.start() >= step:
+                    break  # the next window finds it whole
+                at = pos + match.start()
+                line = buf.rfind(b"\n", start, at) + 1
+                if line > 0 and buf[line] == 43:  # "+"
+                    found.append(at)
+        return found
+
+
+def _any_between(hits: list[int], start: int, end: int) -> bool:
+    """Is one of the (sorted) positions in [start, end)?"""
+    i = bisect_left(hits, start)
+    return i < len(hits) and hits[i] < end
 
 
 def _raw_entry(line: bytes) -> tuple[str, str, str | None]:

@@ -247,6 +247,9 @@ def bench_real(repo: Path, runs: int, exclude: list[str], name: str,
 REAL_TITLE = "Real history (a clone's whole history)"
 
 
+CONSTRAINTS_TITLE = "Constraints"
+
+
 def kept_section(path: Path, title: str) -> list[tuple[str, str]] | None:
     """The rows of a section of the last report, to keep when this run does not measure it."""
     if not path.exists():
@@ -530,6 +533,9 @@ def main(argv: list[str] | None = None) -> int:
                    if args.report_real else []),
                 ("One huge commit", huge_rows),
                 ("Commit-time check (commit-msg)", msg_rows)]
+    constraint_rows = kept_section(args.out, CONSTRAINTS_TITLE)  # constraints_bench.py measures it
+    if constraint_rows:
+        sections.append((CONSTRAINTS_TITLE, constraint_rows))
     for title, rows in sections:
         print(f"\n{title}")
         for what, value in rows:

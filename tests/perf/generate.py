@@ -228,9 +228,13 @@ class _History:
         return b"".join(out)
 
 
-def generate_history(root: Path, count: int, seed: int = 13) -> dict[str, int]:
-    """Create a repository of `count` commits shaped like a real project's at `root`."""
+def generate_history(root: Path, count: int, seed: int = 13,
+                     root_files: dict[str, str] | None = None) -> dict[str, int]:
+    """Create a repository of `count` commits shaped like a real project's at `root`
+    (`root_files`, {path: text}, added by its first commit)."""
     history = _History(count, seed)
+    for path, content in (root_files or {}).items():
+        history.specs[0][2].append(f"M 100644 inline {path}\n".encode() + _data(content))
     plain = []
     for i, (branch, parents, _, agent) in enumerate(history.specs):
         if len(parents) > 1:

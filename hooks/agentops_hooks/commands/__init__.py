@@ -17,7 +17,7 @@ COMMANDS = {
     "check": "check", "verdict": "verdict", "review": "review_command", "notes": "notes",
     "pre-receive": "pre_receive_command", "ratchet": "ratchet_group", "init": "init",
     "trailer": "trailer", "learn": "learn", "schema": "schema", "demo": "demo",
-    "judges": "judges", "judge": "judge", "explain": "explain",
+    "judges": "judges", "judge": "judge", "explain": "explain", "knowledge": "knowledge",
     "report": "report_command",
 }
 """Verb -> the click command of the module `agentops_hooks.commands.<verb>`."""

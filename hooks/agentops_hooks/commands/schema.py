@@ -10,10 +10,11 @@ from agentops_hooks import gates as gate_runner
 
 
 @click.command()
-@click.argument("name", type=click.Choice(["config", "learning", "verdict", "ratchet"]))
+@click.argument("name", type=click.Choice(["config", "learning", "constraint", "verdict", "ratchet"]))
 def schema(name: str) -> None:
     """Print a JSON Schema: config (for editors of .agentops.toml), learning
-    (front matter of .agents/learnings files), verdict (a notes record)."""
+    (front matter of .agents/learnings files), constraint (a .agents/constraints
+    file), verdict (a notes record)."""
     if name == "config":
         click.echo(json.dumps(config_file.json_schema(gate_runner.SECTIONS), indent=2))
     elif name == "ratchet":
@@ -27,4 +28,4 @@ def schema(name: str) -> None:
     else:
         from agentops_hooks.schemafiles import load_schema
 
-        click.echo(json.dumps(load_schema("learning.schema.json"), indent=2))
+        click.echo(json.dumps(load_schema(f"{name}.schema.json"), indent=2))

@@ -70,6 +70,10 @@ class Evidence:
         self._patches_of: tuple[int, frozenset[str]] | None = None
         self.require_signature = False
         """Signatures required whatever the policy says (the enforcement point says so)."""
+        self.kept_words: tuple[bytes, ...] = ()
+        """The words the range's patch stream keeps patches for (see git.PatchStream)."""
+        self.fired: list[Any] = []
+        """The constraints gate X found broken (gates._constraints.Fired), for the place to count."""
 
     @cached_property
     def ai_notes(self) -> dict[str, bytes | str]:
@@ -230,7 +234,10 @@ def applies(ctx: Context, gate: str) -> bool:
     """Does the gate judge this change? Its section's `required_for` says whose
     changes it judges: "agents" (theirs only) or "everyone". Every gate's
     check() begins with this question; callers ask it to plan (what to diff)."""
-    return ctx.applies(getattr(settings(ctx.config, gate), "required_for", "everyone"))
+    section = settings(ctx.config, gate)
+    # A section with rules for two audiences says whose changes any of them judges.
+    audience = getattr(section, "audience", None) or getattr(section, "required_for", "everyone")
+    return ctx.applies(str(audience))
 
 
 def settings(config: Config, gate: str) -> Any:

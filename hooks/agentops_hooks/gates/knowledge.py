@@ -15,8 +15,12 @@ the commit's tree):
 - every context file that exists names the learnings file or directory, so the
   next session is told to read them (`knowledge-not-linked`);
 - an entry older than `knowledge.stale_days` is cited by title in a `Cites:`
-  trailer of some commit since its date (`knowledge-stale`, reported with
-  `knowledge.stale_severity`).
+  trailer of some commit since its date, or its constraint fired since
+  (`knowledge-stale`, reported with `knowledge.stale_severity`);
+- the change breaks no promoted constraint, a learning with a check kept in
+  `.agents/constraints/` (`knowledge-constraint`; docs/constraints.md), and the
+  constraints it leaves parse, name learnings that exist and catch their own
+  witnesses (`knowledge-constraint-malformed`).
 
 Patterns are paths from the top of the repository: `*` stays inside one
 directory, `**` spans any number. A range check reads the files of all its
@@ -26,6 +30,7 @@ trailers with one `git log`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +41,12 @@ from typing import TYPE_CHECKING
 
 from agentops_hooks.config import Audience
 from agentops_hooks.config import Severity
+from agentops_hooks.errors import FatalError
 from agentops_hooks.findings import Finding
+from agentops_hooks.gates import _constraints as constraint_rules
+from agentops_hooks.gates._constraints import Constraint
+from agentops_hooks.gates._constraints import ConstraintError
+from agentops_hooks.gates._constraints import Fired
 from agentops_hooks.gates._learning_entries import Entry
 from agentops_hooks.gates._learning_entries import citation_key
 from agentops_hooks.gates._learning_entries import Learnings
@@ -46,8 +56,11 @@ from agentops_hooks.trailers import parse
 from agentops_hooks.trailers import values
 from agentops_hooks.gates.context import ContextConfig
 from agentops_hooks.gates.learnings import LearningsConfig
+from agentops_hooks.gates.learnings import quote
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from agentops_hooks.change import Change
     from agentops_hooks.config import Config
     from agentops_hooks.gates import Context
@@ -67,6 +80,13 @@ class KnowledgeConfig(NamedTuple):
     """Entries older than this with no `Cites:` in later commits are stale."""
     stale_severity: Severity = "warning"
     """How stale entries are reported."""
+    constraints_required_for: Audience = "agents"
+    """Whose changes the promoted constraints (.agents/constraints/*.toml) judge: "agents" or "everyone"."""
+
+    @property
+    def audience(self) -> Audience:
+        """Whose changes the gate judges at all: those of either setting."""
+        return "everyone" if "everyone" in (self.required_for, self.constraints_required_for) else "agents"
 
 
 SETTINGS = KnowledgeConfig
@@ -169,6 +189,16 @@ class Snapshots:
         self.blobs: dict[str, bytes] = {}
         self.parsed: dict[tuple[str, str, str], Learnings] = {}
         self.cites: dict[tuple[str, ...], History] = {}
+        self.trees: dict[str, str] = {}
+        """{commit: the tree of its .agents/constraints/ ("": none)}."""
+        self.tree_files: dict[str, dict[str, str]] = {}
+        """{tree: {path: blob id}} of the constraint files, once a tree's are read."""
+        self.constraint_sets: dict[str, list[Constraint]] = {}
+        """The constraints of each such tree."""
+        self.covered: dict[tuple[str, ...], bool] = {}
+        """Did the range's patch stream look for every one of these literals?"""
+        self.effects: dict[tuple[int, int], constraint_rules.Effect] = {}
+        """In effect for a (trusted, parent) pair of constraint lists (see in_effect)."""
         self.batch: dict[int, str] | None = None
         """id() -> commit of the range's changes (None until a range change asks)."""
 
@@ -289,11 +319,13 @@ def _tree_entries(raw: bytes, hash_len: int) -> Iterator[tuple[str, str, str]]:
         pos = nul + 1 + hash_len
 
 
-def _snapshots(ctx: Context) -> Snapshots:
-    found = getattr(ctx.store, "_knowledge", None)
+def _snapshots(ctx: Context, name: str = "_knowledge") -> Snapshots:
+    """The Snapshots kept on the check's Evidence under `name` (the learnings', or the
+    constraints': their files are not the same)."""
+    found = getattr(ctx.store, name, None)
     if not isinstance(found, Snapshots):
         found = Snapshots(ctx.store.repo)
-        setattr(ctx.store, "_knowledge", found)  # noqa: B010 - an attribute Evidence does not declare
+        setattr(ctx.store, name, found)
     return found
 
 
@@ -378,13 +410,21 @@ def _malformed_fix(where: str, places: Places, problem: str) -> str:
 
 
 def check(change: Change, ctx: Context) -> list[Finding]:
-    """Findings for gate X; none when the change leaves the learnings sound, or touches none."""
+    """Findings for gate X: the promoted constraints the change breaks, and what is wrong
+    with the learnings and constraints it leaves (none when it touches neither)."""
     config = ctx.config.section(KnowledgeConfig)
+    findings = check_constraints(change, ctx) if ctx.applies(config.constraints_required_for) else []
     if not ctx.applies(config.required_for):
-        return []
+        return findings
     places = Places.of(ctx.config)
-    if not places.touched_by(change):
-        return []
+    touches_constraints = any(_is_constraint_file(p) for c in change.paths
+                              for p in (c.path, c.old_path) if p)
+    if not places.touched_by(change) and not touches_constraints:
+        return findings
+    return findings + _learnings_findings(change, ctx, places)
+
+
+def _learnings_findings(change: Change, ctx: Context, places: Places) -> list[Finding]:
     files = files_left_by(change, ctx, places)
     snapshots = _snapshots(ctx)
     findings: list[Finding] = []
@@ -434,6 +474,7 @@ def check(change: Change, ctx: Context) -> list[Finding]:
                     "`Cites: <title>` trailer.`",
                 ))
 
+    findings.extend(_constraint_problems(change, ctx, entries))
     findings.extend(_stale(change, ctx, entries))
     return findings
 
@@ -447,7 +488,7 @@ def _stale(change: Change, ctx: Context, entries: Sequence[Entry]) -> list[Findi
         return []  # history is read only when some entry could be stale
     cites = history(ctx, change)
     now = cites.made.get(change.commit, today) if change.commit else today
-    own = History()
+    own = fired_history(ctx)
     if change.commit is None:
         own.add(change.trailers, today)  # the message being committed cites too
     severity = "warning" if config.stale_severity == "warning" else "error"
@@ -468,3 +509,255 @@ def _stale(change: Change, ctx: Context, entries: Sequence[Entry]) -> list[Findi
             severity,
         ))
     return findings
+
+
+# --- constraints: learnings that carry a check (gates/_constraints.py) ----------------
+
+def _is_constraint_file(path: str) -> bool:
+    directory, _, name = path.rpartition("/")
+    return directory == constraint_rules.DIRECTORY and name.endswith(".toml")
+
+
+def _constraint_snapshots(ctx: Context) -> Snapshots:
+    return _snapshots(ctx, "_constraints")
+
+
+def constraints_of(ctx: Context, commit: str | None) -> list[Constraint]:
+    """The constraints committed in `commit` (none on an unborn branch); in a range check,
+    the first call finds those of every commit's parent, and of the trusted commit, at once."""
+    if commit is None:
+        return []
+    store = _constraint_snapshots(ctx)
+    if commit not in store.trees:
+        wanted = [commit]
+        if ctx.store.batch:
+            wanted += [c.base for c in ctx.store.batch if c.base]
+            wanted += [ctx.store.trust_commit] if ctx.store.trust_commit else []
+        _find_constraint_trees(store, wanted)
+    return _constraint_set(store, store.trees[commit])
+
+
+def _find_constraint_trees(store: Snapshots, commits: Sequence[str]) -> None:
+    """Which tree each commit's .agents/constraints/ is ("": none), from one `cat-file
+    --batch-check` however many commits: they mostly share one, read and checked once."""
+    todo = [c for c in dict.fromkeys(commits) if c not in store.trees]
+    if not todo:
+        return
+    specs = "".join(f"{c}:{constraint_rules.DIRECTORY}\n" for c in todo)
+    out = store.repo.git("cat-file", "--batch-check", "--buffer", input=specs.encode()).decode()
+    for commit, line in zip(todo, out.splitlines()):
+        oid, _, kind = line.partition(" ")
+        store.trees[commit] = oid if kind.startswith("tree ") else ""
+
+
+def _tree_files(store: Snapshots, tree: str) -> dict[str, str]:
+    """{path: blob id} of the constraint files in a tree of .agents/constraints/, contents read."""
+    if not tree:
+        return {}
+    if tree not in store.tree_files:
+        raw = _cat_batch(store.repo, [tree]).get(tree, ("", b""))[1]
+        hash_len = 32 if store.repo.object_format == "sha256" else 20
+        store.tree_files[tree] = {f"{constraint_rules.DIRECTORY}/{name}": blob
+                                  for mode, name, blob in _tree_entries(raw, hash_len)
+                                  if mode in _REGULAR and name.endswith(".toml")}
+        store._read_blobs(list(store.tree_files[tree].values()))
+    return store.tree_files[tree]
+
+
+def _constraint_set(store: Snapshots, tree: str) -> list[Constraint]:
+    if tree not in store.constraint_sets:
+        store.constraint_sets[tree] = constraint_rules.read_kept(
+            tree, lambda: {p: store.blobs.get(o, b"") for p, o in _tree_files(store, tree).items()},
+            store.repo.cache_dir)
+    return store.constraint_sets[tree]
+
+
+def in_effect(change: Change, ctx: Context) -> constraint_rules.Effect:
+    """The promoted constraints that judge a change: those of the trusted commit (the
+    range's base, the ref's old tip; at commit time HEAD), and the pattern constraints
+    its parent adds (a change can only be held to more by its own range, never to less;
+    a command runs only if a trusted tree holds it)."""
+    trusted = constraints_of(ctx, ctx.trust_base)
+    try:
+        added = constraints_of(ctx, change.base) if change.base != ctx.trust_base else trusted
+    except ConstraintError:
+        added = trusted  # gate X refuses the commit that brought it; it judges nothing
+    store = _constraint_snapshots(ctx)
+    key = (id(trusted), id(added))  # both lists are kept by the store for its life
+    if key not in store.effects:
+        known = set(trusted)
+        store.effects[key] = constraint_rules.Effect(
+            trusted + [c for c in added if c.kind != "command" and c not in known])
+    return store.effects[key]
+
+
+def constraint_words(repo: Repo, commit: str | None) -> tuple[bytes, ...]:
+    """What the range's patch stream keeps patches for, so that gate X reads only the
+    patches its forbid patterns can match: each one's literal (b"": one has none)."""
+    if commit is None:
+        return ()
+    store = Snapshots(repo)
+    _find_constraint_trees(store, [commit])
+    found = _constraint_set(store, store.trees[commit])
+    return tuple(dict.fromkeys(c.literal.encode() for c in found if c.kind == "forbid"))
+
+
+def _patch_for_constraints(change: Change, ctx: Context, relevant: constraint_rules.Relevant) -> bytes:
+    kept = change.kept_patch()
+    if kept is None:
+        return change.diff
+    store = _constraint_snapshots(ctx)
+    if relevant.literals not in store.covered:
+        words = set(ctx.store.kept_words)
+        store.covered[relevant.literals] = b"" in words or all(
+            c.literal.encode() in words for c in relevant.forbid)
+    if store.covered[relevant.literals]:
+        return kept
+    return change.diff  # a constraint the stream did not look for (one its range adds)
+
+
+def check_constraints(change: Change, ctx: Context) -> list[Finding]:
+    """The promoted constraints this change breaks, each named with its learning and reason."""
+    effect = in_effect(change, ctx)
+    if not effect.constraints:
+        return []
+    touched = [p.path for p in change.paths if p.status != "D"]
+    relevant = effect.relevant(touched)
+    if relevant is None:
+        return []
+    fired: list[Fired] = []
+    forbid, require = relevant.forbid, relevant.require
+    try:
+        if forbid:
+            fired += constraint_rules.forbidden(relevant, _patch_for_constraints(change, ctx, relevant))
+        if require:
+            with constraint_rules.Budget(constraint_rules.BUDGET_SECONDS):
+                for c in require:
+                    for path in touched:
+                        if c.applies_to(path) and not c.keeps(
+                                (change.file_after(path) or b"").decode("utf-8", "replace")):
+                            fired.append(Fired(c, path, f"no longer matches {c.check!r}"))
+    except constraint_rules.OutOfTime:
+        return [_finding(
+            change, "knowledge-constraint-slow",
+            f"matching the constraints ({_some(c.id for c in (*forbid, *require))}) against this change "
+            f"took more than {constraint_rules.BUDGET_SECONDS:g} s, so it could not be checked: "
+            "a pattern backtracks badly on one of its lines.",
+            "a human rewrites the slow pattern in .agents/constraints/ (agentops knowledge verify "
+            "times each); until then, the change cannot pass",
+        )]
+    for c in relevant.command:
+        files = {p: change.file_after(p) or b"" for p in touched if c.applies_to(p)}
+        try:
+            found = constraint_rules.run_command(c, files)
+        except FatalError as e:  # it could not say: the change is not passed
+            found = Fired(c, ", ".join(files), str(e))
+        if found is not None:
+            fired.append(found)
+    ctx.store.fired.extend(fired)
+    return [_fired_finding(change, f) for f in fired]
+
+
+def _some(names: Iterable[str], shown: int = 5) -> str:
+    listed = list(names)
+    more = f" and {len(listed) - shown} more" if len(listed) > shown else ""
+    return ", ".join(listed[:shown]) + more
+
+
+def _fired_finding(change: Change, fired: Fired) -> Finding:
+    c = fired.constraint
+    shown = quote(fired.text, 80)
+    return _finding(
+        change, "knowledge-constraint",
+        f"{fired.where}: {shown} breaks constraint `{c.id}` ({c.where}), from the learning "
+        f"`{c.learning}`: {c.reason}",
+        f"change {fired.where} so that it keeps the learning `{c.learning}`, then {change.retry} "
+        f"(the constraint is promoted: changing {c.where} needs a human verdict, gate IV)",
+    )
+
+
+def constraints_left_by(change: Change, ctx: Context) -> dict[str, bytes]:
+    """{path: content} of the constraint files as the change leaves them."""
+    store = _constraint_snapshots(ctx)
+    files: dict[str, bytes] = {}
+    if change.base is not None:
+        constraints_of(ctx, change.base)
+        files = {p: store.blobs.get(o, b"")
+                 for p, o in _tree_files(store, store.trees[change.base]).items()}
+    for c in change.paths:
+        for path in (c.old_path, c.path):
+            if path and _is_constraint_file(path):
+                content = change.file_after(path)
+                if content is None:
+                    files.pop(path, None)
+                else:
+                    files[path] = content
+    return files
+
+
+def constraint_problem(constraints: Sequence[Constraint], entries: Sequence[Entry]) -> str | None:
+    """What is wrong with constraints that parse: a learning they name that is not there,
+    or a pattern that misses its own witness (commands' witnesses: `knowledge verify`)."""
+    names = {n for e in entries for n in e.names}
+    for c in constraints:
+        if citation_key(c.learning) not in names:
+            return f"{c.label}: the learning `{c.learning}` is not in the learnings"
+        if c.kind != "command" and not constraint_rules.witness_fires(c):
+            return f"{c.label}: its {c.kind} pattern does not catch its own witness"
+    return None
+
+
+def _constraint_problems(change: Change, ctx: Context, entries: Sequence[Entry]) -> list[Finding]:
+    files = constraints_left_by(change, ctx)
+    if not files:
+        return []
+    try:
+        problem = constraint_problem(constraint_rules.read_all(files), entries)
+    except ConstraintError as e:
+        problem = str(e)
+    if problem is None:
+        return []
+    return [_finding(
+        change, "knowledge-constraint-malformed", problem + ".",
+        "fix the constraint (docs/constraints.md has the format; agentops knowledge verify "
+        "checks every one)",
+    )]
+
+
+def learnings_in(root: Path, places: Places) -> list[Entry]:
+    """The entries of the learnings file and directory in the work tree at `root`."""
+    entries: list[Entry] = []
+    if places.file and (root / places.file).is_file():
+        entries += parse_learnings_file(places.file, (root / places.file).read_text("utf-8", "replace")).entries
+    if places.directory and (root / places.directory).is_dir():
+        for path in sorted((root / places.directory).glob("*.md")):
+            where = f"{places.directory}/{path.name}"
+            entries += parse_learning_file(where, path.read_text("utf-8", "replace")).entries
+    return entries
+
+
+def fired_history(ctx: Context) -> History:
+    """The days each learning's constraints fired (refs/notes/agentops/constraints): a
+    firing is a citation, so a learning whose constraint keeps firing never goes stale."""
+    import json
+
+    from agentops_hooks.evidence.notes import NotesRef
+    from agentops_hooks.evidence.refs import CONSTRAINTS_REF
+
+    kept = getattr(ctx.store, "_fired_history", None)
+    if isinstance(kept, History):  # read once per check, however many changes ask
+        return History({k: list(v) for k, v in kept.cited.items()})
+    found = History()
+    notes = NotesRef(ctx.store.repo, CONSTRAINTS_REF).read_all() \
+        if ctx.store.repo.has_ref(CONSTRAINTS_REF) else {}
+    for note in notes.values():
+        for line in note.decode("utf-8", "replace").splitlines():
+            try:
+                record = json.loads(line)
+                day = dt.date.fromisoformat(str(record["day"]))
+                key = citation_key(str(record["learning"]))
+            except (ValueError, KeyError, TypeError):
+                continue  # a line this version cannot read cites nothing
+            found.cited.setdefault(key, []).append(day)
+    setattr(ctx.store, "_fired_history", found)  # noqa: B010 - an attribute Evidence does not declare
+    return History({k: list(v) for k, v in found.cited.items()})

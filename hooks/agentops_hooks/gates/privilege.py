@@ -25,6 +25,7 @@ from agentops_hooks.config import PYPROJECT
 from agentops_hooks.config import ConfigError
 from agentops_hooks.config import parse_toml
 from agentops_hooks.findings import Finding
+from agentops_hooks.gates._constraints import DIRECTORY as CONSTRAINTS
 from agentops_hooks.gates.verdict import binds
 from agentops_hooks.gates.verdict import candidates
 from agentops_hooks.gates.verdict import judge_allowed
@@ -133,8 +134,9 @@ def _glob_source(pattern: str) -> str:
 
 
 def protected_patterns(ctx: Context) -> tuple[str, ...]:
-    """The configured protected globs plus the allowed-signers file, when set."""
-    patterns = ctx.config.section(PrivilegeConfig).protected_paths
+    """The configured protected globs, the constraints (a promoted constraint is switched
+    off only with a human verdict) and the allowed-signers file, when set."""
+    patterns = (*ctx.config.section(PrivilegeConfig).protected_paths, f"/{CONSTRAINTS}/**")
     signers = ctx.config.section(VerdictConfig).allowed_signers
     if signers:
         literal = re.sub(r"([*?\[])", r"[\1]", signers.removeprefix("./"))
@@ -144,11 +146,11 @@ def protected_patterns(ctx: Context) -> tuple[str, ...]:
 
 def is_protected(path: str, patterns: Sequence[str]) -> bool:
     """Does the repository-relative path match one of the protected globs?"""
-    return _any_glob(tuple(patterns)).match(path) is not None
+    return glob_matcher(tuple(patterns)).match(path) is not None
 
 
 @lru_cache(maxsize=64)
-def _any_glob(patterns: tuple[str, ...]) -> re.Pattern[str]:
+def glob_matcher(patterns: tuple[str, ...]) -> re.Pattern[str]:
     """One regular expression for all the globs: one match per path, not one per glob."""
     if not patterns:
         return re.compile(r"(?!)")
@@ -342,8 +344,9 @@ def _whole_patch(change: Change, ctx: Context) -> PatchSet | None:
     """
     store = ctx.store
     raw: bytes | None = change.kept_patch()
-    if raw is not None:  # the range's patch stream kept exactly the hinted commits
-        return _parse(raw) if raw else None
+    if raw is not None:  # the range's patch stream kept the hinted commits (and gate X's)
+        lowered = raw.lower()
+        return _parse(raw) if any(h.encode() in lowered for h in _HINTS) else None
     if change.commit is not None and store.batch:
         diffs = _RANGE_DIFFS.get(store)
         if diffs is None:

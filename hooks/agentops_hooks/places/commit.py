@@ -89,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name in judged:
                 gate_runner.module(name)
         findings = gate_runner.run_staged(ctx, selected, explicit=bool(args.gate))
+        if ctx.store.fired and change.base is not None:
+            _record_fired(repo, change.base, ctx.store.fired)
     except FatalError as e:
         print(f"agentops: error: {e}", file=sys.stderr)
         return 2
@@ -156,6 +158,24 @@ def _message_file(repo: git.Repo, filenames: Sequence[str], any_stage: bool) -> 
         if path == repo.git_dir.resolve() or repo.git_dir.resolve() in path.parents:
             return name
     return None
+
+
+def _record_fired(repo: git.Repo, base: str, fired: Sequence[object]) -> None:
+    """Each constraint that refused this commit counts as a citation of its learning:
+    a line in refs/notes/agentops/constraints on the commit it was made on."""
+    import datetime as dt
+    import json
+
+    from agentops_hooks.evidence.notes import NotesRef
+    from agentops_hooks.evidence.refs import CONSTRAINTS_REF
+    from agentops_hooks.gates._constraints import Fired
+
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    lines = [json.dumps({"v": 1, "constraint": f.constraint.id, "learning": f.constraint.learning,
+                         "where": f.where, "day": now.date().isoformat(),
+                         "at": now.isoformat().replace("+00:00", "Z")}, sort_keys=True)
+             for f in fired if isinstance(f, Fired)]
+    NotesRef(repo, CONSTRAINTS_REF).append({base: lines}, "agentops: constraints fired")
 
 
 def record_head(quiet: bool) -> int:

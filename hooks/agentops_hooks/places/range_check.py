@@ -249,6 +249,10 @@ def _start_range(
         from agentops_hooks.gates.privilege import SECRET_HINTS
 
         keep_words = tuple(h.encode() for h in SECRET_HINTS)
+    if "knowledge" in selected:
+        from agentops_hooks.gates.knowledge import constraint_words
+
+        keep_words += constraint_words(repo, trust_commit or repo.head())
     # git's diff pipeline starts now and waits for the commits to diff, which
     # are known once the messages say who wrote what: the commits some gate
     # applies to (with the default policy, the agents'), in the order they
@@ -276,6 +280,7 @@ def _start_range(
         evidence.trust_commit = trust_commit
         evidence.outside_signers = outside_signers
         evidence.require_signature = require_signature
+        evidence.kept_words = keep_words
         tip = changes[-1]
         contexts = [gate_runner.Context(c, config, evidence, range_changes=changes)
                     for c in changes]

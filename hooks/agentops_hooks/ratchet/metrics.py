@@ -167,23 +167,41 @@ def _tolerance(baseline: float, tolerance: float | str) -> float:
 # --- commands -----------------------------------------------------------------
 
 
-def _run(command: str, timeout: float, root: Path) -> float:
+class CommandFailed(FatalError):
+    """A command that could not be run, or did not finish in time: the one-line reason."""
+
+
+def run_shell(command: str, timeout: float, cwd: Path, args: tuple[str, ...] = ()) -> tuple[int, str, str]:
+    """Run `sh -c COMMAND` (with `args` as "$@") in `cwd`: (exit code, stdout, stderr).
+
+    stdin from /dev/null, the environment inherited, in a session of its own
+    so that on timeout the whole process group (children included) is killed.
+    Raises CommandFailed when it cannot start or does not finish within `timeout`.
+    """
     shown = _show(command)
     try:
         with subprocess.Popen(
-            ["sh", "-c", command], cwd=root, stdin=subprocess.DEVNULL,
+            ["sh", "-c", command, "sh", *args], cwd=cwd, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
         ) as proc:
             try:
                 out, err = proc.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
-                raise _Problem(
+                raise CommandFailed(
                     f"command {shown} did not finish within {timeout:g} s (killed)",
                 ) from None
     except OSError as e:
-        raise _Problem(f"cannot run command {shown} in {root}: {e.strerror or e}") from None
-    code = proc.returncode
+        raise CommandFailed(f"cannot run command {shown} in {cwd}: {e.strerror or e}") from None
+    return proc.returncode, out.decode("utf-8", errors="replace"), err.decode("utf-8", errors="replace")
+
+
+def _run(command: str, timeout: float, root: Path) -> float:
+    try:
+        code, out, err = run_shell(command, timeout, root)
+    except CommandFailed as e:
+        raise _Problem(str(e)) from None
+    shown = _show(command)
     if code != 0:
         if code < 0:
             how = f"was killed by signal {-code}"
@@ -191,10 +209,10 @@ def _run(command: str, timeout: float, root: Path) -> float:
             how = "exited with 127 (command not found?)"
         else:
             how = f"exited with {code}"
-        last = _last_line(err.decode("utf-8", errors="replace"))
+        last = _last_line(err)
         detail = f": {_show(last, quote=False)}" if last else " (no stderr)"
         raise _Problem(f"command {shown} {how}{detail}")
-    return _number(out.decode("utf-8", errors="replace"), f"command {shown} printed")
+    return _number(out, f"command {shown} printed")
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -145,6 +145,9 @@ class Report:
     """Committer time (ISO 8601, UTC) of the commits the ratchet and bypasses name."""
     first_date: str | None = None
     last_date: str | None = None
+    constraints_fired: list[tuple[str, str, str, int]] = field(default_factory=list)
+    """(period start, constraint, its learning, times) of the constraints that refused a
+    change made on a commit of the range (refs/notes/agentops/constraints)."""
     settings: dict[str, Any] = field(default_factory=dict)
     """The settings that decided what is counted, by their config name."""
     notices: list[str] = field(default_factory=list)
@@ -384,7 +387,32 @@ def _build_report(
         report.notices.append("no verdict notes in this clone (refs/notes/agentops/verdicts): only "
                               "Verdict trailers count; fetch the notes for the full picture")
     _measure(report, repo, config, changes, list(zip(counted, contexts)), evidence, alongside, progress)
+    report.constraints_fired = _constraints_fired(repo, {c.commit for c in changes}, report.period)
     return report
+
+
+def _constraints_fired(repo: Repo, inside: set[str | None], period: str) -> list[tuple[str, str, str, int]]:
+    """Firings recorded on the range's commits, counted by period, constraint and learning."""
+    import json
+    from collections import Counter
+
+    from agentops_hooks.evidence.notes import NotesRef
+    from agentops_hooks.evidence.refs import CONSTRAINTS_REF
+
+    if not repo.has_ref(CONSTRAINTS_REF):
+        return []
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for target, note in NotesRef(repo, CONSTRAINTS_REF).read_all().items():
+        if target not in inside:
+            continue
+        for line in note.decode("utf-8", "replace").splitlines():
+            try:
+                record = json.loads(line)
+                start = period_start(dt.date.fromisoformat(record["day"]), period).isoformat()
+                counts[(start, str(record["constraint"]), str(record["learning"]))] += 1
+            except (ValueError, KeyError, TypeError):
+                continue  # a line this version cannot read counts nothing
+    return [(*key, n) for key, n in sorted(counts.items())]
 
 
 def _measure(

@@ -63,6 +63,11 @@ def render_markdown(report: Report) -> str:
         if reversals:
             lines.append("")
         lines += [f"- reversal of {name} in `{c[:12]}`: {why}" for name, c, why in reversals]
+    if report.constraints_fired:
+        lines += ["", "### Constraints fired", "", f"| {report.period} of | constraint | learning | times |",
+                  "|---|---|---|---|"]
+        lines += [f"| {start} | {c} | {learning.replace('|', '/')} | {n} |"
+                  for start, c, learning, n in report.constraints_fired]
     if report.bypassed:
         lines += ["", "### Agent commits that bypassed the hooks", ""]
         lines += [f"- `{b.commit[:12]}` {b.subject.replace('|', '/')}: {', '.join(b.rules)}"
