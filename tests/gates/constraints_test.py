@@ -9,6 +9,7 @@ import pytest
 from conftest import GitRepo
 from conftest import agent_message
 from conftest import bare_server
+from conftest import json_output
 from conftest import push
 from conftest import run_agentops
 from conftest import text
@@ -86,6 +87,10 @@ def test_a_promoted_constraint_refuses_a_breaking_change_at_commit_time_in_ci_an
     assert code == 0, out
     assert "### Constraints fired" in out
     assert f"| requests-timeout | {LEARNING} | 1 |" in out
+    code, out = run_agentops(repo, "report", "HEAD", "--format", "json")
+    assert code == 0, out
+    fired = json_output(out, "report")["constraints_fired"]
+    assert [row[1:] for row in fired] == [["requests-timeout", LEARNING, 1]]
 
     # The same change with the hooks skipped: CI and the server refuse it.
     assert agent_commits(repo, "Fetch the feed", "--no-verify").returncode == 0
