@@ -25,6 +25,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="rewrite the docs' samples from real runs (tests/docs_samples_test.py)")
 
 
+SLOWEST = ("tests/docs_samples_test.py::test_samples_are_real_output",)
+"""Tests of a minute or more each (a whole page of docs run in a throwaway repository)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slowest tests first: xdist hands tests out in order, so one started last
+    would leave the other workers idle while it runs."""
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOWEST))
+
+
 class GitRepo:
     """A repository in a tmp dir, driven by the real git command."""
 

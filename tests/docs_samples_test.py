@@ -145,6 +145,7 @@ class Sandbox:
             "[user]\n\tname = Hana Human\n\temail = hana@example.com\n"
             "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n", encoding="utf-8")
         self.env = {**isolated_env(home), "TMPDIR": str(tmp), "COLUMNS": "100",
+                    "PYTHONDONTWRITEBYTECODE": "1",  # the same pages whatever the caller's setting
                     "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin",
                     "GIT_AUTHOR_DATE": "2026-11-21T11:30:00Z",
                     "GIT_COMMITTER_DATE": "2026-11-21T11:30:00Z"}
