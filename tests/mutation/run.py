@@ -29,12 +29,61 @@ else:
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = Path(__file__).with_name("modules.toml")
-# mutmut's stats run records which tests reach which function, in its own
-# processes only (they run in WORK): a process a test starts elsewhere (the CLI in
-# a test's repository) runs the plain code instead of recording nowhere.
+# mutmut's stats run records which tests reach which function, in its own process
+# only. Many tests reach the module through a subprocess (the CLI, a git hook), so
+# there the recording is redirected: `_agentops_hits`, a pytest plugin, names a file
+# per test in HITS_VAR; a process started with it set (a test's subprocess) appends
+# the functions it reached to that file as it exits, and the plugin hands them to
+# mutmut before mutmut files the test's hits. A process outside any test (none is
+# expected) runs the plain code.
+HITS_VAR = "AGENTOPS_MUTMUT_HITS"
 SITE = '''import os
-if os.environ.get("MUTANT_UNDER_TEST") == "stats" and not os.getcwd().startswith({work!r}):
-    del os.environ["MUTANT_UNDER_TEST"]
+if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+    _hits_file = os.environ.get({var!r})
+    if _hits_file is None:
+        if not os.getcwd().startswith({work!r}):
+            del os.environ["MUTANT_UNDER_TEST"]
+    else:
+        import atexit
+        import mutmut.mutation.trampoline as _trampoline
+
+        _hits = set()
+        _trampoline.record_trampoline_hit = lambda name, caller=None: _hits.add(name)
+
+        @atexit.register
+        def _write_hits():
+            if _hits:
+                with open(_hits_file, "a", encoding="utf-8") as f:
+                    f.write("".join(name + "\\n" for name in _hits))
+'''
+PLUGIN = '''"""Hands mutmut the functions a test reached in its subprocesses (tests/mutation/run.py)."""
+import os
+
+import pytest
+
+_FILE = {hits!r}
+
+
+def _stats_run():
+    return os.environ.get("MUTANT_UNDER_TEST") == "stats"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if _stats_run():
+        open(_FILE, "w").close()
+        os.environ[{var!r}] = _FILE
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):
+    if not _stats_run():
+        return
+    from mutmut.state import state
+
+    with open(_FILE, encoding="utf-8") as f:
+        state()._stats.update(line for line in f.read().splitlines() if line)
+    open(_FILE, "w").close()
 '''
 
 
@@ -57,7 +106,7 @@ def stage(work: Path, module: str, tests: list[str]) -> None:
         'source_paths = ["src/"]\n'
         f'only_mutate = ["src/agentops_hooks/{module}"]\n'
         f"also_copy = {json.dumps(also)}\n"
-        'pytest_add_cli_args = ["-n0", "-p", "no:cacheprovider"]\n'
+        'pytest_add_cli_args = ["-n0", "-p", "no:cacheprovider", "-p", "_agentops_hits"]\n'
         "timeout_multiplier = 5.0\n"  # a mutant that loops is stopped at 5 times the tests' time
         # Tests leave git processes behind in the process that ran them; forked from a
         # server, they are not the children mutmut waits for.
@@ -69,7 +118,8 @@ def stage(work: Path, module: str, tests: list[str]) -> None:
     (work / "_site").mkdir()
     # On PYTHONPATH before mutmut writes it: a directory missing when Python starts is never searched.
     (work / "mutants" / "src").mkdir(parents=True)
-    (work / "_site" / "sitecustomize.py").write_text(SITE.format(work=str(work)))
+    (work / "_site" / "sitecustomize.py").write_text(SITE.format(work=str(work), var=HITS_VAR))
+    (work / "_site" / "_agentops_hits.py").write_text(PLUGIN.format(hits=str(work / "_hits"), var=HITS_VAR))
 
 
 def measure(work: Path, max_children: int) -> dict[str, int]:

@@ -67,8 +67,9 @@ def _tokens(line: str) -> list[str]:
 
 
 def _check_options(text: str) -> None:
+    """ValueError unless `text` is an options field as ssh-keygen reads it."""
     pos = 0
-    while pos < len(text):
+    while True:
         m = _OPTION.match(text, pos)
         end = m.end() if m else pos
         if m is None or m.group(1).lower() not in _OPTION_NAMES or (
@@ -80,7 +81,11 @@ def _check_options(text: str) -> None:
             raise ValueError(f'{name} needs a time, {name}="YYYYMMDD[HHMM[SS]][Z]"')
         if name == "namespaces" and not value:
             raise ValueError('namespaces needs a list, namespaces="agentops-verdict"')
+        if end == len(text):
+            return
         pos = end + 1
+        if pos == len(text):
+            raise ValueError("nothing follows the last ',' of the options")
 
 
 def parse_line(line: str) -> Signer | None:
