@@ -5,6 +5,7 @@ holds nothing a secret scanner would flag.
 """
 from __future__ import annotations
 
+import os
 import random
 import string
 from collections.abc import Callable
@@ -13,13 +14,17 @@ import pytest
 from click.testing import CliRunner
 
 from agentops_hooks import gates
+from agentops_hooks.change import Change
 from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
 from agentops_hooks.places.range_check import check_range
 from agentops_hooks.places.range_check import render_json
 from agentops_hooks.places.range_check import render_text
 from agentops_hooks.config import Config
+from agentops_hooks.findings import Finding
+from agentops_hooks.gates.privilege import SECRET_HINTS
 from agentops_hooks.gates.privilege import PrivilegeConfig
+from agentops_hooks.gates.privilege import human_verdict
 from agentops_hooks.gates.privilege import is_protected
 from agentops_hooks.gates.privilege import secret_kinds
 from agentops_hooks.secret_detection import is_placeholder
@@ -444,9 +449,44 @@ def test_default_protected_globs(path: str, protected: bool) -> None:
     ("key[0-9].txt", "key7.txt", True),
     ("key[!0-9].txt", "key7.txt", False),
     ("odd[name", "odd[name", True),
+    ("ci/**", "ci", True),                     # the directory's own path too (a link standing in for it)
+    ("ci/**/*.yml", "ci/x/a.txt", False),
+    ("x/a**b", "x/a/c/b", True),               # `**` inside a name crosses directories
+    ("x/a**b", "x/ac", False),
+    ("**", "a/b/c", True),
+    ("key?.txt", "key7.txt", True),
+    ("key?.txt", "key.txt", False),
+    ("a?b", "a/b", False),                     # `?` stays inside a directory
+    ("key[7].txt", "key7.txt", True),
+    ("[]a]x", "ax", True),                     # a `]` first in a class is one of its characters
+    ("[]a]x", "]x", True),
+    ("[a]*[b]", "axyb", True),                 # each class ends at its first `]`
+    ("x[\\]y", "x\\y", True),                  # a backslash in a class is a character
+    ("x[\\]y", "xXy", False),
+    # A malformed class is read literally, and the rest of the glob as a glob.
+    ("[z-a]", "[z-a]", True),
+    ("[z-a]", "sub/[z-a]", True),
+    ("[z-a]", "z", False),
+    ("logs[z-a]/", "logs[z-a]/x", True),
+    ("/k[z-a]*", "k[z-a].txt", True),
+    ("k[z-a][0-9]", "k[z-a]7", True),
+    ("k[[]", "k[", True),                      # a `[` in a class is a character
+    ("k[[]", "kx", False),
 ])
 def test_glob_rules(pattern: str, path: str, matches: bool) -> None:
     assert is_protected(path, (pattern,)) is matches
+
+
+def test_no_glob_protects_nothing_and_many_globs_protect_each_path() -> None:
+    assert not is_protected("a", ())
+    assert is_protected("b", ("a", "b")) and is_protected("a", ("a", "b"))
+    assert not is_protected("c", ("a", "b"))
+
+
+@pytest.mark.parametrize("path", [".github/workflows/x\ny.yml", ".husky/a\n/b", ".agents/constraints/x\n.toml"])
+def test_a_newline_in_a_path_does_not_escape_a_protected_glob(path: str) -> None:
+    """git paths may hold a newline: `**` crosses it as any other character."""
+    assert is_protected(path, (*PrivilegeConfig().protected_paths, "/.agents/constraints/**"))
 
 
 # --- the committed form, and a range -----------------------------------------
@@ -645,3 +685,203 @@ def test_random_values_are_found_whatever_their_alphabet(alphabet: str, length: 
     values = ["".join(r.choice(alphabet) for _ in range(length)) for _ in range(1000)]
     found = sum(bool(secret_kinds(f'DB_PASSWORD = "{v}"')) for v in values)
     assert found >= share * len(values)
+
+
+# --- the findings word for word, in process -------------------------------------
+
+def staged(message: str = "") -> StagedChange:
+    """The staged change with `message`, as the commit-msg hook reads it (no message file)."""
+    return StagedChange(Repo(), message.encode(), os.environ, amend=False)
+
+
+def privilege_findings(change: Change, config: Config | None = None) -> list[Finding]:
+    return gates.run(gates.Context(change, config or gates.policy(Repo().root)), ["privilege"])
+
+
+def test_a_protected_path_finding_word_for_word(based: GitRepo) -> None:
+    based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")
+    based.git("mv", "app.py", "my app.py")                          # not protected: not named
+    change = staged(agent_message("Tidy CI", verdict(JUDGE), verdict(status="FAIL")))
+    [found] = privilege_findings(change)
+    assert found.rule == "privilege-protected-path"
+    assert found.message == (
+        "an agent-authored change touches protected paths: .github/workflows/ci.yml (modified). "
+        "Changing them widens what agents may do, so it needs a PASS verdict from a human judge "
+        f"listed in privilege.human_judges, bound to patch {change.patch_id}. Not counted: "
+        f"{JUDGE} (trailer) is not in privilege.human_judges; {HUMAN_JUDGE} (trailer) gave FAIL."
+    )
+    assert found.fix == (
+        'agentops verdict pass --judge "Human Name <human@example.com>" --staged   # run by a human '
+        "judge listed in privilege.human_judges, then git commit again; or unstage them "
+        "(git restore --staged -- .github/workflows/ci.yml) and leave them to a human"
+    )
+
+
+def test_a_protected_path_finding_with_no_human_judges_and_no_verdict(repo: GitRepo) -> None:
+    repo.stage("deploy key/allowed signers", "a@example.com ssh-ed25519 AAAA\n")
+    repo.stage(".agentops.toml", '[verdict]\nallowed_signers = "deploy key/allowed signers"\n')
+    repo.commit("policy")
+    repo.git("mv", "deploy key/allowed signers", "keys")
+    change = staged(agent_message("Move the keys"))
+    [found] = privilege_findings(change)
+    assert found.message == (
+        "an agent-authored change touches protected paths: deploy key/allowed signers (renamed to keys). "
+        "Changing them widens what agents may do, so it needs a PASS verdict from a human judge "
+        f"listed in privilege.human_judges, bound to patch {change.patch_id}. privilege.human_judges "
+        "lists no one, so no verdict can admit it: a human adds the reviewers under [privilege] "
+        "human_judges in .agentops.toml."
+    )
+    assert found.fix.endswith("(git restore --staged -- 'deploy key/allowed signers' keys) "
+                              "and leave them to a human")
+
+
+def test_a_committed_protected_path_is_left_to_a_human(based: GitRepo) -> None:
+    based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")
+    based.commit(agent_message("Tidy CI"))
+    [found] = privilege_findings(CommitChange.load(Repo(), "HEAD"))
+    assert found.fix == (
+        f'agentops verdict pass --judge "Human Name <human@example.com>" --commit {based.head()[:12]}   '
+        "# run by a human judge listed in privilege.human_judges, then agentops check --commit "
+        f"{based.head()[:12]}; or leave the protected paths to a human"
+    )
+
+
+def test_the_policy_table_is_named_as_such(repo: GitRepo) -> None:
+    repo.stage("pyproject.toml", '[project]\nname = "demo"\n\n[tool.agentops]\ngates = ["privilege"]\n')
+    repo.commit("base")
+    repo.stage("pyproject.toml", '[project]\nname = "demo"\n\n[tool.agentops]\ngates = []\n')
+    [found] = privilege_findings(staged(agent_message()), Config())
+    assert "touches protected paths: pyproject.toml (its [tool.agentops] policy table changed). " in found.message
+    assert "(git restore --staged -- pyproject.toml)" in found.fix
+    repo.stage("pyproject.toml", '[project]\nname = "demo2"\n\n[tool.agentops]\ngates = ["privilege"]\n')
+    assert privilege_findings(staged(agent_message()), Config()) == []  # the rest of the file is free
+
+
+def test_a_policy_table_added_with_the_file_is_a_protected_change(repo: GitRepo) -> None:
+    repo.stage("README.md", "# demo\n")
+    repo.commit("base")
+    repo.stage("pyproject.toml", '[project]\nname = "demo"\n\n[tool.agentops]\ngates = []\n')
+    repo.stage("app.py", "x = 1\n")
+    [found] = privilege_findings(staged(agent_message()), Config())
+    assert "pyproject.toml (its [tool.agentops] policy table changed)" in found.message
+    repo.stage("pyproject.toml", '[project]\nname = "demo"\n')      # no table: an ordinary file
+    assert privilege_findings(staged(agent_message()), Config()) == []
+
+
+def test_a_rename_between_ordinary_paths_is_not_protected(based: GitRepo) -> None:
+    based.git("mv", "app.py", "main.py")
+    assert privilege_findings(staged(agent_message())) == []
+
+
+@pytest.mark.parametrize("signers", ["keys/signers[1]", "keys/*signers", "keys/signers?"])
+def test_the_allowed_signers_file_is_protected_by_its_literal_name(repo: GitRepo, signers: str) -> None:
+    """Glob characters in the configured path are that file's name, not a pattern."""
+    repo.stage(signers, "a@example.com ssh-ed25519 AAAA\n")
+    repo.stage("keys/signers1", "look-alike\n")
+    repo.stage(".agentops.toml", f'[verdict]\nallowed_signers = "./{signers}"\n')
+    repo.commit("policy")
+    repo.stage("keys/signers1", "look-alike 2\n")
+    assert privilege_findings(staged(agent_message())) == []
+    repo.stage(signers, "a@example.com ssh-ed25519 AAAA\nagent@x ssh-ed25519 BBBB\n")
+    [found] = privilege_findings(staged(agent_message()))
+    assert f"protected paths: {signers} (modified)." in found.message
+
+
+def test_human_verdict_says_yes_or_no(based: GitRepo) -> None:
+    based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")
+    config = gates.policy(Repo().root)
+    assert human_verdict(staged(agent_message()), gates.Context(staged(), config)) == (False, [])
+    change = staged(agent_message("CI", verdict()))
+    assert human_verdict(change, gates.Context(change, config)) == (True, [])
+    change = staged(agent_message("CI", verdict(), verdict(JUDGE)))
+    assert human_verdict(change, gates.Context(change, config)) == (
+        True, [f"{JUDGE} (trailer) is not in privilege.human_judges"])
+
+
+ALIASES = ('[verdict]\naliases = [["hana@example.com", "hana@people.example.com"], '
+           '["pat@people.example.com", "pat@work.example.com"]]\n')
+
+
+@pytest.mark.parametrize(("judge", "counted"), [
+    ("Hana <hana@people.example.com>", False),        # the author under another address
+    ("Carl <carl@people.example.com>", False),        # the committer, in no alias group
+    ("Pat <pat@people.example.com>", True),           # in a group of her own: not a party
+    ("Hugo <hugo@example.com>", True),
+])
+def test_aliases_make_one_person_of_the_author(based: GitRepo, judge: str, counted: bool) -> None:
+    based.write(".agentops.toml", POLICY + ALIASES)
+    based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")
+    env = {**os.environ, "GIT_COMMITTER_NAME": "Carl", "GIT_COMMITTER_EMAIL": "carl@people.example.com"}
+    change = StagedChange(Repo(), agent_message("CI", verdict(judge)).encode(), env, amend=False)
+    assert change.author is not None and change.author.email == "hana@example.com"
+    found = privilege_findings(change)
+    if counted:
+        assert found == []
+    else:
+        assert "is the author, committer or a co-author of this change" in found[0].message
+
+
+def test_a_secret_finding_word_for_word(repo: GitRepo) -> None:
+    secret, text = SECRETS["GitHub token: ghp"]()
+    repo.stage("deploy.sh", text)
+    [found] = privilege_findings(staged(agent_message()), Config())
+    assert found.message == (
+        "an agent-authored change adds lines that look like secrets: deploy.sh:1 (GitHub token). The values "
+        "are not shown here; a secret in a commit leaves with every clone and push."
+    )
+    assert found.fix == (
+        "take the secret out of those lines and read it at run time (an environment variable or a secret "
+        "manager), git add the files, then git commit again; rotate it if it was ever real. A false "
+        'positive: use an obvious placeholder ("<your-key>", "${VAR}"), or set [privilege] secrets = false '
+        "in .agentops.toml."
+    )
+
+
+@pytest.mark.parametrize("root", [True, False])
+def test_a_committed_secret_is_rewritten_out_of_history(repo: GitRepo, root: bool) -> None:
+    if not root:
+        repo.stage("README.md", "# x\n")
+        repo.commit("base")
+    base = None if root else repo.head()
+    repo.stage("deploy.sh", SECRETS["GitHub token: ghp"]()[1])
+    repo.commit(agent_message())
+    [found] = privilege_findings(CommitChange.load(Repo(), "HEAD"), Config())
+    assert found.fix.startswith(
+        f"rewrite the history without it (git rebase -i {base[:12] if base else '--root'}, edit the file, "
+        "git commit --amend) and rotate the secret: it is in the repository's history. A false positive: ")
+
+
+@pytest.mark.parametrize(("count", "listed"), [(20, ""), (21, " and 1 more")])
+def test_secret_locations_are_listed_up_to_twenty(repo: GitRepo, count: int, listed: str) -> None:
+    repo.stage("a.env", "".join(f"T{i}=gh" + "p_" + rnd(36, seed=i) + "\n" for i in range(count)))
+    [found] = privilege_findings(staged(agent_message()), Config())
+    shown = ", ".join(f"a.env:{n} (GitHub token)" for n in range(1, 21))
+    assert f"look like secrets: {shown}{listed}. The values" in found.message
+
+
+def test_a_secret_after_unchanged_lines_of_a_hunk_is_found(repo: GitRepo) -> None:
+    repo.stage("app.env", "A=1\nB=2\nC=3\n")
+    repo.commit("base")
+    repo.stage("app.env", "A=1\nB=2\n" + SECRETS["OpenAI API key"]()[1] + "C=3\n")
+    [found] = privilege_findings(staged(agent_message()), Config())
+    assert "app.env:3 (OpenAI API key)" in found.message
+
+
+def test_a_key_whose_body_ends_the_hunk_is_found(repo: GitRepo) -> None:
+    """The header's next line decides: it is read even when it is the hunk's last."""
+    repo.stage("id_key", f"{begin('OPENSSH ')}\n{rnd(64, ALNUM + '+/')}\n")
+    [found] = privilege_findings(staged(agent_message()), Config())
+    assert "id_key:1 (private key)" in found.message
+
+
+def test_a_range_reads_hints_in_any_case(repo: GitRepo) -> None:
+    """The kept patch of a range is searched for hint words as the stream found them: any case."""
+    secret, text = SECRETS["high-entropy value assigned to a secret-like name"]()
+    assert text.startswith("DB_PASSWORD") and not any(h in text for h in SECRET_HINTS)
+    repo.stage("README.md", "# x\n")
+    repo.commit("base")
+    repo.stage("settings.py", text)
+    repo.commit(agent_message("Settings"))
+    report = check_range(Repo(), Config(), ["HEAD~1..HEAD"], "HEAD~1..HEAD", ["privilege"])
+    [found] = report.findings
+    assert "look like secrets: settings.py:1 (high-entropy value assigned to a secret-like name)." in found.message

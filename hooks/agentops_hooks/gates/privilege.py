@@ -15,7 +15,6 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 from typing import TYPE_CHECKING
-from weakref import WeakKeyDictionary
 
 from agentops_hooks.config import Audience
 from agentops_hooks.config import Severity
@@ -43,7 +42,6 @@ if TYPE_CHECKING:
     from agentops_hooks.change import Change
     from agentops_hooks.change import ChangedPath
     from agentops_hooks.gates import Context
-    from agentops_hooks.gates import Evidence
 
 FACTOR = "IV"
 GATE = "privilege"
@@ -89,7 +87,8 @@ def _glob_source(pattern: str) -> str:
     """A path glob as a regular expression's source, read as .gitignore reads
     one: `*` and `?` stay inside a directory, `**` crosses directories, `dir/`
     is everything under dir, a pattern with no other `/` matches at any depth,
-    a leading `/` anchors it. A malformed character class is read literally."""
+    a leading `/` anchors it. A malformed character class is read literally
+    (its `[` is a character), the rest of the glob still as a glob."""
     glob = pattern
     if glob.endswith("/"):
         glob += "**"
@@ -115,22 +114,30 @@ def _glob_source(pattern: str) -> str:
             out.append("[^/]*")
         elif ch == "?":
             out.append("[^/]")
-        elif ch == "[" and (end := glob.find("]", i + 2)) != -1:
-            body = glob[i + 1:end]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = end
+        elif ch == "[" and (found := _class_source(glob, i)) is not None:
+            cls, i = found
+            out.append(cls)
         else:
             out.append(re.escape(ch))
         i += 1
-    source = "".join(out) + r"\Z"
-    if "[" in source:  # the one part that can be malformed: only then compile to see
-        try:
-            re.compile(source)
-        except re.error:
-            return re.escape(glob) + r"\Z"
-    return source
+    return "".join(out) + r"\Z"
+
+
+def _class_source(glob: str, i: int) -> tuple[str, int] | None:
+    """The bracket expression at glob[i] (`[a-z]`, `[!0-9]`, `[]x]`) as a class and
+    the index of its `]`; None when it has no `]` or does not compile (`[z-a]`)."""
+    end = glob.find("]", i + 2)
+    if end == -1:
+        return None
+    body = glob[i + 1:end]
+    if body.startswith("!"):
+        body = "^" + body[1:]
+    source = "[" + body.replace("\\", "\\\\").replace("[", "\\[") + "]"  # each a character
+    try:
+        re.compile(source)
+    except re.error:
+        return None
+    return source, end
 
 
 def protected_patterns(ctx: Context) -> tuple[str, ...]:
@@ -221,12 +228,11 @@ def _describe(p: ChangedPath) -> str:
     return f"{p.path} ({_STATUS_WORDS.get(p.status, 'changed')})"
 
 
-def is_human_judge(email: str, human_judges: Sequence[str], config: VerdictConfig) -> bool:
+def is_human_judge(judge: Identity, human_judges: Sequence[str], config: VerdictConfig) -> bool:
     """Is the judge listed in `privilege.human_judges` (matched like `verdict.judges`)?"""
     if not human_judges:
         return False
-    judges = _as_judges(config, tuple(human_judges))
-    return judge_allowed(Identity("", email), judges)
+    return judge_allowed(judge, _as_judges(config, tuple(human_judges)))
 
 
 @lru_cache(maxsize=8)
@@ -260,7 +266,7 @@ def human_verdict(change: Change, ctx: Context) -> tuple[bool, list[str]]:
     for c in offered:
         v = c.verdict
         who = f"{v.judge} ({c.where})"
-        if not is_human_judge(v.judge.email, human_judges, config):
+        if not is_human_judge(v.judge, human_judges, config):
             reasons.append(f"{who} is not in privilege.human_judges")
         elif not binds(v, change):
             reasons.append(f"{who} is bound to patch {v.patch_id}, not this one")
@@ -335,33 +341,23 @@ def secrets_in(patched: PatchedFile) -> list[tuple[int, str]]:
     return found
 
 
-def _whole_patch(change: Change, ctx: Context) -> PatchSet | None:
+def _whole_patch(change: Change) -> PatchSet | None:
     """The change's patch, or None when no line of it holds a hint of a secret.
 
-    In a range check every commit's diff comes from one git process; the raw
-    diffs are kept per Evidence and parsed only for the commits this gate
-    reads, and only when a hint word appears at all (most diffs hold none).
+    In a range check the patch stream kept each judged commit's hinted files
+    (only those whose added lines hold a hint word, or none), so no commit is
+    diffed again; a commit or staged change on its own reads its diff. Either
+    is parsed only when a hint word appears at all (most diffs hold none).
     """
-    store = ctx.store
-    raw: bytes | None = change.kept_patch()
-    if raw is not None:  # the range's patch stream kept the hinted commits (and gate X's)
-        lowered = raw.lower()
-        return _parse(raw) if any(h.encode() in lowered for h in _HINTS) else None
-    if change.commit is not None and store.batch:
-        diffs = _RANGE_DIFFS.get(store)
-        if diffs is None:
-            pairs = [(c.commit, c.base) for c in store.batch if c.commit is not None]
-            diffs = _RANGE_DIFFS[store] = dict.fromkeys((c for c, _ in pairs), b"")
-            diffs.update(store.repo.diff_tree_many(pairs, ()))
-        raw = diffs.pop(change.commit, None)  # each commit is read once: free it
-    if raw is None:
-        raw = change.diff
+    kept = change.kept_patch()
+    if kept is None:
+        return change.patch if _hinted(change.diff) else None
+    return _parse(kept) if _hinted(kept) else None
+
+
+def _hinted(raw: bytes) -> bool:
     lowered = raw.lower()
-    if not any(hint.encode() in lowered for hint in _HINTS):
-        return None
-    if raw is change.__dict__.get("diff"):
-        return change.patch
-    return _parse(raw)
+    return any(hint.encode() in lowered for hint in _HINTS)
 
 
 def _parse(raw: bytes) -> PatchSet:
@@ -370,11 +366,8 @@ def _parse(raw: bytes) -> PatchSet:
     return PatchSet(raw.decode("utf-8", "replace"))
 
 
-_RANGE_DIFFS: WeakKeyDictionary[Evidence, dict[str, bytes]] = WeakKeyDictionary()
-
-
 def check_secrets(change: Change, ctx: Context, who: str) -> list[Finding]:
-    patch = _whole_patch(change, ctx)
+    patch = _whole_patch(change)
     if patch is None:
         return []
     located = [f"{patched.path}:{line} ({kind})"
