@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import random
 import string
+import warnings
 from collections.abc import Callable
 
 import pytest
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 
 from agentops_hooks import gates
 from agentops_hooks.change import Change
+from agentops_hooks.change import ChangedPath
 from agentops_hooks.change import CommitChange
 from agentops_hooks.change import StagedChange
 from agentops_hooks.places.range_check import check_range
@@ -25,6 +27,7 @@ from agentops_hooks.findings import Finding
 from agentops_hooks.gates.privilege import SECRET_HINTS
 from agentops_hooks.gates.privilege import PrivilegeConfig
 from agentops_hooks.gates.privilege import human_verdict
+from agentops_hooks.gates.privilege import touched_protected
 from agentops_hooks.gates.privilege import is_protected
 from agentops_hooks.gates.privilege import secret_kinds
 from agentops_hooks.secret_detection import is_placeholder
@@ -252,7 +255,8 @@ def test_humans_pass_by_default_and_policy_can_hold_everyone(
     repo.write(".agentops.toml", '[privilege]\nrequired_for = "everyone"\n')
     code, out = run(repo, "Human change\n", capsys)
     assert code == 1
-    assert "every change (policy)" in out
+    assert "every change (policy) touches protected paths" in out
+    assert "every change (policy) adds lines that look like secrets" in out
     assert "privilege-secret" in out and "privilege-protected-path" in out
     assert secret not in out
 
@@ -474,7 +478,27 @@ def test_default_protected_globs(path: str, protected: bool) -> None:
     ("k[[]", "kx", False),
 ])
 def test_glob_rules(pattern: str, path: str, matches: bool) -> None:
-    assert is_protected(path, (pattern,)) is matches
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no FutureWarning of a nested set on the user's stderr
+        assert is_protected(path, (pattern,)) is matches
+
+
+@pytest.mark.parametrize(("path", "protected"), [
+    (".github", True), (".github/workflows", True), (".git-hooks", True), ("sub/.husky", True),
+    ("x/.github", False), (".githubx", False), ("src", False),
+])
+def test_a_path_at_a_protected_directory_stands_in_for_it(path: str, protected: bool) -> None:
+    """A symlink, file or submodule where a protected directory goes is a protected change."""
+    paths = [ChangedPath("A", path)]
+    assert touched_protected(paths, PrivilegeConfig().protected_paths) == (paths if protected else [])
+
+
+def test_the_constraints_are_protected_whatever_the_policy_lists(repo: GitRepo) -> None:
+    repo.write(".agentops.toml", "[privilege]\nprotected_paths = []\n")
+    repo.stage(".agents/constraints/http.toml", "x = 1\n")
+    repo.stage(".github/workflows/ci.yml", "on: push\n")
+    [found] = privilege_findings(staged(agent_message()))
+    assert "protected paths: .agents/constraints/http.toml (added)." in found.message
 
 
 def test_no_glob_protects_nothing_and_many_globs_protect_each_path() -> None:
@@ -867,9 +891,24 @@ def test_a_secret_after_unchanged_lines_of_a_hunk_is_found(repo: GitRepo) -> Non
     assert "app.env:3 (OpenAI API key)" in found.message
 
 
-def test_a_key_whose_body_ends_the_hunk_is_found(repo: GitRepo) -> None:
+def test_a_header_added_over_unchanged_lines_adds_no_key(repo: GitRepo) -> None:
+    """Only the added lines are this change's: a body already there was not leaked by it."""
+    body = rnd(64, ALNUM + "+/")
+    repo.stage("id_key", f"{body}\n{rnd(40, ALNUM + '+/')}\n")
+    repo.commit("a human's file")
+    repo.stage("id_key", f"{begin('OPENSSH ')}\n{body}\n# {rnd(40, ALNUM + '+/')}\n")
+    assert privilege_findings(staged(agent_message()), Config()) == []
+
+
+@pytest.mark.parametrize(("header_end", "body"), [
+    ("", rnd(64, ALNUM + "+/")),
+    ("", rnd(17, string.ascii_lowercase) + "XXX"),  # a body may end in the letters of a placeholder
+    ("\f", rnd(64, ALNUM + "+/")),                  # whitespace after the header is not a body
+    ("\r", "\r" + rnd(64, ALNUM + "+/")),
+])
+def test_a_key_whose_body_ends_the_hunk_is_found(repo: GitRepo, header_end: str, body: str) -> None:
     """The header's next line decides: it is read even when it is the hunk's last."""
-    repo.stage("id_key", f"{begin('OPENSSH ')}\n{rnd(64, ALNUM + '+/')}\n")
+    repo.stage("id_key", f"{begin('OPENSSH ')}{header_end}\n{body}\n")
     [found] = privilege_findings(staged(agent_message()), Config())
     assert "id_key:1 (private key)" in found.message
 
@@ -885,3 +924,23 @@ def test_a_range_reads_hints_in_any_case(repo: GitRepo) -> None:
     report = check_range(Repo(), Config(), ["HEAD~1..HEAD"], "HEAD~1..HEAD", ["privilege"])
     [found] = report.findings
     assert "look like secrets: settings.py:1 (high-entropy value assigned to a secret-like name)." in found.message
+
+
+def test_a_patch_holding_every_hint_word_is_read(repo: GitRepo) -> None:
+    repo.stage("notes.md", "# " + " ".join(SECRET_HINTS) + "\n")
+    repo.stage("app.env", SECRETS["OpenAI API key"]()[1])
+    [found] = privilege_findings(staged(agent_message()), Config())
+    assert "app.env:1 (OpenAI API key)" in found.message
+
+
+def test_a_commit_whose_author_cannot_be_read_is_judged(based: GitRepo) -> None:
+    """An unreadable identity counts as no one, not as an error."""
+    based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")
+    tree = based.out("write-tree").strip()
+    body = (f"tree {tree}\nparent {based.head()}\nauthor no identity here\n"
+            f"committer Hana <hana@example.com> 1700000000 +0000\n\n" + agent_message("CI", verdict()))
+    commit = based.git("hash-object", "-t", "commit", "-w", "--literally", "--stdin",
+                       input=body.encode()).stdout.decode().strip()
+    change = CommitChange.load(Repo(), commit)
+    assert change.author is None
+    assert privilege_findings(change, Config(sections=(PrivilegeConfig(human_judges=(HUMAN_JUDGE,)),))) == []

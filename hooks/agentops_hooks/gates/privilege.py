@@ -335,8 +335,9 @@ def secrets_in(patched: PatchedFile) -> list[tuple[int, str]]:
             if not line.is_added:
                 continue
             after = lines[i + 1] if i + 1 < len(lines) else None
-            following = after.value.rstrip("\r\n") if after is not None and after.is_added else None
-            for kind in secret_kinds(line.value.rstrip("\r\n"), following):
+            # Whitespace around a key's lines (a form feed after its header) hides no key.
+            following = after.value.strip() if after is not None and after.is_added else None
+            for kind in secret_kinds(line.value.rstrip(), following):
                 found.append((line.target_line_no or 0, kind))
     return found
 
