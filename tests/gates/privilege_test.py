@@ -944,3 +944,13 @@ def test_a_commit_whose_author_cannot_be_read_is_judged(based: GitRepo) -> None:
     change = CommitChange.load(Repo(), commit)
     assert change.author is None
     assert privilege_findings(change, Config(sections=(PrivilegeConfig(human_judges=(HUMAN_JUDGE,)),))) == []
+
+
+def test_the_automated_judge_listed_as_a_human_still_does_not_count(based: GitRepo) -> None:
+    """Its name is text any agent can type: where judge.admits does not name gate IV, it never counts."""
+    based.write(".agentops.toml", POLICY.replace('"*@people.example.com"', '"bot@example.com"')
+                + '[judge]\nidentity = "Bot <bot@example.com>"\n')
+    based.stage(".github/workflows/ci.yml", "on: [push, pull_request]\n")
+    [found] = privilege_findings(staged(agent_message("CI", verdict("Bot <bot@example.com>"))))
+    assert ("Not counted: Bot <bot@example.com> (trailer): it is the automated judge's, and judge.admits "
+            "does not name gate privilege (a human must judge this).") in found.message
