@@ -122,14 +122,44 @@ def stage(work: Path, module: str, tests: list[str]) -> None:
     (work / "_site" / "_agentops_hits.py").write_text(PLUGIN.format(hits=str(work / "_hits"), var=HITS_VAR))
 
 
-def measure(work: Path, max_children: int) -> dict[str, int]:
-    env = {**os.environ, "PYTHONPATH": f"{work / 'mutants' / 'src'}{os.pathsep}{work / '_site'}",
-           "PYTHONDONTWRITEBYTECODE": "1"}
+def mutmut_env(work: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": f"{work / 'mutants' / 'src'}{os.pathsep}{work / '_site'}",
+            "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def survivors(work: Path) -> list[str]:
+    """The mutants of an earlier run that no test killed."""
+    names = []
+    for meta in (work / "mutants").rglob("*.py.meta"):
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        names += [name for name, code in codes.items() if code == 0]
+    return sorted(names)
+
+
+def refresh_tests(work: Path, module: str, tests: list[str]) -> None:
+    """The checkout's tests, copied over those of the run at `work`, for mutmut to run
+    the survivors again; SystemExit if a full run is needed instead."""
+    mutated = work / "src" / "agentops_hooks" / module
+    if mutated.read_bytes() != (ROOT / "hooks" / "agentops_hooks" / module).read_bytes():
+        raise SystemExit(f"{module} changed since the run in {work}: its mutants are not the same; "
+                         "run it again without --survivors")
+    if f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n" not in (work / "pyproject.toml").read_text():
+        raise SystemExit(f"the tests of {module} in {MODULES.name} changed since the run in {work}; "
+                         "run it again without --survivors")
+    for name in tracked_files():
+        if name.startswith("tests/"):
+            for target in (work / name, work / "mutants" / name):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / name, target)
+
+
+def measure(work: Path, max_children: int, names: list[str] | None = None) -> dict[str, int]:
+    env = mutmut_env(work)
     mutmut = [sys.executable, "-m", "mutmut"]
     log = work / "mutmut.log"
-    with open(log, "wb") as out:
-        subprocess.run([*mutmut, "run", "--max-children", str(max_children)], cwd=work, env=env,
-                       stdout=out, stderr=subprocess.STDOUT, check=True)
+    with open(log, "ab" if names else "wb") as out:
+        subprocess.run([*mutmut, "run", "--max-children", str(max_children), *(names or [])], cwd=work,
+                       env=env, stdout=out, stderr=subprocess.STDOUT, check=True)
     subprocess.run([*mutmut, "export-cicd-stats"], cwd=work, env=env, capture_output=True, check=True)
     results = subprocess.run([*mutmut, "results"], cwd=work, env=env, capture_output=True, text=True,
                              check=True).stdout
@@ -145,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--resume", action="store_true",
                         help="keep WORK/<module> as an interrupted run left it: mutants already run are not run again")
+    parser.add_argument("--survivors", action="store_true",
+                        help="run only the survivors of the run in WORK/<module> again, against the checkout's "
+                             "tests as they are now (the module itself must be unchanged)")
     args = parser.parse_args(argv)
     mapping = tomllib.loads(MODULES.read_text())["modules"]
     unknown = [m for m in args.modules if m not in mapping]
@@ -152,13 +185,24 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"not in {MODULES.name}: {', '.join(unknown)}")
     for module in args.modules or list(mapping):
         work = args.work.resolve() / module.replace("/", "-").removesuffix(".py")
-        if not (args.resume and work.exists()):
+        names = None
+        if args.survivors:
+            if not work.exists():
+                parser.error(f"no earlier run of {module} in {work}")
+            refresh_tests(work, module, mapping[module]["tests"])
+            names = survivors(work)
+            if not names:
+                print(f"{module}: no survivors in {work}")
+                continue
+        elif not (args.resume and work.exists()):
             stage(work, module, mapping[module]["tests"])
-        s = measure(work, args.max_children)
-        checked = s["killed"] + s["survived"] + s["timeout"] + s["suspicious"]
-        print(f"{module}: {s['total']} mutants, {s['killed']} killed, {s['survived']} survived, "
-              f"{s['no_tests']} no tests, {s['timeout']} timeout, {s['suspicious']} suspicious "
-              f"({s['killed'] / checked:.1%} of those run killed); survivors: {work / 'survivors.txt'}",
+        s = measure(work, args.max_children, names)
+        # a mutant the tests stop by timeout (it made them hang) is caught too
+        caught = s["killed"] + s["timeout"]
+        checked = caught + s["survived"] + s["suspicious"]
+        print(f"{module}: {s['total']} mutants, {s['killed']} killed, {s['timeout']} timeout, "
+              f"{s['survived']} survived, {s['suspicious']} suspicious, {s['no_tests']} no tests "
+              f"({caught / checked:.1%} of those run caught); survivors: {work / 'survivors.txt'}",
               flush=True)
     return 0
 
