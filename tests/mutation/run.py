@@ -29,6 +29,7 @@ else:
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = Path(__file__).with_name("modules.toml")
+DOCS = ROOT / "docs" / "testing.md"
 # mutmut's stats run records which tests reach which function, in its own process
 # only. Many tests reach the module through a subprocess (the CLI, a git hook), so
 # there the recording is redirected: `_agentops_hits`, a pytest plugin, names a file
@@ -99,6 +100,18 @@ def pytest_runtest_teardown(item, nextitem):
         state()._stats.update(line for line in f.read().splitlines() if line)
     open(_FILE, "w").close()
 '''
+
+
+def equivalents() -> dict[str, str]:
+    """The mutants docs/testing.md lists as equivalent: mutmut's name, and why."""
+    text = DOCS.read_text(encoding="utf-8")
+    section = text.split("### Equivalent mutants", 1)[1].split("\n### ", 1)[0]
+    listed = {}
+    for row in section.splitlines():
+        cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+        if row.startswith("| `") and len(cells) == 3:
+            listed["agentops_hooks." + cells[0].strip("`")] = cells[2]
+    return listed
 
 
 def tracked_files() -> list[str]:
@@ -214,11 +227,17 @@ def main(argv: list[str] | None = None) -> int:
         s = measure(work, args.max_children, names)
         # a mutant the tests stop by timeout (it made them hang) is caught too
         caught = s["killed"] + s["timeout"]
-        checked = caught + s["survived"] + s["suspicious"]
+        left = survivors(work)
+        prefix = "agentops_hooks." + module.removesuffix(".py").replace("/", ".") + ".x"
+        listed = {name for name in equivalents() if name.startswith(prefix)}
+        equivalent = listed & set(left)
+        checked = caught + s["survived"] + s["suspicious"] - len(equivalent)
         print(f"{module}: {s['total']} mutants, {s['killed']} killed, {s['timeout']} timeout, "
-              f"{s['survived']} survived, {s['suspicious']} suspicious, {s['no_tests']} no tests "
-              f"({caught / checked:.1%} of those run caught); survivors: {work / 'survivors.txt'}",
+              f"{s['survived']} survived ({len(equivalent)} of them equivalent), {s['suspicious']} suspicious, "
+              f"{s['no_tests']} no tests: score {caught / checked:.1%}; survivors: {work / 'survivors.txt'}",
               flush=True)
+        for name in sorted(listed - set(left)):
+            print(f"  {name} is listed as equivalent in {DOCS.name} but did not survive", flush=True)
     return 0
 
 
