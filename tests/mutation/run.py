@@ -38,6 +38,7 @@ DOCS = ROOT / "docs" / "testing.md"
 # mutmut before mutmut files the test's hits. A process outside any test (none is
 # expected) runs the plain code.
 HITS_VAR = "AGENTOPS_MUTMUT_HITS"
+SELECTION = "tests.txt"
 SITE = '''import os
 if os.environ.get("MUTANT_UNDER_TEST") == "stats":
     _hits_file = os.environ.get({var!r})
@@ -66,13 +67,20 @@ import pytest
 
 _FILE = {hits!r}
 _STATS = {stats!r}
+_SELECTION = {selection!r}
 
 
 def _stats_run():
     return os.environ.get("MUTANT_UNDER_TEST") == "stats"
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
+    with open(_SELECTION, encoding="utf-8") as f:
+        selected = tuple(f.read().split())
+    dropped = [item for item in items if not item.nodeid.split("::", 1)[0].startswith(selected)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item.nodeid.split("::", 1)[0].startswith(selected)]
     if "." not in os.environ.get("MUTANT_UNDER_TEST", ""):
         return
     try:
@@ -138,16 +146,20 @@ def stage(work: Path, module: str, tests: list[str]) -> None:
         # Tests leave git processes behind in the process that ran them; forked from a
         # server, they are not the children mutmut waits for.
         'process_isolation = "forkserver"\n'
-        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        # Every test is collected and the plugin keeps the module's (SELECTION): so the
+        # list can grow between a run and --survivors without mutmut starting over.
+        'pytest_add_cli_args_test_selection = ["tests"]\n'
     )
     with open(work / "pyproject.toml", "a", encoding="utf-8") as f:
         f.write(config)
     (work / "_site").mkdir()
     # On PYTHONPATH before mutmut writes it: a directory missing when Python starts is never searched.
     (work / "mutants" / "src").mkdir(parents=True)
+    (work / SELECTION).write_text("".join(f"{name}\n" for name in tests))
     (work / "_site" / "sitecustomize.py").write_text(SITE.format(work=str(work), var=HITS_VAR))
-    (work / "_site" / "_agentops_hits.py").write_text(PLUGIN.format(hits=str(work / "_hits"), var=HITS_VAR,
-                                                                   stats=str(work / "mutants" / "mutmut-stats.json")))
+    (work / "_site" / "_agentops_hits.py").write_text(PLUGIN.format(
+        hits=str(work / "_hits"), var=HITS_VAR, stats=str(work / "mutants" / "mutmut-stats.json"),
+        selection=str(work / SELECTION)))
 
 
 def mutmut_env(work: Path) -> dict[str, str]:
@@ -171,9 +183,9 @@ def refresh_tests(work: Path, module: str, tests: list[str]) -> None:
     if mutated.read_bytes() != (ROOT / "hooks" / "agentops_hooks" / module).read_bytes():
         raise SystemExit(f"{module} changed since the run in {work}: its mutants are not the same; "
                          "run it again without --survivors")
-    if f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n" not in (work / "pyproject.toml").read_text():
-        raise SystemExit(f"the tests of {module} in {MODULES.name} changed since the run in {work}; "
-                         "run it again without --survivors")
+    if not (work / SELECTION).exists():
+        raise SystemExit(f"the run in {work} was made by an older run.py; run it again without --survivors")
+    (work / SELECTION).write_text("".join(f"{name}\n" for name in tests))
     for name in tracked_files():
         if name.startswith("tests/"):
             for target in (work / name, work / "mutants" / name):
