@@ -39,6 +39,8 @@ DOCS = ROOT / "docs" / "testing.md"
 # expected) runs the plain code.
 HITS_VAR = "AGENTOPS_MUTMUT_HITS"
 SELECTION = "tests.txt"
+# --sample K: the mutants whose number ends in one of these digits
+SAMPLES = {2: "[02468]", 5: "[05]", 10: "0"}
 SITE = '''import os
 if os.environ.get("MUTANT_UNDER_TEST") == "stats":
     _hits_file = os.environ.get({var!r})
@@ -215,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--resume", action="store_true",
                         help="keep WORK/<module> as an interrupted run left it: mutants already run are not run again")
+    parser.add_argument("--sample", type=int, choices=SAMPLES, metavar="K",
+                        help="run one mutant in K (K = 2, 5 or 10, by the last digit of mutmut's number "
+                             "for it), for a first reading of a module; the score is then over the sample")
     parser.add_argument("--survivors", action="store_true",
                         help="run only the survivors of the run in WORK/<module> again, against the checkout's "
                              "tests as they are now (the module itself must be unchanged)")
@@ -236,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
         elif not (args.resume and work.exists()):
             stage(work, module, mapping[module]["tests"])
+        if args.sample and not args.survivors:
+            names = ["agentops_hooks." + module.removesuffix(".py").replace("/", ".") + ".*" + SAMPLES[args.sample]]
         s = measure(work, args.max_children, names)
         # a mutant the tests stop by timeout (it made them hang) is caught too
         caught = s["killed"] + s["timeout"]
