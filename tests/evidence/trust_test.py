@@ -102,6 +102,8 @@ def test_an_empty_namespaces_list_is_refused_though_ssh_keygen_reads_it(keys: di
 @pytest.mark.parametrize(("options", "message"), [
     ("foo", f"'foo' is not an option {NAMES}"),
     ('cert-authority,foo="x",namespaces="a"', f"'foo=\"x\"' is not an option {NAMES}"),
+    ('foo,cert-authority,namespaces="a"', f"'foo' is not an option {NAMES}"),
+    ("1x,cert-authority", f"'1x' is not an option {NAMES}"),
     ('namespaces="a"x,cert-authority', f"'namespaces=\"a\"x' is not an option {NAMES}"),
     ('namespaces="a";cert-authority', f"'namespaces=\"a\";cert-authority' is not an option {NAMES}"),
     ("namespaces", 'namespaces needs a list, namespaces="agentops-verdict"'),
@@ -124,6 +126,7 @@ def test_a_line_is_read_into_its_parts(keys: dict[str, Path]) -> None:
                                   read_blob(words), "riley's key, 2026")
     assert signer.line() == f'Riley@Example.com,ci@example.com namespaces="a b",cert-authority {words} ' \
                             "riley's key, 2026"
+    assert trust.parse_line(f'"Xena@example.X" {words}').principals == "Xena@example.X"
     plain = trust.parse_line(f"riley@example.com {words}")
     assert plain == trust.Signer("riley@example.com", "", read_blob(words), "")
     assert plain.line() == f"riley@example.com {words}"
@@ -152,6 +155,7 @@ def test_blank_and_comment_lines_are_no_signer(line: str) -> None:
     ("riley@example.com ssh-ed25519 notbase64!", "'ssh-ed25519 notbase64!' is not an SSH public key"),
     ("riley@example.com ssh-ed25519 " + "A" * 60, f"'ssh-ed25519 {'A' * 28}' is not an SSH public key"),
     ('riley@example.com namespaces="a" ssh-ed25519', "'ssh-ed25519' is not an SSH public key"),
+    ("riley@example.com ssh-ed25519 AAAA a comment", "'ssh-ed25519 AAAA' is not an SSH public key"),
 ])
 def test_a_line_that_is_not_a_signer_says_why(line: str, message: str) -> None:
     with pytest.raises(ValueError) as e:
@@ -208,6 +212,11 @@ def test_a_trust_root_outside_the_repository(keys: dict[str, Path], tmp_path: Pa
     with pytest.raises(trust.TrustFileError) as e:
         trust.read_outside(str(tmp_path / "empty"), "trust root")
     assert str(e.value) == f"trust root {tmp_path / 'empty'} lists no judge: no verdict could ever count"
+    (tmp_path / "bad").write_text(line + "oops\n")
+    with pytest.raises(trust.TrustFileError) as e:
+        trust.read_outside("~/bad", "trust root")
+    assert str(e.value) == ("trust root ~/bad line 2 is not an allowed-signers line: "
+                            "expected `principals [options] keytype base64`")
     with pytest.raises(trust.TrustFileError) as e:
         trust.read_outside("~/missing", "trust root")
     assert str(e.value) == "cannot read trust root ~/missing: No such file or directory"

@@ -100,7 +100,9 @@ def test_rewriting_or_deleting_verdict_notes_is_refused(server: tuple[Path, GitR
              repo.out("rev-parse", "refs/notes/agentops/verdicts^{tree}")))
     proc = push(repo, "refs/notes/agentops/verdicts", force=True)
     assert proc.returncode != 0
-    assert "rewriting the ledger is refused" in text(proc)
+    rewritten = repo.out("rev-parse", "refs/notes/agentops/verdicts")
+    assert (f"refs/notes/agentops/verdicts: {rewritten[:12]} does not contain {ledger[:12]}: rewriting the "
+            "ledger is refused (fetch, merge with `agentops notes sync`, push again)") in text(proc)
     # Append-looking history that still removes a line.
     repo.git("update-ref", "refs/notes/agentops/verdicts", ledger)
     repo.git("notes", "--ref=agentops/verdicts", "add", "-f", "-m", "{}", "HEAD")
@@ -129,6 +131,36 @@ def test_a_verdict_in_a_refused_notes_update_does_not_count(server: tuple[Path, 
     out = text(proc)
     assert "rewriting the ledger is refused" in out
     assert "Agent work, judged in a rewrite" in out and "verdict-missing" in out
+
+
+def test_only_what_a_notes_push_adds_is_judged(server: tuple[Path, GitRepo]) -> None:
+    """A removal already in the server's ledger (put there past the hook, by whoever
+    administers the server) does not refuse every later append."""
+    bare, repo = server
+    agentops(repo, "verdict", "fail", "--judge", JUDGE, "--commit", "HEAD")
+    assert push(repo, "refs/notes/agentops/verdicts").returncode == 0
+    repo.git("notes", "--ref=agentops/verdicts", "add", "-f", "-m", "{}", "HEAD")
+    removal = repo.out("rev-parse", "refs/notes/agentops/verdicts")
+    subprocess.run(["git", "fetch", "-q", str(repo.root), "refs/notes/agentops/verdicts"], cwd=bare, check=True)
+    subprocess.run(["git", "update-ref", "refs/notes/agentops/verdicts", removal], cwd=bare, check=True)
+    agentops(repo, "verdict", "pass", "--judge", JUDGE, "--commit", "HEAD")
+    proc = push(repo, "refs/notes/agentops/verdicts")
+    assert proc.returncode == 0, text(proc)
+    assert remote(bare, "refs/notes/agentops/verdicts") == repo.out("rev-parse", "refs/notes/agentops/verdicts")
+
+
+def test_pre_receive_input_that_is_not_updates_names_its_line() -> None:
+    from agentops_hooks.errors import FatalError
+    from agentops_hooks.places.server import RefUpdate, parse_updates
+
+    old, new = "a" * 40, "b" * 64
+    assert parse_updates(f"\n{old} {new} refs/heads/main\n  \n") == [RefUpdate(old, new, "refs/heads/main")]
+    for bad, number in ((f"{old} {new} refs/heads/main\n{old} {new}", 2), (f"\n\n{old[:39]} {new} r", 3),
+                        (f"{old} {new} refs/heads/main x", 1)):
+        with pytest.raises(FatalError) as e:
+            parse_updates(bad)
+        line = bad.splitlines()[number - 1]
+        assert str(e.value) == f"pre-receive input line {number} is not `<old> <new> <ref>`: {line!r}"
 
 
 def test_appending_notes_is_accepted(server: tuple[Path, GitRepo]) -> None:
@@ -186,7 +218,9 @@ def test_a_broken_policy_cannot_reach_the_default_branch(server: tuple[Path, Git
     repo.commit("Bad policy")
     proc = push(repo, "main")
     assert proc.returncode != 0
-    assert "would get a policy the server cannot read" in text(proc)
+    bad = repo.out("rev-parse", "HEAD")
+    assert ("refs/heads/main would get a policy the server cannot read, which would refuse every later "
+            f"push: {bad[:12]}:.agentops.toml: protected[0]: 'main' is not a ref pattern") in text(proc)
     repo.stage(".agentops.toml", 'protected = ["refs/heads/main"]\n')
     repo.commit("Fixed policy")
     proc = push(repo, "main")
