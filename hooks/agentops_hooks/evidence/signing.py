@@ -187,5 +187,6 @@ def sign_with(payload: bytes, key: SigningKey) -> str:
         require_supported(public, f"{key.key} ({key.source})" if not key.literal
                           else f"in {key.source}")
     if key.literal:
-        return signatures.sign(payload, "", program=key.program, agent_key=key.key)
+        return signatures.sign(payload, f"in {key.source}", program=key.program,
+                               agent_key=key.key)
     return signatures.sign(payload, key.key, program=key.program)
