@@ -336,3 +336,121 @@ def test_a_literal_key_the_agent_lacks_is_named_by_where_it_is(
     message = _refusal(SigningKey(str(public), literal=True, source="user.signingkey"))
     assert message.startswith("cannot sign the verdict with SSH key in user.signingkey: ssh-keygen said: ")
     assert message.endswith(" (the key must be loaded into ssh-agent: ssh-add)")
+
+
+# --- a .pub file holds a whole key: what ssh-keygen -l accepts ----------------------
+
+KEYGEN_TYPES = [("ed25519", []), ("ecdsa", ["-b", "256"]), ("ecdsa", ["-b", "384"]),
+                ("ecdsa", ["-b", "521"]), ("rsa", ["-b", "1024"])]
+
+
+@pytest.fixture(scope="module")
+def made_keys(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, bytes]]:
+    """A public key of each type ssh-keygen makes without hardware: its type and blob."""
+    d = tmp_path_factory.mktemp("types")
+    made = []
+    for n, (kind, bits) in enumerate(KEYGEN_TYPES):
+        subprocess.run(["ssh-keygen", "-q", "-t", kind, *bits, "-N", "", "-f", str(d / str(n))],
+                       check=True)
+        name, blob = (d / f"{n}.pub").read_text().split()[:2]
+        made.append((name, base64.b64decode(blob)))
+    return made
+
+
+def _fields(raw: bytes) -> list[bytes]:
+    out, pos = [], 0
+    while pos < len(raw):
+        got = signing._string(raw, pos)
+        assert got is not None
+        out.append(got[0])
+        pos = got[1]
+    return out
+
+
+def _join(fields: list[bytes]) -> bytes:
+    return b"".join(s(f) for f in fields)
+
+
+def _ecdsa(f: list[bytes], curve: bytes | None = None, first: bytes | None = None) -> list[bytes]:
+    """An ECDSA key's fields with another curve name or another first byte of its point."""
+    if b"ecdsa" not in f[0]:
+        return f
+    return [f[0], curve or f[1], (first or f[2][:1]) + f[2][1:], *f[3:]]
+
+
+MUTILATIONS = {  # each a blob from the blob ssh-keygen wrote
+    "whole": lambda raw: raw,
+    "junk after it": lambda raw: raw + s(b"junk"),
+    "a byte after it": lambda raw: raw + b"\0",
+    "bytes after it": lambda raw: raw + b"\0\0",
+    "its last byte missing": lambda raw: raw[:-1],
+    "its last field missing": lambda raw: _join(_fields(raw)[:-1]),
+    "only its type": lambda raw: s(_fields(raw)[0]),
+    "its key cut short": lambda raw: _join([*_fields(raw)[:-1], _fields(raw)[-1][:-1]]),
+    "its key longer": lambda raw: _join([*_fields(raw)[:-1], _fields(raw)[-1] + b"\0"]),
+    "a curve that is none": lambda raw: _join(_ecdsa(_fields(raw), curve=b"nistp999")),
+    "the curve of another size": lambda raw: _join(_ecdsa(_fields(raw), curve=b"nistp384")),
+    "a compressed point": lambda raw: _join(_ecdsa(_fields(raw), first=b"\2")),
+}
+
+
+@pytest.mark.parametrize("mutilation", MUTILATIONS)
+def test_a_pub_file_is_read_when_ssh_keygen_reads_it(
+    made_keys: list[tuple[str, bytes]], tmp_path: Path, mutilation: str,
+) -> None:
+    """A key cut short, with more after it, or not on its curve is refused, as ssh-keygen
+    refuses it, before `judges add` writes a line ssh-keygen would skip as invalid."""
+    refused = set()
+    for n, (kind, raw) in enumerate(made_keys):
+        blob = MUTILATIONS[mutilation](raw)
+        path = tmp_path / f"{n}.pub"
+        path.write_text(f"{kind} {b64(blob)} someone\n")
+        keygen = subprocess.run(["ssh-keygen", "-l", "-f", str(path)], capture_output=True, check=False)
+        try:
+            got: PublicKey | None = signing.read_public_key_file(path)
+        except FatalError as exc:
+            assert str(exc) == (f"{path} is not an SSH public key (expected "
+                                "`ssh-ed25519 AAAA... comment`, as in a .pub file)")
+            got = None
+        assert (got is not None) is (keygen.returncode == 0), (kind, mutilation, keygen.stderr)
+        if got is None:
+            refused.add(kind)
+        else:
+            assert got == PublicKey(kind, b64(blob))
+    assert bool(refused) is (mutilation != "whole"), refused  # each shape is refused for some
+
+
+@pytest.mark.parametrize(("kind", "fields"), [
+    ("sk-ssh-ed25519@openssh.com", [b"k" * 32, b"ssh:"]),
+    ("sk-ecdsa-sha2-nistp256@openssh.com", [b"nistp256", b"\4" + b"q" * 64, b"ssh:"]),
+])
+def test_a_security_key_s_pub_file(tmp_path: Path, kind: str, fields: list[bytes]) -> None:
+    """Security keys (FIDO) carry the application after the key."""
+    path = tmp_path / "sk.pub"
+    for shape, read in ((fields, True), (fields[:-1], False), ([*fields, b"x"], False)):
+        blob = b64(s(kind.encode()) + b"".join(s(f) for f in shape))
+        path.write_text(f"{kind} {blob}\n")
+        if read:
+            assert signing.read_public_key_file(path) == PublicKey(kind, blob)
+        else:
+            with pytest.raises(FatalError, match="is not an SSH public key"):
+                signing.read_public_key_file(path)
+
+
+@pytest.mark.parametrize(("modulus", "read"), [
+    (b"\0\x80" + b"\0" * 127, True),                   # 2**1023: 1024 bits
+    (b"\x7f" + b"\xff" * 127, False),                   # 2**1023 - 1: 1023 bits
+    (b"\0\xc1" + b"\x23" * 255, True),                 # 2048 bits
+])
+def test_an_rsa_key_of_1024_bits_or_more(tmp_path: Path, modulus: bytes, read: bool) -> None:
+    """As ssh-keygen, an RSA key shorter than 1024 bits is not read."""
+    blob = b64(s(b"ssh-rsa") + s(b"\1\0\1") + s(modulus))
+    path = tmp_path / "rsa.pub"
+    path.write_text(f"ssh-rsa {blob}\n")
+    keygen = subprocess.run(["ssh-keygen", "-l", "-f", str(path)], capture_output=True, check=False)
+    assert (keygen.returncode == 0) is read, keygen.stderr
+    if read:
+        assert signing.read_public_key_file(path) == PublicKey("ssh-rsa", blob)
+    else:
+        with pytest.raises(FatalError, match="is not an SSH public key"):
+            signing.read_public_key_file(path)

@@ -31,6 +31,12 @@ _LITERAL = "key::"
 _PRIVATE_BEGIN = "-----BEGIN OPENSSH PRIVATE KEY-----"
 _PRIVATE_END = "-----END OPENSSH PRIVATE KEY-----"
 _MAGIC = b"openssh-key-v1\0"
+_FIELDS = {
+    "ssh-ed25519": 1, "sk-ssh-ed25519@openssh.com": 2,
+    "ecdsa-sha2-nistp256": 2, "ecdsa-sha2-nistp384": 2, "ecdsa-sha2-nistp521": 2,
+    "sk-ecdsa-sha2-nistp256@openssh.com": 3, "ssh-rsa": 2,
+}
+"""How many wire strings follow the type name in a public key blob of each supported type."""
 HOW_TO_SET_UP = ("git config --global gpg.format ssh; "
                  "git config --global user.signingkey ~/.ssh/id_ed25519.pub")
 
@@ -89,6 +95,32 @@ def _string(data: bytes, pos: int) -> tuple[bytes, int] | None:
     return (data[pos + 4:end], end) if end <= len(data) else None
 
 
+def _complete(key: PublicKey) -> bool:
+    """Whether the blob holds what a key of its type holds and nothing more, as ssh-keygen
+    requires: an ed25519 key of 32 bytes, an ECDSA point of its type's curve, an RSA
+    modulus of 1024 bits or more. A type not in _FIELDS is left to the type check."""
+    raw = base64.b64decode(key.blob)
+    fields: list[bytes] = []
+    pos = 0
+    while pos < len(raw):
+        got = _string(raw, pos)
+        if got is None:
+            return False
+        fields.append(got[0])
+        pos = got[1]
+    if key.kind not in _FIELDS:
+        return True
+    if len(fields) != 1 + _FIELDS[key.kind]:
+        return False
+    if "ed25519" in key.kind:
+        return len(fields[1]) == 32
+    if "ecdsa" in key.kind:  # the curve, then the point uncompressed: 04 x y
+        curve = key.kind.split("@")[0].rsplit("-", 1)[1]
+        size = (int(curve.removeprefix("nistp")) + 7) // 8
+        return fields[1] == curve.encode() and fields[2][:1] == b"\4" and len(fields[2]) == 1 + 2 * size
+    return int.from_bytes(fields[2], "big") >= 1 << 1023  # RSA: e, then n of 1024 bits or more
+
+
 def _private_key_public_half(text: str) -> PublicKey | None:
     """The public key an OpenSSH private key file stores in the clear."""
     lines = [ln.strip() for ln in text.strip().splitlines()]
@@ -137,7 +169,7 @@ def read_public_key_file(path: str | os.PathLike[str]) -> PublicKey:
         raise FatalError(f"cannot read the public key {os.fspath(path)}: "
                          f"{exc.strerror or exc}") from None
     key = read_blob(text.strip().splitlines()[0] if text.strip() else "")
-    if key is None:
+    if key is None or not _complete(key):
         raise FatalError(f"{os.fspath(path)} is not an SSH public key (expected "
                          "`ssh-ed25519 AAAA... comment`, as in a .pub file)")
     return require_supported(key, os.fspath(path))
