@@ -82,35 +82,58 @@ def test_the_public_half_of_a_key_ssh_keygen_made(riley: tuple[str, PublicKey]) 
     assert signing._private_key_public_half(text) == public
 
 
-@pytest.mark.parametrize("shape", [
-    lambda t: t.replace("\n", "\r\n"),                  # CRLF line endings
-    lambda t: t + "riley's key, kept in a vault\n",     # text after the END line
-    lambda t: t.rstrip("\n"),
-    lambda t: "\n".join("  " + line for line in t.splitlines()),
-])
-def test_the_public_half_despite_line_endings_and_trailing_text(
-    riley: tuple[str, PublicKey], shape: object,
+def _lines(t: str) -> list[str]:
+    return t.splitlines()
+
+
+SHAPES = {  # a private key file ssh-keygen wrote, reshaped
+    "as written": lambda t: t,
+    "text after the END line": lambda t: t + "riley's key, kept in a vault\n",
+    "a blank line in the body": lambda t: t.replace("\n", "\n\n", 2).replace("\n\n", "\n", 1),
+    "the body indented": lambda t: "\n".join([_lines(t)[0], *("  " + ln for ln in _lines(t)[1:-1]),
+                                               _lines(t)[-1]]) + "\n",
+    "the body on one line": lambda t: "\n".join([_lines(t)[0], "".join(_lines(t)[1:-1]),
+                                                  _lines(t)[-1]]) + "\n",
+    "CRLF line endings": lambda t: t.replace("\n", "\r\n"),
+    "CRLF only after the END line": lambda t: t[:-1] + "\r\n",
+    "no newline after the END line": lambda t: t.rstrip("\n"),
+    "text after END on its line": lambda t: t.rstrip("\n") + " riley\n",
+    "the END line indented": lambda t: t.replace("\n-----END", "\n -----END"),
+    "a space after BEGIN": lambda t: t.replace("KEY-----\n", "KEY----- \n", 1),
+    "a blank line before it": lambda t: "\n" + t,
+    "text before it": lambda t: "riley's key:\n" + t,
+    "no BEGIN line, text in its place": lambda t: "riley's key:\n" + t.split("\n", 1)[1],
+    "no BEGIN line": lambda t: t.split("\n", 1)[1],
+    "no END line": lambda t: t.replace(END, ""),
+    "an RSA END line": lambda t: t.replace(END, END.replace("OPENSSH", "RSA")),
+    "a character outside base64": lambda t: t.replace(BEGIN + "\n", BEGIN + "\n*"),
+    "a dash in the body": lambda t: t.replace(BEGIN + "\n", BEGIN + "\n-"),
+    "the body cut short": lambda t: "\n".join(_lines(t)[:2] + [END]) + "\n",
+    "empty": lambda t: "",
+}
+
+
+READ = {"as written", "text after the END line", "a blank line in the body", "the body indented",
+        "the body on one line"}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_public_half_is_read_where_ssh_keygen_reads_the_key(
+    riley: tuple[str, PublicKey], tmp_path: Path, shape: str,
 ) -> None:
+    """The public half is read from a file exactly when ssh-keygen reads the key from it
+    (CRLF line endings, text before the key or on its END line: ssh-keygen refuses)."""
     text, public = riley
-    assert signing._private_key_public_half(shape(text)) == public  # type: ignore[operator]
-
-
-@pytest.mark.parametrize("shape", [
-    lambda t: "riley's key:\n" + t,                     # text before the BEGIN line
-    lambda t: "riley's key:\n" + t.split("\n", 1)[1],   # no BEGIN line, text in its place
-    lambda t: t.split("\n", 1)[1],                      # no BEGIN line at all
-    lambda t: t.replace(END, ""),                       # no END line
-    lambda t: t.replace(END, END.replace("OPENSSH", "RSA")),
-    lambda t: t.replace(BEGIN + "\n", BEGIN + "\n*"),   # a character outside base64
-    lambda t: t.replace(BEGIN + "\n", BEGIN + "\n-"),
-    lambda t: "\n".join(t.splitlines()[:2] + [END]),    # the body cut short
-    lambda t: "",
-])
-def test_no_public_half_from_a_file_that_is_not_an_openssh_private_key(
-    riley: tuple[str, PublicKey], shape: object,
-) -> None:
-    text, _ = riley
-    assert signing._private_key_public_half(shape(text)) is None  # type: ignore[operator]
+    path = tmp_path / "id"
+    path.write_bytes(SHAPES[shape](text).encode())
+    path.chmod(0o600)
+    keygen = subprocess.run(["ssh-keygen", "-y", "-f", str(path)], capture_output=True, text=True,
+                            check=False)
+    assert (keygen.returncode == 0) is (shape in READ), keygen.stderr
+    got = signing._private_key_public_half(SHAPES[shape](text))
+    assert got == (public if keygen.returncode == 0 else None), keygen.stderr
+    if keygen.returncode == 0:
+        assert keygen.stdout.split()[:2] == str(public).split()
 
 
 KEY = s(b"ssh-ed25519") + s(b"k" * 32)
@@ -128,6 +151,10 @@ KEY = s(b"ssh-ed25519") + s(b"k" * 32)
     b"openssh-key-v1\0" + s(b"none") + s(b"none") + s(b"") + b"\0\0\0\1" + b"\0\0\0\x40ab",
     private_data(b"\0\0"),                              # a key blob too short to name a type
     private_data(b"\0\0\0\x20ssh-ed25519"),             # its type cut short
+    private_data(KEY, count=struct.pack(">I", 2)),      # ssh-keygen reads files of one key
+    private_data(KEY, count=struct.pack(">I", 0)),
+    private_data(KEY + b"junk"),                        # the public key is not whole
+    private_data(s(b"ssh-ed25519") + s(b"k" * 31)),
 ])
 def test_no_public_half_from_a_structure_cut_short(data: bytes) -> None:
     assert signing._private_key_public_half(armored(data)) is None
@@ -171,6 +198,17 @@ def test_a_literal_key_is_read_from_the_value_not_a_file(riley: tuple[str, Publi
     _, public = riley
     assert signing.public_key_of(SigningKey(str(public), literal=True)) == public
     assert signing.public_key_of(SigningKey("not a key", literal=True)) is None
+    cut = f"{public.kind} {b64(base64.b64decode(public.blob)[:-1])}"
+    assert signing.public_key_of(SigningKey(cut, literal=True)) is None
+
+
+def test_a_pub_file_with_more_than_its_key_gives_no_key(riley: tuple[str, PublicKey],
+                                                         tmp_path: Path) -> None:
+    """Not a key ssh-keygen reads, so not the public half of the signing key either."""
+    _, public = riley
+    (tmp_path / "id.pub").write_text(f"{public.kind} {b64(base64.b64decode(public.blob) + s(b'x'))}\n")
+    assert signing.public_key_of(SigningKey(str(tmp_path / "id"))) is None
+    assert signing.public_key_of(SigningKey(str(tmp_path / "id.pub"))) is None
 
 
 def test_key_files_are_read_as_utf8_in_any_locale(tmp_path: Path) -> None:
@@ -297,6 +335,7 @@ def _refusal(key: SigningKey) -> str:
 @pytest.mark.parametrize(("value", "shown"), [
     ("not a key at all, but a long sentence of words", "'not a key at all, but a long sentence of'"),
     ("ssh-ed25519", "'ssh-ed25519'"),
+    ("ssh-ed25519 " + b64(s(b"ssh-ed25519") + s(b"k" * 31)), "'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAH2tr'"),
     ("", "''"),
 ])
 def test_a_literal_that_is_not_a_key(value: str, shown: str) -> None:

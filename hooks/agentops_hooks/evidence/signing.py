@@ -122,12 +122,16 @@ def _complete(key: PublicKey) -> bool:
 
 
 def _private_key_public_half(text: str) -> PublicKey | None:
-    """The public key an OpenSSH private key file stores in the clear."""
-    lines = [ln.strip() for ln in text.strip().splitlines()]
-    if not lines or lines[0] != _PRIVATE_BEGIN or _PRIVATE_END not in lines:
+    """The public key an OpenSSH private key file stores in the clear, found where
+    ssh-keygen finds it: the file starts with the BEGIN line, the base64 (its whitespace
+    aside) runs to the END line, each of the two ending in a bare LF (so a file with CRLF
+    line endings holds no key, as ssh-keygen says), and what follows is not read."""
+    begin, end = _PRIVATE_BEGIN + "\n", "\n" + _PRIVATE_END + "\n"
+    stop = text.find(end, len(begin))
+    if not text.startswith(begin) or stop < 0:
         return None
     try:
-        data = base64.b64decode("".join(lines[1:lines.index(_PRIVATE_END)]), validate=True)
+        data = base64.b64decode("".join(text[len(begin):stop].split()), validate=True)
     except (binascii.Error, ValueError):
         return None
     if not data.startswith(_MAGIC):
@@ -136,26 +140,32 @@ def _private_key_public_half(text: str) -> PublicKey | None:
     for _ in range(3):  # cipher, kdf, kdf options
         got = _string(data, pos) if pos is not None else None
         pos = got[1] if got else None
-    if pos is None or pos + 4 > len(data):
+    if pos is None or data[pos:pos + 4] != b"\0\0\0\1":  # the number of keys: one
         return None
-    pos += 4  # the number of keys: always one
-    blob = _string(data, pos)
+    blob = _string(data, pos + 4)
     kind = _string(blob[0], 0) if blob else None
     if blob is None or kind is None:
         return None
-    return PublicKey(kind[0].decode("ascii", "replace"), base64.b64encode(blob[0]).decode())
+    key = PublicKey(kind[0].decode("ascii", "replace"), base64.b64encode(blob[0]).decode())
+    return key if _complete(key) else None
+
+
+def _whole_key(text: str) -> PublicKey | None:
+    """:func:`read_blob`'s key, when its blob is all of a key ssh-keygen can read."""
+    key = read_blob(text)
+    return key if key is not None and _complete(key) else None
 
 
 def public_key_of(key: SigningKey) -> PublicKey | None:
     """The public half of a signing key, when it can be read without its passphrase."""
     if key.literal:
-        return read_blob(key.key)
+        return _whole_key(key.key)
     for candidate in (key.key, key.key + ".pub"):
         try:
             text = Path(candidate).read_text("utf-8", errors="replace")
         except OSError:
             continue
-        found = read_blob(text) or _private_key_public_half(text)
+        found = _whole_key(text) or _private_key_public_half(text)
         if found is not None:
             return found
     return None
@@ -168,8 +178,8 @@ def read_public_key_file(path: str | os.PathLike[str]) -> PublicKey:
     except OSError as exc:
         raise FatalError(f"cannot read the public key {os.fspath(path)}: "
                          f"{exc.strerror or exc}") from None
-    key = read_blob(text.strip().splitlines()[0] if text.strip() else "")
-    if key is None or not _complete(key):
+    key = _whole_key(text.strip().splitlines()[0] if text.strip() else "")
+    if key is None:
         raise FatalError(f"{os.fspath(path)} is not an SSH public key (expected "
                          "`ssh-ed25519 AAAA... comment`, as in a .pub file)")
     return require_supported(key, os.fspath(path))
