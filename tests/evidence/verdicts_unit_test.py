@@ -298,6 +298,8 @@ def test_judge_run_from_dict_defaults() -> None:
     (run_dict(duration=None), "a judge run's duration must be a number"),
     (run_dict(duration=DROP), "a judge run's duration must be a number"),
     (run_dict(output=5), "a judge run's output must be a string"),
+    # null is no output: the schema says a string, and signing a run hashes its output
+    (run_dict(output=None), "a judge run's output must be a string"),
     (run_dict(reason=["x"]), "a judge run's reason must be a string"),
 ])
 def test_judge_run_from_dict_says_what_is_wrong(item: object, message: str) -> None:

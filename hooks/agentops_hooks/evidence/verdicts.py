@@ -119,9 +119,10 @@ class JudgeRun(NamedTuple):
         duration = item.get("duration")
         if isinstance(duration, bool) or not isinstance(duration, (int, float)):
             raise ValueError("a judge run's duration must be a number")
-        for name in ("output", "reason"):
-            if item.get(name) is not None and not isinstance(item[name], str):
-                raise ValueError(f"a judge run's {name} must be a string")
+        if not isinstance(item.get("output", ""), str):
+            raise ValueError("a judge run's output must be a string")
+        if item.get("reason") is not None and not isinstance(item["reason"], str):
+            raise ValueError("a judge run's reason must be a string")
         return cls(item["name"], item["kind"], item["status"], item["command"], code,
                    float(duration), item["tree"], item["output_sha256"], item.get("output", ""),
                    item.get("reason"))
