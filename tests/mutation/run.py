@@ -2,6 +2,7 @@
 
     pip install -e '.[test,mutation]'
     python tests/mutation/run.py [MODULE ...] [--work DIR] [--max-children N] [--resume]
+                                 [--sample K] [--survivors] [--tests TEST ...]
 
 MODULE is a path under hooks/agentops_hooks/ as tests/mutation/modules.toml names
 it (default: every module there). For each one, the checkout's tracked files are
@@ -223,24 +224,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--survivors", action="store_true",
                         help="run only the survivors of the run in WORK/<module> again, against the checkout's "
                              "tests as they are now (the module itself must be unchanged)")
+    parser.add_argument("--tests", nargs="+", metavar="TEST",
+                        help="run the mutants against these tests instead of the module's list, for a quick "
+                             "reading while writing tests (its work directory ends in -only; not the score)")
     args = parser.parse_args(argv)
+    if args.tests and (args.survivors or len(args.modules) != 1):
+        parser.error("--tests takes exactly one MODULE and no --survivors")
     mapping = tomllib.loads(MODULES.read_text())["modules"]
     unknown = [m for m in args.modules if m not in mapping]
     if unknown:
         parser.error(f"not in {MODULES.name}: {', '.join(unknown)}")
     for module in args.modules or list(mapping):
-        work = args.work.resolve() / module.replace("/", "-").removesuffix(".py")
+        work = args.work.resolve() / (module.replace("/", "-").removesuffix(".py") + ("-only" if args.tests else ""))
+        tests = args.tests or mapping[module]["tests"]
         names = None
         if args.survivors:
             if not work.exists():
                 parser.error(f"no earlier run of {module} in {work}")
-            refresh_tests(work, module, mapping[module]["tests"])
+            refresh_tests(work, module, tests)
             names = survivors(work)
             if not names:
                 print(f"{module}: no survivors in {work}")
                 continue
         elif not (args.resume and work.exists()):
-            stage(work, module, mapping[module]["tests"])
+            stage(work, module, tests)
         if args.sample and not args.survivors:
             names = ["agentops_hooks." + module.removesuffix(".py").replace("/", ".") + ".*" + SAMPLES[args.sample]]
         s = measure(work, args.max_children, names)
