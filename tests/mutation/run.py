@@ -170,12 +170,16 @@ def mutmut_env(work: Path) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def survivors(work: Path) -> list[str]:
-    """The mutants of an earlier run that no test killed."""
+def survivors(work: Path, timeouts: bool = False) -> list[str]:
+    """The mutants of an earlier run that no test killed (and, with `timeouts`, those
+    the tests stopped by timeout, which a busy machine can cause)."""
+    from mutmut.stats import status_by_exit_code
+
+    wanted = {"survived", "timeout"} if timeouts else {"survived"}
     names = []
     for meta in (work / "mutants").rglob("*.py.meta"):
         codes = json.loads(meta.read_text())["exit_code_by_key"]
-        names += [name for name, code in codes.items() if code == 0]
+        names += [name for name, code in codes.items() if status_by_exit_code[code] in wanted]
     return sorted(names)
 
 
@@ -222,8 +226,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="run one mutant in K (K = 2, 5 or 10, by the last digit of mutmut's number "
                              "for it), for a first reading of a module; the score is then over the sample")
     parser.add_argument("--survivors", action="store_true",
-                        help="run only the survivors of the run in WORK/<module> again, against the checkout's "
-                             "tests as they are now (the module itself must be unchanged)")
+                        help="run only the survivors (and timeouts) of the run in WORK/<module> again, against the "
+                             "checkout's tests as they are now (the module itself must be unchanged)")
     parser.add_argument("--tests", nargs="+", metavar="TEST",
                         help="run the mutants against these tests instead of the module's list, for a quick "
                              "reading while writing tests (its work directory ends in -only; not the score)")
@@ -242,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             if not work.exists():
                 parser.error(f"no earlier run of {module} in {work}")
             refresh_tests(work, module, tests)
-            names = survivors(work)
+            names = survivors(work, timeouts=True)
             if not names:
                 print(f"{module}: no survivors in {work}")
                 continue
