@@ -146,7 +146,11 @@ def _words(folded: str) -> tuple[list[str], int]:
         elif word.isascii() or not any(_cjk(c) for c in word):
             words.append(word)
         else:
-            words.extend(c for c in word if _cjk(c))
+            import unicodedata  # non-ASCII text only, as in _fold
+
+            # Each Han or kana letter is a word; the middle dot, the long-vowel and
+            # iteration marks of kana (・ ー ゝ) are none.
+            words.extend(c for c in word if _cjk(c) and unicodedata.category(c) == "Lo")
             rest = "".join(" " if _cjk(c) else c for c in word).split()
             words.extend(r for r in rest if any(c.isalpha() for c in r))
     return words, refs
