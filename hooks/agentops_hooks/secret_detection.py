@@ -61,6 +61,8 @@ _REFERENCE_WORDS = frozenset(("url", "uri", "path", "file", "dir", "name", "id",
 _PLACEHOLDER_WORDS = ("example", "placeholder", "changeme", "change_me", "change-me", "your_",
                       "your-", "yourkey", "redacted", "dummy", "fake", "sample", "xxxx", "****",
                       "...", "<", "${", "{{", "%(", "deadbeef")
+# What may stand between a private key's header and its body: whitespace, quotes, joins.
+_KEY_PADDING = " \t\r\n\f\v\"'`,;+"
 # Keys their vendors publish in client code by design: PostHog project keys, Stripe publishable keys.
 _PUBLIC_PREFIXES = ("phc_", "pk_live_", "pk_test_")
 
@@ -248,8 +250,9 @@ def secret_kinds(text: str, next_line: str | None = None) -> list[str]:
     kinds: list[str] = []
     header = patterns.private_key.search(text)
     if header is not None:
-        rest = text[header.end():].replace("\\n", "").strip(" \t\"'`,;+")
-        shown = rest or (next_line or "").strip(" \t\"'`,;+")
+        # A key's lines may end in CR alone (one line to git) or be escaped in a string (`\r\n`).
+        rest = text[header.end():].replace("\\r", "").replace("\\n", "").strip(_KEY_PADDING)
+        shown = rest or (next_line or "").strip(_KEY_PADDING)
         if patterns.key_material.match(shown) and not is_placeholder(shown):
             kinds.append("private key")
     for kind, pattern, level in patterns.token_kinds:
