@@ -189,6 +189,8 @@ def test_trim(token: str, trimmed: str) -> None:
     ("<www.example.com>", [], 1),
     ("xwww.example.com", ["xwww.example.com"], 0),
     ("123 4.5 !!", [], 0),
+    ("1. round money", ["round", "money"], 0),
+    ("abc1234 def5678 https://a.b", [], 3),
     ("abc1234", [], 1),
     ("abc123", ["abc123"], 0),
     ("abcdefa", ["abcdefa"], 0),
@@ -278,6 +280,7 @@ def test_every_placeholder_is_refused(word: str) -> None:
      ("placeholder", "is a template slot left unfilled, not a lesson")),
     ("  <slot here>  ", 1, ("placeholder", "is a template slot left unfilled, not a lesson")),
     ("very very very", 1, ("placeholder", "repeats one word, which says nothing")),
+    ("hello hello", 1, ("placeholder", "repeats one word, which says nothing")),
     ("Very, very. VERY", 1, ("placeholder", "repeats one word, which says nothing")),
     ("todo fixme wip", 1, ("placeholder", "is only placeholder words, not a lesson")),
     ("n/a n/a tbd", 1, ("placeholder", "is only placeholder words, not a lesson")),
@@ -304,6 +307,7 @@ def test_learning_problem(text: str, min_words: int, found: tuple[str, str]) -> 
     ("a b cd", 1),
     ("<a> and <b>", 1),
     ("<ab <cd ef>", 1),
+    ("<<not a slot>", 1),
     ("retry <twice", 1),
     ("todo: cache the keys", 1),
     ("lorem is fine", 1),
@@ -369,10 +373,18 @@ def test_learning_hint(n: int, hint: str) -> None:
     ("x.md", ("sub/*.md",), False),
     ("guide/a/b.py", ("guide/**",), True),
     ("a/guide/b.py", ("guide/**",), False),
+    ("packages/api/docs/x.py", ("packages/*/docs/**",), True),
+    ("packages/api/src/x.py", ("packages/*/docs/**",), False),
+    ("doc1/x.py", ("doc[0-9]/**",), True),
+    ("doc[0-9]/x.py", ("doc[0-9]/**",), False),
+    ("a/docs/x.py", ("**/docs/**",), True),
     ("notes.md", (), False),
+    ("a/b", ("[!/]",), False),
+    ("b", ("[!/]",), True),
 ])
 def test_is_docs(path: str, patterns: tuple[str, ...] | None, docs: bool) -> None:
-    """A `/**` pattern is a prefix; a pattern without `/` matches the file name too."""
+    """Globs whose `*` spans `/` (so `docs/**` is all under docs/, and a glob may come
+    before it); a pattern without `/` matches the file name too."""
     config = LearningsConfig() if patterns is None else LearningsConfig(docs_patterns=patterns)
     assert is_docs(path, config) is docs
 
@@ -422,6 +434,8 @@ def test_bullets_start_empty() -> None:
     ([["+## No bullet (2026-01-02)", "+just text"]], []),
     ([["+## Bad date (2026-02-30)", "+- a lesson here"]], []),
     ([["+## No date", "+- a lesson here"]], []),
+    ([["+## Padded (2026-01-02)\u00a0", "+- a lesson here"]], []),
+    ([["+## Types (2026-01-02)", "+- use type X"]], [("Types", "use type X")]),
     ([["+##No space (2026-01-02)", "+- a lesson here"]], []),
     ([["+### Deeper (2026-01-02)", "+- a lesson here"]], []),
     ([[" ## Old (2026-01-01)", "+- added under an old title"]], []),
@@ -471,6 +485,7 @@ def test_new_sections_ignores_crlf() -> None:
     ("---\nd: 2026-11-21\n---\n", ({"d": "2026-11-21"}, "")),
     ("---\nl: [1, 2]\n---\n", ({"l": [1, 2]}, "")),
     ("---\nq: 'it's'\n---\n", ({"q": "it's"}, "")),
+    ("---\nx: fooX\ny: 'X'\n---\n", ({"x": "fooX", "y": "X"}, "")),
 ])
 def test_front_matter(text: str, parsed: tuple[dict[str, Any], str] | None) -> None:
     """`key: value` lines between `---` lines, JSON scalars where they are one; None
@@ -545,6 +560,8 @@ def test_file_offers_asks_for_the_file_and_the_directory() -> None:
     assert store.asked[0][1] == ("learnings.md", ".agents/learnings/")
     _, store = offers_of("", LearningsConfig(file="NOTES.md", directory="/lessons//"))
     assert store.asked[0][1] == ("NOTES.md", "lessons/")
+    _, store = offers_of("", LearningsConfig(directory="Xnotes"))
+    assert store.asked[0][1] == ("learnings.md", "Xnotes/")
 
 
 def test_file_offers_of_sections() -> None:
@@ -633,20 +650,21 @@ def run_check(change: FakeChange, config: LearningsConfig | None = None, agent: 
 
 
 def test_missing_learning_is_refused() -> None:
-    found, ctx = run_check(FakeChange())
+    change = FakeChange()
+    found, ctx = run_check(change)
     assert found == [Finding("IX", "learnings", "learning-missing", MISSING, FIX, None)]
     assert ctx.asked == ["agents"]
-    assert ctx.store.asked[0][1] == ("learnings.md", ".agents/learnings/")
+    assert ctx.store.asked == [(change, ("learnings.md", ".agents/learnings/"))]
 
 
 def test_refusal_for_everyone_names_the_policy() -> None:
-    config = LearningsConfig(required_for="everyone", min_changed_lines=5, file="L.md", directory="d/")
+    config = LearningsConfig(required_for="everyone", min_changed_lines=5, file="L.md", directory="Xd/")
     (finding,), ctx = run_check(FakeChange(changed_lines=6, commit="abc"), config, agent=False)
     assert ctx.asked == ["everyone"]
     assert finding == Finding(
         "IX", "learnings", "learning-missing",
         "every change (policy) of 6 changed lines (over learnings.min_changed_lines = 5) must leave a "
-        "learning: a new `## Title (YYYY-MM-DD)` section with a bullet in L.md, a new file in d/, "
+        "learning: a new `## Title (YYYY-MM-DD)` section with a bullet in L.md, a new file in Xd/, "
         "or a `Learning:` trailer.",
         "add a `Learning: <what this change taught>` trailer to the message, then git commit", "abc")
 

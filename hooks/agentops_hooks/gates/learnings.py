@@ -215,10 +215,9 @@ def is_docs(path: str, config: LearningsConfig) -> bool:
     """Does the path match one of `learnings.docs_patterns`?"""
     name = path.rsplit("/", 1)[-1]
     for pattern in config.docs_patterns:
-        if pattern.endswith("/**"):
-            if path.startswith(pattern[:-2]):
-                return True
-        elif fnmatchcase(path, pattern) or ("/" not in pattern and fnmatchcase(name, pattern)):
+        # `*` spans `/` here, so `docs/**` is everything under docs/, and a glob
+        # before it (`packages/*/docs/**`) is a glob too, not literal text.
+        if fnmatchcase(path, pattern) or ("/" not in pattern and fnmatchcase(name, pattern)):
             return True
     return False
 
