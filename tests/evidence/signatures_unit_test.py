@@ -213,6 +213,7 @@ def test_unarmor(text: str, body: str | None) -> None:
     (b"a@b\n", "a@b"),
     (b"bad \xff byte\n", "bad \ufffd byte"),
     (b"x\r\ny\r\n", "x; y"),
+    (b"FIX.\nXX\n", "FIX; XX"),
 ])
 def test_said(stderr: bytes, said: str) -> None:
     assert signatures._said(stderr) == said
@@ -278,6 +279,31 @@ def test_sign_writes_a_non_ascii_agent_key_with_replacements(fake: Fake) -> None
 def test_sign_reads_a_non_ascii_signature_with_replacements(fake: Fake, sshkeys: dict[str, Path]) -> None:
     fake.behave(sig="-----BEGIN SSH SIGNATURE-----\nA\xe9B\n-----END SSH SIGNATURE-----\n")
     assert sign(DATA, sshkeys["riley"], program=str(fake.program)) == "A\ufffdB"
+
+
+def test_sign_reads_the_signature_as_ascii_not_utf8(fake: Fake, sshkeys: dict[str, Path]) -> None:
+    fake.behave(sig="-----BEGIN SSH SIGNATURE-----\nA" + "é".encode().decode("latin-1") + "B\n"
+                    "-----END SSH SIGNATURE-----\n")
+    assert sign(DATA, sshkeys["riley"], program=str(fake.program)) == "A\ufffd\ufffdB"
+
+
+def test_sign_never_hands_the_callers_stdin_to_ssh_keygen(fake: Fake, sshkeys: dict[str, Path]) -> None:
+    """A hook's stdin (refs, say) must not reach ssh-keygen, where a passphrase prompt would read it."""
+    fake.behave(sig=ARMORED.decode())
+    saved = os.dup(0)
+    read, write = os.pipe()
+    os.write(write, b"secret\n")
+    os.close(write)
+    os.dup2(read, 0)
+    os.close(read)
+    try:
+        assert sign(DATA, sshkeys["riley"], program=str(fake.program)) == "U1NIU0lHAAAA"
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
+    record = fake.record()
+    assert record["stdin"] == ""
+    assert record["stdin_is_devnull"] is True
 
 
 def test_sign_gives_ssh_keygen_thirty_seconds(fake: Fake, sshkeys: dict[str, Path],
