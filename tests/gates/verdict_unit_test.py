@@ -311,6 +311,14 @@ def test_candidates_from_notes(git: Repo) -> None:
     assert found[0].verdict.runs == ()
 
 
+def test_candidates_keep_a_notes_judge_runs(git: Repo) -> None:
+    """An automated verdict's judge runs come with it (its signature covers them)."""
+    run = verdicts.JudgeRun("tests", "check", "PASS", "make test", 0, 1.5, T1, "f" * 64, "ok")
+    change = Made(git)
+    found, _ = gate.candidates(change, context(change, notes=[StoredVerdict(record(judges=(run,)), T1)]))
+    assert [c.verdict.runs for c in found] == [(run,)]
+
+
 def test_candidates_from_a_note_on_the_commit(git: Repo) -> None:
     """A note on the commit itself is offered even bound to another patch."""
     change = Made(git, commit=C1)
@@ -423,6 +431,13 @@ def test_signature_problem_good_and_bad(git: Repo, signed: tuple[verdicts.Verdic
         assert gate.signature_problem(offered(changed, signature), outside(change, signers)) == (
             "its signature does not verify (signature does not verify for riley@example.com in namespace agentops-verdict (ssh-keygen: Signature verification failed: incorrect signature);"
             " allowed signers: --trust file)")
+
+
+def test_signature_problem_plain_email(git: Repo, keys: dict[str, Path]) -> None:
+    """Only * ? ! and , are pattern characters: a judge named Xena signs like any other."""
+    v = verdicts.Verdict("PASS", Identity("Xena X", "XenaX@example.com"), P1)
+    signers = signer_line("XenaX@example.com", keys["riley"]).encode()
+    assert gate.signature_problem(offered(v, sign(v, keys["riley"])), outside(Made(git), signers)) is None
 
 
 @pytest.mark.parametrize("ch", "*?!,")
@@ -570,6 +585,20 @@ def test_conflict(git: Repo) -> None:
         Finding("VII", "verdict", "verdict-not-pass",
                 "judge Judge Bot <bot@judges.example.com> gave NOT_PROVEN (trailer): the change is not admitted.",
                 COMMIT_ASK.format("fix what the judge found, then ask for a new review"), C1),
+    ]
+
+
+def test_a_pass_and_a_fail_conflict(git: Repo) -> None:
+    change = Made(git, agent("Add", trailer(), trailer("FAIL", CARL)))
+    assert gate.check(change, context(change)) == [
+        Finding("VII", "verdict", "verdict-conflict",
+                "the verdicts disagree (FAIL, PASS); only an unopposed PASS admits a change; "
+                "a FAIL recorded for this exact patch stands.",
+                STAGED_ASK.format("change the code (a new patch), drop stale Verdict trailers from the "
+                                  "message and ask for a new review")),
+        Finding("VII", "verdict", "verdict-not-pass",
+                "judge Carl Committer <carl@example.com> gave FAIL (trailer): the change is not admitted.",
+                STAGED_ASK.format("fix what the judge found, then ask for a new review")),
     ]
 
 
