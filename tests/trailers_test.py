@@ -299,3 +299,17 @@ def test_the_short_way_reads_as_the_long_way(message: str) -> None:
 def test_plain_messages_agree_with_git(message: str) -> None:
     assume(not oracle_loops_forever(message))
     assert ours(message) == oracle(message)
+
+
+@pytest.mark.parametrize(("message", "lines"), [
+    ("s\n\nA: 1\n  more\nB: 2\n", ["A: 1\n  more\n", "B: 2\n"]),
+    ("s\n\nA: 1\n# c\nB: 2\n\n\n", ["A: 1\n", "B: 2\n"]),  # not the comment, not the blank lines after
+    ("s\r\n\r\nA: 1\r\n\tx\r\nB: 2", ["A: 1\r\n\tx\r\n", "B: 2"]),
+    ("\nKey: v\n# c\n", ["Key: v\n"]),
+    ("s\n\nbody\n\nA: 1\nConflicts:\n\tp\n", ["A: 1\n"]),
+])
+def test_each_trailer_spans_its_own_lines(message: str, lines: list[str]) -> None:
+    """What `drop_trailers` cuts out: a trailer's lines and its continuations, nothing more."""
+    block = trailers.find_block(message)
+    assert [message[a:b] for a, b in block.spans] == lines
+    assert len(block.trailers) == len(lines)

@@ -62,12 +62,9 @@ DEFAULT_SYNTAX = TrailerSyntax()
 
 
 class TrailerBlock(NamedTuple):
-    """Where the trailer block sits in a message, and what it holds."""
+    """What the trailer block of a message holds, and where each trailer is."""
 
-    start: int
-    end: int
     trailers: tuple[tuple[str, str], ...]
-    blank_line_before: bool
     spans: tuple[tuple[int, int], ...] = ()
     """Where each trailer's lines (continuations too) are in the message."""
 
@@ -315,18 +312,7 @@ def find_block(
             token = _canonical_key(_strip(line[:sep]), syntax)
             trailers.append((token, _unfold(_strip(line[sep + 1 :]))))
             spans.append((at, at + len(line)))
-    return TrailerBlock(
-        start=start,
-        end=end,
-        trailers=tuple(trailers),
-        blank_line_before=_ends_with_blank_line(message, start),
-        spans=tuple(spans),
-    )
-
-
-def _ends_with_blank_line(text: str, length: int) -> bool:
-    ll = _last_line(text, length)
-    return ll >= 0 and _is_blank_line(text, ll)
+    return TrailerBlock(trailers=tuple(trailers), spans=tuple(spans))
 
 
 def parse(message: str, syntax: TrailerSyntax = DEFAULT_SYNTAX) -> list[tuple[str, str]]:
