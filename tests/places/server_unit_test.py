@@ -11,6 +11,7 @@ from conftest import JUDGE
 from conftest import GitRepo
 from conftest import agent_message
 from conftest import agentops
+from conftest import run_agentops
 from conftest import signer_line
 
 from agentops_hooks import git as git_module
@@ -49,9 +50,9 @@ def agent_pushed(repo: GitRepo, path: str = "b.py", subject: str = "Agent work",
     return pushed(repo, path, "b = 1\n", agent_message(subject), parent)
 
 
-def passed(ref: str, old: str, new: str, count: int = 1) -> str:
+def passed(ref: str, old: str, new: str, count: int = 1, unsigned: bool = True) -> str:
     label = f"{ref} ({old[:12]}..{new[:12]})"
-    return (f"agentops: checking {label}: {count} commit(s)\n{UNSIGNED}\n"
+    return (f"agentops: checking {label}: {count} commit(s)\n{UNSIGNED + chr(10) if unsigned else ''}"
             f"agentops: {label} passed ({count} commit(s); --verbose lists each)")
 
 
@@ -158,6 +159,13 @@ def test_server_refs_name_each_refs_commit_through_a_tag(repo: GitRepo) -> None:
 
 def test_an_empty_server_has_no_refs(repo: GitRepo) -> None:
     assert server._server_refs(Repo()) == {}
+
+
+def test_a_ref_name_that_is_not_utf_8_is_read_with_a_replacement_character(repo: GitRepo) -> None:
+    tip = base(repo)
+    repo.git("update-ref", "refs/heads/caf\udce9", tip)
+    assert server._server_refs(Repo()) == {"refs/heads/caf\ufffd": ServerRef("", tip),
+                                           "refs/heads/main": ServerRef("", tip)}
 
 
 def test_an_update_is_named_by_the_ref_it_writes() -> None:
@@ -582,3 +590,104 @@ def test_main_refuses_on_an_unexpected_error(repo: GitRepo, monkeypatch: pytest.
     monkeypatch.setattr(server, "check_range", broken)
     assert server.main(f"{old} {old} refs/heads/main\n") == (1, "agentops: refused: internal error (KeyError: 'a bug')")
 
+
+
+def test_an_unprotected_update_does_not_end_the_check_of_the_others(repo: GitRepo) -> None:
+    old = base(repo)
+    agent = agent_pushed(repo)
+    ok, message = server.pre_receive(Repo(), [RefUpdate(Z40, agent, "refs/heads/feature"),
+                                              RefUpdate(old, agent, "refs/heads/main")])
+    assert not ok and "verdict-notes-missing" in message
+
+
+def test_a_push_of_an_unreadable_policy_to_the_default_branch_is_refused(repo: GitRepo) -> None:
+    old = base(repo)
+    bad = pushed(repo, ".agentops.toml", 'protected = ["main"]\n')
+    assert server.pre_receive(Repo(), [RefUpdate(old, bad, "refs/heads/main")]) == (False, "\n".join([
+        "agentops: refused: refs/heads/main would get a policy the server cannot read, which would refuse every "
+        f"later push: {bad[:12]}:.agentops.toml: protected[0]: 'main' is not a ref pattern (use e.g. "
+        "refs/heads/main or refs/heads/release/*)", REFUSED]))
+
+
+def test_without_a_default_branch_the_built_in_policy_judges_whatever_other_refs_hold(repo: GitRepo) -> None:
+    """A server whose HEAD names no branch yet, its first push creating it: the built-in
+    policy, not one read from some ref (here a branch named None)."""
+    repo.stage(".agentops.toml", 'protected = ["main"]\n')
+    repo.commit("A policy no one can read", "--no-verify")
+    tip = repo.head()
+    repo.git("branch", "None")
+    repo.git("symbolic-ref", "HEAD", "refs/heads/trunk")
+    repo.git("update-ref", "-d", "refs/heads/main")
+    assert server.pre_receive(Repo(), [RefUpdate(Z40, tip, "refs/heads/trunk")]) == (
+        True, passed("refs/heads/trunk", Z40, tip))
+
+
+def test_the_ratchet_is_not_run_on_a_bare_server(repo: GitRepo, tmp_path: Path) -> None:
+    repo.stage(".agentops.toml", 'gates = ["verdict", "ratchet"]\n[ratchet.metrics.tests]\n'
+               'direction = "higher"\ncommand = "echo 1"\n')
+    repo.commit("Ratchet on")
+    old = repo.head()
+    new = pushed(repo, "b.py", "b = 1\n")
+    bare = tmp_path / "server.git"
+    repo.git("init", "-q", "--bare", "-b", "main", str(bare))
+    (bare / "objects" / "info" / "alternates").write_text(str(repo.root / ".git" / "objects") + "\n")
+    repo.git("--git-dir", str(bare), "update-ref", "refs/heads/main", old)
+    assert server.pre_receive(Repo(bare), [RefUpdate(old, new, "refs/heads/main")]) == (
+        True, passed("refs/heads/main", old, new) + "\nagentops: the ratchet needs a work tree and is not "
+        "checked here (check it in CI: agentops check --range)")
+
+
+def test_a_server_that_requires_signatures_accepts_no_unsigned_verdict(repo: GitRepo) -> None:
+    old = base(repo)
+    repo.git("config", "agentops.requireSignature", "true")
+    new = pushed(repo, "b.py", "b = 1\n")
+    assert server.pre_receive(Repo(), [RefUpdate(old, new, "refs/heads/main")]) == (
+        True, passed("refs/heads/main", old, new, unsigned=False))
+
+
+SIGNERS = ".agentops/allowed_signers"
+SIGNED_POLICY = f'[verdict]\nrequire_signature = true\nallowed_signers = "{SIGNERS}"\n'
+
+
+def signed_verdict(repo: GitRepo, rev: str, key: Path) -> str:
+    """A verdict on `rev` signed with `key`, in notes the server does not have yet: the notes tip."""
+    code, out = run_agentops(repo, "verdict", "pass", "--judge", JUDGE, "--commit", rev, "--sign-key", str(key))
+    assert code == 0, out
+    tip = repo.out("rev-parse", VERDICTS)
+    repo.git("update-ref", "-d", VERDICTS)
+    return tip
+
+
+def test_the_servers_own_trust_root_judges_signed_verdicts(repo: GitRepo, keys: dict[str, Path]) -> None:
+    old = base(repo)
+    agent = agent_pushed(repo)
+    ledger = signed_verdict(repo, agent, keys["riley"])
+    (repo.root / ".git" / "signers").write_text(signer_line("riley@example.com", keys["riley"]))
+    repo.git("config", "agentops.allowedSigners", "signers")
+    updates = [RefUpdate(old, agent, "refs/heads/main"), RefUpdate(Z40, ledger, VERDICTS)]
+    assert server.pre_receive(Repo(), updates) == (True, passed("refs/heads/main", old, agent, unsigned=False))
+
+
+@pytest.mark.parametrize("created", [False, True])
+def test_trust_roots_come_from_the_protected_side_not_from_the_push(
+        repo: GitRepo, keys: dict[str, Path], created: bool) -> None:
+    """A pushed commit adds the agent's key to the allowed signers, and the next one's
+    verdict is signed with it: judged by the old tip's signers (a new ref: the default
+    branch's), it is refused; a verdict signed by the listed key passes."""
+    repo.stage(SIGNERS, signer_line("riley@example.com", keys["riley"]))
+    repo.stage(".agentops.toml", SIGNED_POLICY)
+    repo.commit("Signed verdicts, Riley's key")
+    old = repo.head()
+    ref = "refs/heads/release/1" if created else "refs/heads/main"
+    before = Z40 if created else old
+    adds = pushed(repo, SIGNERS, signer_line("riley@example.com", keys["riley"])
+                  + signer_line("riley@example.com", keys["agent"]))
+    agent = agent_pushed(repo, parent=adds)
+    repo.git("checkout", "-q", "--detach", agent)  # where the agent's key is listed, so it signs
+    ledger = signed_verdict(repo, agent, keys["agent"])
+    repo.git("checkout", "-q", "main")
+    ok, message = server.pre_receive(Repo(), [RefUpdate(before, agent, ref), RefUpdate(Z40, ledger, VERDICTS)])
+    assert not ok and "verdict-signature-invalid" in message, message
+    ledger = signed_verdict(repo, agent, keys["riley"])
+    ok, message = server.pre_receive(Repo(), [RefUpdate(before, agent, ref), RefUpdate(Z40, ledger, VERDICTS)])
+    assert ok, message
