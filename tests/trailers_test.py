@@ -102,6 +102,18 @@ CASES = [
     "s\n\nA: b\nConflicts:\n\tpath\n",
     "title only\n",
     "s\n\n\n\n",
+    # a tab line after a comment ends the trailing part once a line has ended the
+    # Conflicts: block, and the lines it keeps outweigh the trailers
+    "s\n\nConflicts:\n\tp\nKey: x\n# c\n\tq\n",
+    # continuation lines under a comment count as other lines
+    "s\n\nX\nKey: v\n# c\n c\n",
+    # the 25 % rule at its edges: every trailer line counts once, continuation
+    # lines under prose count as prose
+    "s\n\nSigned-off-by: A\nSigned-off-by: B\nX\nX\nX\nX\n",
+    "s\n\nSigned-off-by: A\nK: v\nK: v\nX\nX\nX\nX\nX\nX\nX\nX\nX\n",
+    "s\n\nSigned-off-by: A\nK: v\nX\nX\nX\nX\nX\nX\nX\n",
+    "s\n\nSigned-off-by: A\nX\n c\n c\n c\n",
+    "s\n\nSigned-off-by: A\nX\n c\n c\n",
 ]
 
 
@@ -148,6 +160,13 @@ def test_configured_keys_are_recognised_and_respelled(message: str) -> None:
     config = [("trailer.rev.key", "Reviewed-by")]
     syntax = trailers.TrailerSyntax.from_config(config)
     assert ours(message, syntax) == oracle(message, "trailer.rev.key=Reviewed-by")
+
+
+def test_a_configured_name_is_recognised_when_its_key_is_not() -> None:
+    """`sob: v` is trailer.sob's name, not a prefix of its key: it reads as the key."""
+    syntax = trailers.TrailerSyntax.from_config([("trailer.sob.key", "Signed-off-by")])
+    assert ours("s\n\nsob: v\n", syntax) == oracle("s\n\nsob: v\n", "trailer.sob.key=Signed-off-by")
+    assert ours("s\n\nsob: v\n", syntax) == "Signed-off-by: v\n"
 
 
 def test_syntax_from_no_config_is_the_default() -> None:

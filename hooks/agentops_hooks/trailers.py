@@ -274,14 +274,9 @@ def _canonical_key(token: str, syntax: TrailerSyntax) -> str:
     return token
 
 
-def find_block(
-    message: str,
-    syntax: TrailerSyntax = DEFAULT_SYNTAX,
-    *,
-    divider: bool = True,
-) -> TrailerBlock:
+def find_block(message: str, syntax: TrailerSyntax = DEFAULT_SYNTAX) -> TrailerBlock:
     """Locate and parse the trailer block of a message, as git does."""
-    patch_start = _patch_start(message) if divider else len(message)
+    patch_start = _patch_start(message)
     end = _trailer_end(message, patch_start, syntax.comment_char)
     start = _trailer_start(message, end, syntax)
 
