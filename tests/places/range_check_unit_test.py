@@ -167,24 +167,22 @@ def test_a_merge_cut_by_a_shallow_clone_names_a_parent(line: dict[str, str], rep
         "the full history (fetch-depth: 0 in actions/checkout, or git fetch --unshallow) and run again")
 
 
-def test_a_merge_missing_only_its_second_parent_is_refused(line: dict[str, str], repo: GitRepo,
-                                                           tmp_path: Path) -> None:
-    """Every parent counts: the commits a merge brings in must be here too."""
+def test_a_merged_branch_cut_by_a_shallow_clone_is_refused(line: dict[str, str], repo: GitRepo,
+                                                          tmp_path: Path) -> None:
+    """The commits a merge brings in count too: the oldest of them cut off is named."""
     repo.git("checkout", "-q", "-b", "side", "base")
+    side = []
     for i in range(3):
         repo.stage("s.txt", f"side {i}\n")
         repo.commit(f"side {i}")
+        side.append(repo.head())
     repo.git("checkout", "-q", "main")
     repo.git("merge", "-q", "--no-ff", "-m", "Merge side", "side")
-    merge = repo.head()
-    clone = shallow_clone(repo, tmp_path, 3)
-    shallow = Repo(clone)
-    # main's side is whole down to the human commit; side's has only its newest commits
-    present = shallow.read_blobs([line["human"], line["agent"]])
-    assert set(present) == {line["human"], line["agent"]}
-    message = fatal(range_check.check_range, shallow, Config(), [f"{line['human']}..HEAD"], "L")
-    assert message.startswith("L reaches past the history of this shallow clone (the parent of ")
-    assert merge[:12] not in message
+    clone = shallow_clone(repo, tmp_path, 3)  # main down to the human commit, side down to side 1
+    assert fatal(range_check.check_range, Repo(clone), Config(), [f"{line['human']}..HEAD"], "L") == (
+        f"L reaches past the history of this shallow clone (the parent of {side[1][:12]} is missing): "
+        "fetch the full history (fetch-depth: 0 in actions/checkout, or git fetch --unshallow) and "
+        "run again")
 
 
 # --- the report -------------------------------------------------------------------------
@@ -589,3 +587,100 @@ def test_a_commit_missing_an_object_is_refused_by_name(line: dict[str, str], rep
     assert agent.findings == [first]
     assert [s.agent for s in agent.signals] == ["Claude Code"]
     assert report.results[0].findings == [] and report.passed is False
+
+
+# --- what each commit is judged by --------------------------------------------------------
+
+def test_nine_unjudged_commits_name_eight_and_one_more(line: dict[str, str], repo: GitRepo) -> None:
+    ids = [line["agent"]] + [agent_commit(repo, "f.txt", f"{i}\n", f"agent {i}") for i in range(8)]
+    report = range_check.check_range(Repo(), Config(), ["base..HEAD"], "L")
+    names = ", ".join(i[:12] for i in ids[:8])
+    assert report.range_findings == [notes_missing(9, f"{names} and 1 more")]
+
+
+def test_range_base_takes_the_left_of_the_first_triple_dot(line: dict[str, str]) -> None:
+    """`A..B...C` splits at `...`: its left end is `A..B` (not `A`)."""
+    assert range_check.range_base(Repo(), "base..HEAD...HEAD") == Repo().resolve("base..HEAD")
+    assert range_check.range_base(Repo(), "base..HEAD...HEAD") != line["base"]
+    assert range_check.range_base(Repo(), "base...HEAD..HEAD") == line["base"]
+
+
+def test_only_the_gates_asked_judge(line: dict[str, str], repo: GitRepo) -> None:
+    """A gate the policy enables but the caller did not ask for says nothing."""
+    repo.git("notes", "--ref", "refs/notes/agentops/verdicts", "add", "-m", "nothing", "base")
+    report = range_check.check_range(Repo(), Config(), ["base..HEAD"], "L", gates=["privilege"])
+    assert [r.findings for r in report.results] == [[], []]
+    assert report.passed is True
+
+
+def test_a_clean_merge_is_not_judged_by_the_gates_it_skips(line: dict[str, str], repo: GitRepo) -> None:
+    repo.git("notes", "--ref", "refs/notes/agentops/verdicts", "add", "-m", "nothing", "base")
+    repo.diverge()
+    merge(repo, "side")
+    report = range_check.check_range(Repo(), Config(), ["main~1..HEAD"], "L")
+    result = report.results[1]
+    assert result.findings == []
+    assert result.skipped == [CLEAN_SKIP, f"learnings {MERGE_SKIP}", f"supervise {MERGE_SKIP}"]
+    assert report.passed is True
+
+
+def test_the_ratchet_skip_is_in_the_result(line: dict[str, str]) -> None:
+    report = range_check.check_range(Repo(), Config(), ["base..HEAD"], "L", gates=["ratchet"])
+    assert [r.skipped for r in report.results] == [[RATCHET_SKIP], []]
+
+
+# --- trust roots ---------------------------------------------------------------------------
+
+SIGNERS = ".agentops/allowed_signers"
+SIGNED = Config(sections=(VerdictConfig(require_signature=True, allowed_signers=SIGNERS),))
+
+
+def signed_agent_commit(repo: GitRepo, key: Path) -> str:
+    from conftest import JUDGE
+    from conftest import run_agentops
+
+    agent = agent_commit(repo, "g.txt", "g\n", "signed work")
+    code, out = run_agentops(repo, "verdict", "pass", "--judge", JUDGE, "--commit", agent,
+                             "--sign-key", str(key))
+    assert code == 0, out
+    return agent
+
+
+def test_signatures_are_checked_against_the_trust_commit(
+        line: dict[str, str], repo: GitRepo, keys: dict[str, Path]) -> None:
+    from conftest import signer_line
+
+    repo.stage(SIGNERS, signer_line("riley@example.com", keys["retired"]))
+    repo.commit("signers: the retired key")
+    trusted = repo.head()
+    repo.stage(SIGNERS, signer_line("riley@example.com", keys["riley"]))
+    repo.commit("rotate the key")
+    signed_agent_commit(repo, keys["retired"])
+    report = range_check.check_range(Repo(), SIGNED, ["HEAD~1..HEAD"], "L", trust_commit=trusted)
+    assert report.results[0].findings == [] and report.passed is True
+    report = range_check.check_range(Repo(), SIGNED, ["HEAD~1..HEAD"], "L")
+    assert [f.rule for f in report.results[0].findings] == ["verdict-signature-invalid"]
+
+
+def test_outside_signers_win_over_the_tree(line: dict[str, str], repo: GitRepo, keys: dict[str, Path]) -> None:
+    from conftest import signer_line
+
+    repo.stage(SIGNERS, signer_line("riley@example.com", keys["retired"]))
+    repo.commit("signers: the retired key")
+    signed_agent_commit(repo, keys["riley"])
+    outside = (signer_line("riley@example.com", keys["riley"]).encode(), "the server's signers")
+    report = range_check.check_range(Repo(), SIGNED, ["HEAD~1..HEAD"], "L", outside_signers=outside)
+    assert report.results[0].findings == [] and report.passed is True
+    report = range_check.check_range(Repo(), SIGNED, ["HEAD~1..HEAD"], "L")
+    assert [f.rule for f in report.results[0].findings] == ["verdict-signature-invalid"]
+
+
+def test_a_refused_commit_stays_refused_after_a_passing_one(line: dict[str, str], repo: GitRepo) -> None:
+    repo.git("notes", "--ref", "refs/notes/agentops/verdicts", "add", "-m", "nothing", "base")
+    repo.stage("h2.txt", "human again\n")
+    repo.commit("more human work")
+    run = range_check.start_range(Repo(), Config(), ["base..HEAD"], "L")
+    results = finish(run)
+    assert [bool(r.findings) for r in results] == [False, True, False]
+    assert run.refused is True and run.passed is False
+
