@@ -624,3 +624,14 @@ def test_a_key_file_with_cr_line_endings_is_a_secret(repo: GitRepo) -> None:
     change = staged(agent_message())
     [found] = privilege.check_secrets(change, context(change), "WHO")
     assert found.message.startswith("WHO adds lines that look like secrets: id_rsa:1 (private key). ")
+
+
+def test_only_a_renames_old_path_is_unstaged(based: GitRepo) -> None:
+    """A copy's source stays staged as it is: only the path it made is left to a human."""
+    based.stage(".github/workflows/deploy.yml", "on: push\n")
+    change = staged(agent_message())
+    change.__dict__["paths"] = [ChangedPath("C", ".github/workflows/deploy.yml", ".github/workflows/ci.yml")]
+    [found] = privilege.check_protected_paths(change, context(change, HUMANS), "WHO")
+    assert "WHO touches protected paths: .github/workflows/deploy.yml (copied). " in found.message
+    assert found.fix.endswith("or unstage them (git restore --staged -- .github/workflows/deploy.yml) "
+                              "and leave them to a human")
