@@ -32,6 +32,14 @@ NOTES_FIX = ("fetch the notes first (git fetch origin '+refs/notes/agentops/*:re
 MERGE_SKIP = "(merge commit: judged on the commits it merges; verdict.merges = false)"
 CLEAN_SKIP = "verdict (clean merge: its remerge diff is empty, it adds nothing beyond its parents)"
 RATCHET_SKIP = "ratchet (measured once, on the newest commit)"
+CONSTRAINT = r"""[[constraint]]
+id = "requests-timeout"
+learning = "requests needs a timeout"
+reason = "a call without a timeout hangs the worker when the server stalls"
+paths = ["src/**/*.py"]
+forbid = 'requests\.(get|post|put|delete)\((?![^)]*timeout)'
+witness = "r = requests.get(url)"
+"""
 
 
 @pytest.fixture
@@ -440,9 +448,10 @@ def test_the_patch_stream_keeps_what_gate_iv_looks_for(
 def test_the_patch_stream_keeps_what_gate_x_forbids(line: dict[str, str], repo: GitRepo) -> None:
     from agentops_hooks.gates.knowledge import constraint_words
 
-    repo.stage(".agentops/constraints.md", "- forbid `eval(` in `**/*.py`: no eval\n")
+    repo.stage(".agents/constraints/http.toml", CONSTRAINT)
     repo.commit("a constraint")
     words = constraint_words(Repo(), repo.head())
+    assert words != () and constraint_words(Repo(), line["base"]) == ()
     run = range_check.start_range(Repo(), Config(), ["base..HEAD"], "L", gates=["knowledge"])
     assert run._steps[0][1].evidence.kept_words == words
     finish(run)
