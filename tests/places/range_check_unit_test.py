@@ -693,3 +693,21 @@ def test_a_refused_commit_stays_refused_after_a_passing_one(line: dict[str, str]
     assert [bool(r.findings) for r in results] == [False, True, False]
     assert run.refused is True and run.passed is False
 
+
+
+def test_a_merge_git_cannot_remerge_is_a_fatal_error(repo: GitRepo) -> None:
+    repo.stage("n.txt", "1\n2\n3\n4\n5\n6\n7\n")
+    repo.commit("base")
+    blob = repo.out("rev-parse", "HEAD:n.txt")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.stage("n.txt", "one\n2\n3\n4\n5\n6\n7\n")
+    repo.commit("side work")
+    repo.git("checkout", "-q", "main")
+    repo.stage("n.txt", "1\n2\n3\n4\n5\n6\nseven\n")
+    repo.commit("main work")
+    merge(repo, "side")
+    path = repo.root / ".git" / "objects" / blob[:2] / blob[2:]
+    path.chmod(0o644)
+    path.unlink()
+    message = fatal(range_check.start_range, Repo(), Config(), ["main~1..HEAD"], "the range")
+    assert message.startswith("cannot tell what the merges of the range add beyond their parents: ")
