@@ -110,11 +110,12 @@ SHAPES = {  # a private key file ssh-keygen wrote, reshaped
     "a dash in the body": lambda t: t.replace(BEGIN + "\n", BEGIN + "\n-"),
     "the body cut short": lambda t: "\n".join(_lines(t)[:2] + [END]) + "\n",
     "empty": lambda t: "",
+    "the key twice": lambda t: t + t,
 }
 
 
 READ = {"as written", "text after the END line", "a blank line in the body", "the body indented",
-        "the body on one line"}
+        "the body on one line", "the key twice"}
 
 
 @pytest.mark.parametrize("shape", SHAPES)
