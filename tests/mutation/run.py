@@ -80,10 +80,10 @@ def _stats_run():
 def pytest_collection_modifyitems(config, items):
     with open(_SELECTION, encoding="utf-8") as f:
         selected = tuple(f.read().split())
-    dropped = [item for item in items if not item.nodeid.split("::", 1)[0].startswith(selected)]
+    dropped = [item for item in items if not item.nodeid.startswith(selected)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if item.nodeid.split("::", 1)[0].startswith(selected)]
+        items[:] = [item for item in items if item.nodeid.startswith(selected)]
     if "." not in os.environ.get("MUTANT_UNDER_TEST", ""):
         return
     try:
@@ -202,11 +202,17 @@ def refresh_tests(work: Path, module: str, tests: list[str]) -> None:
 
 def measure(work: Path, max_children: int, names: list[str] | None = None) -> dict[str, int]:
     env = mutmut_env(work)
-    mutmut = [sys.executable, "-m", "mutmut"]
     log = work / "mutmut.log"
     with open(log, "ab" if names else "wb") as out:
-        subprocess.run([*mutmut, "run", "--max-children", str(max_children), *(names or [])], cwd=work,
-                       env=env, stdout=out, stderr=subprocess.STDOUT, check=True)
+        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children),
+                        *(names or [])], cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, check=True)
+    return counts(work)
+
+
+def counts(work: Path) -> dict[str, int]:
+    """The results of the run at `work`, counted; its survivors written to survivors.txt."""
+    env = mutmut_env(work)
+    mutmut = [sys.executable, "-m", "mutmut"]
     subprocess.run([*mutmut, "export-cicd-stats"], cwd=work, env=env, capture_output=True, check=True)
     results = subprocess.run([*mutmut, "results"], cwd=work, env=env, capture_output=True, text=True,
                              check=True).stdout
@@ -228,9 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--survivors", action="store_true",
                         help="run only the survivors (and timeouts) of the run in WORK/<module> again, against the "
                              "checkout's tests as they are now (the module itself must be unchanged)")
+    parser.add_argument("--report", action="store_true",
+                        help="run nothing: the score of the run in WORK/<module> (or <module>-only, with --tests), "
+                             "with the equivalent mutants docs/testing.md lists as they are now")
     parser.add_argument("--tests", nargs="+", metavar="TEST",
-                        help="run the mutants against these tests instead of the module's list, for a quick "
-                             "reading while writing tests (its work directory ends in -only; not the score)")
+                        help="run the mutants against these tests (files, or FILE::TEST prefixes) instead of the "
+                             "module's list: a lower bound of its score, in a work directory ending in -only")
     args = parser.parse_args(argv)
     if args.tests and (args.survivors or len(args.modules) != 1):
         parser.error("--tests takes exactly one MODULE and no --survivors")
@@ -242,7 +251,10 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work.resolve() / (module.replace("/", "-").removesuffix(".py") + ("-only" if args.tests else ""))
         tests = args.tests or mapping[module]["tests"]
         names = None
-        if args.survivors:
+        if args.report:
+            if not work.exists():
+                parser.error(f"no earlier run of {module} in {work}")
+        elif args.survivors:
             if not work.exists():
                 parser.error(f"no earlier run of {module} in {work}")
             refresh_tests(work, module, tests)
@@ -252,9 +264,9 @@ def main(argv: list[str] | None = None) -> int:
                 continue
         elif not (args.resume and work.exists()):
             stage(work, module, tests)
-        if args.sample and not args.survivors:
+        if args.sample and not args.survivors and not args.report:
             names = ["agentops_hooks." + module.removesuffix(".py").replace("/", ".") + ".*" + SAMPLES[args.sample]]
-        s = measure(work, args.max_children, names)
+        s = counts(work) if args.report else measure(work, args.max_children, names)
         # a mutant the tests stop by timeout (it made them hang) is caught too
         caught = s["killed"] + s["timeout"]
         left = survivors(work)
