@@ -241,8 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the mutants against these tests (files, or FILE::TEST prefixes) instead of the "
                              "module's list: a lower bound of its score, in a work directory ending in -only")
     args = parser.parse_args(argv)
-    if args.tests and (args.survivors or len(args.modules) != 1):
-        parser.error("--tests takes exactly one MODULE and no --survivors")
+    if args.tests and len(args.modules) != 1:
+        parser.error("--tests takes exactly one MODULE")
     mapping = tomllib.loads(MODULES.read_text())["modules"]
     unknown = [m for m in args.modules if m not in mapping]
     if unknown:
