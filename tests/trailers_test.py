@@ -162,6 +162,12 @@ def test_configured_keys_are_recognised_and_respelled(message: str) -> None:
     assert ours(message, syntax) == oracle(message, "trailer.rev.key=Reviewed-by")
 
 
+def test_a_separator_that_is_a_letter_ends_the_key_at_its_first_use() -> None:
+    """With trailer.separators=x the key of `Kxex v` is `K`: the first separator ends it."""
+    syntax = trailers.TrailerSyntax.from_config([("trailer.separators", "x")])
+    assert ours("s\n\nKxex v\n", syntax) == oracle("s\n\nKxex v\n", "trailer.separators=x") == "Kx ex v\n"
+
+
 def test_a_configured_name_is_recognised_when_its_key_is_not() -> None:
     """`sob: v` is trailer.sob's name, not a prefix of its key: it reads as the key."""
     syntax = trailers.TrailerSyntax.from_config([("trailer.sob.key", "Signed-off-by")])
