@@ -168,6 +168,15 @@ def test_a_separator_that_is_a_letter_ends_the_key_at_its_first_use() -> None:
     assert ours("s\n\nKxex v\n", syntax) == oracle("s\n\nKxex v\n", "trailer.separators=x") == "Kx ex v\n"
 
 
+@pytest.mark.parametrize("message", ["s\n\nKey X: v\n", "s\n\nKey val: v\n", "s\n\nKey\tX: v\nK: w\n",
+                                     "s\n\nKey : v\n"])
+def test_separators_with_a_letter_read_a_key_of_one_word(message: str) -> None:
+    """Separators holding a letter are read character by character: after the key's
+    word only spaces may come before the separator."""
+    syntax = trailers.TrailerSyntax.from_config([("trailer.separators", ":x")])
+    assert ours(message, syntax) == oracle(message, "trailer.separators=:x")
+
+
 def test_a_configured_name_is_recognised_when_its_key_is_not() -> None:
     """`sob: v` is trailer.sob's name, not a prefix of its key: it reads as the key."""
     syntax = trailers.TrailerSyntax.from_config([("trailer.sob.key", "Signed-off-by")])
