@@ -114,6 +114,8 @@ CASES = [
     "s\n\nSigned-off-by: A\nK: v\nX\nX\nX\nX\nX\nX\nX\n",
     "s\n\nSigned-off-by: A\nX\n c\n c\n c\n",
     "s\n\nSigned-off-by: A\nX\n c\n c\n",
+    # one paragraph, the title's, whatever its lines hold
+    "tXX\nXX XX\nXXA: b\n",
 ]
 
 
