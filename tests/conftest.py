@@ -18,6 +18,15 @@ CLAUDE_TRAILER = "Co-authored-by: Claude <noreply@anthropic.com>"
 SECRET_LINE = 'GITHUB_TOKEN = "ghp_' + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5" + '"\n'
 """An added line gate IV reports as a GitHub token."""
 SCHEMAS = Path(__file__).parents[1] / "schemas"
+CONSTRAINT = r"""[[constraint]]
+id = "requests-timeout"
+learning = "requests needs a timeout"
+reason = "a call without a timeout hangs the worker when the server stalls"
+paths = ["src/**/*.py"]
+forbid = 'requests\.(get|post|put|delete)\((?![^)]*timeout)'
+witness = "r = requests.get(url)"
+"""
+"""A constraint (gate X) that forbids requests calls without a timeout."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

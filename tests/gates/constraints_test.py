@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CONSTRAINT
 from conftest import GitRepo
 from conftest import agent_message
 from conftest import bare_server
@@ -27,14 +28,6 @@ LEARNINGS = f"""# Learnings
 ## {LEARNING} (2026-12-01)
 
 - A call to requests without a timeout hangs the worker forever when the server stalls.
-"""
-CONSTRAINT = r"""[[constraint]]
-id = "requests-timeout"
-learning = "requests needs a timeout"
-reason = "a call without a timeout hangs the worker when the server stalls"
-paths = ["src/**/*.py"]
-forbid = 'requests\.(get|post|put|delete)\((?![^)]*timeout)'
-witness = "r = requests.get(url)"
 """
 FILE = ".agents/constraints/http.toml"
 

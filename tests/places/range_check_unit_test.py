@@ -23,6 +23,7 @@ from agentops_hooks.places import range_check
 from agentops_hooks.places.range_check import CommitResult
 from agentops_hooks.places.range_check import RangeReport
 from agentops_hooks.places.range_check import RangeRun
+from conftest import CONSTRAINT
 from conftest import GitRepo
 from conftest import agent_commit
 from conftest import agent_message
@@ -32,14 +33,6 @@ NOTES_FIX = ("fetch the notes first (git fetch origin '+refs/notes/agentops/*:re
 MERGE_SKIP = "(merge commit: judged on the commits it merges; verdict.merges = false)"
 CLEAN_SKIP = "verdict (clean merge: its remerge diff is empty, it adds nothing beyond its parents)"
 RATCHET_SKIP = "ratchet (measured once, on the newest commit)"
-CONSTRAINT = r"""[[constraint]]
-id = "requests-timeout"
-learning = "requests needs a timeout"
-reason = "a call without a timeout hangs the worker when the server stalls"
-paths = ["src/**/*.py"]
-forbid = 'requests\.(get|post|put|delete)\((?![^)]*timeout)'
-witness = "r = requests.get(url)"
-"""
 
 
 @pytest.fixture
